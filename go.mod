@@ -1,0 +1,3 @@
+module github.com/nlbus/netlink
+
+go 1.26
