@@ -1,0 +1,736 @@
+package netlink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/nlbus/netlink/transport"
+)
+
+// Conn is a netlink connection: a socket to the kernel (Dial) or to anything
+// else that implements transport.Transport (NewConn), such as the bus.
+//
+// All methods are safe for concurrent use. Many goroutines may call Execute,
+// Do and Dump at once: replies are matched to requests by sequence number and
+// by the port the request was sent to, whichever goroutine happens to read
+// them. Messages that match no request (multicast notifications, replies to
+// Send) are held, up to Config.QueueLimit bytes, for Receive.
+type Conn struct {
+	t   transport.Transport
+	log hclog.Logger
+	cfg Config
+
+	seq atomic.Uint32
+
+	sendMu sync.Mutex
+	sbuf   []byte
+
+	// tok is the read token: the goroutine that puts a value in it is the
+	// only one calling t.Recv until it takes the value out.
+	tok chan struct{}
+
+	mu       sync.Mutex // guards everything below
+	calls    map[uint32]*call
+	unsol    call // the pseudo-call of Receive
+	unsolLen int  // bytes queued in unsol
+	recent   [64]uint32
+	recentN  int
+	freeBufs []*rbuf
+	freeCall []*call
+	bufSize  int
+	closeErr error
+	closed   bool
+}
+
+// call is one request in flight (or, for unsol, Receive's queue).
+type call struct {
+	seq  uint32
+	port uint32
+	sig  chan struct{}
+	q    []Message // copies of messages another reader received for it
+	err  error     // set when the connection failed under it
+}
+
+// rbuf is one receive buffer and the messages of its last read that belong
+// to the goroutine that read it.
+type rbuf struct {
+	b    []byte
+	own  []Message
+	info transport.Info
+}
+
+// queued messages whose Header.Length is 0 mark an overrun in Receive's queue:
+// a parsed message always has a length of at least HeaderLen.
+var overrunMark = Message{}
+
+// NewConn returns a Conn over t, applying cfg's groups and options. The Conn
+// owns t and closes it on Close (and when NewConn fails).
+func NewConn(t transport.Transport, cfg *Config) (*Conn, error) {
+	c := newConn(t, cfg.orDefault())
+	if err := c.setup(); err != nil {
+		t.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+func newConn(t transport.Transport, cfg Config) *Conn {
+	c := &Conn{
+		t:       t,
+		cfg:     cfg,
+		log:     cfg.Logger,
+		tok:     make(chan struct{}, 1),
+		calls:   make(map[uint32]*call),
+		bufSize: cfg.ReceiveBufferSize,
+	}
+	c.unsol.sig = make(chan struct{}, 1)
+	return c
+}
+
+func (c *Conn) setup() error {
+	if !c.cfg.DisableExtendedAck {
+		if err := c.t.SetOption(transport.OptionExtendedAck, true); err != nil {
+			c.log.Debug("extended ack unavailable", "error", err)
+		}
+	}
+	if c.cfg.Strict {
+		if err := c.t.SetOption(transport.OptionStrictCheck, true); err != nil {
+			return &OpError{Op: "dial", Err: err}
+		}
+	}
+	if c.cfg.ReadBufferSize > 0 {
+		if err := c.t.SetReadBuffer(c.cfg.ReadBufferSize); err != nil {
+			return &OpError{Op: "dial", Err: err}
+		}
+	}
+	if c.cfg.WriteBufferSize > 0 {
+		if err := c.t.SetWriteBuffer(c.cfg.WriteBufferSize); err != nil {
+			return &OpError{Op: "dial", Err: err}
+		}
+	}
+	for _, g := range c.cfg.Groups {
+		if err := c.t.JoinGroup(g); err != nil {
+			return &OpError{Op: "join-group", Err: err}
+		}
+	}
+	return nil
+}
+
+// Transport returns the transport under the Conn.
+func (c *Conn) Transport() transport.Transport { return c.t }
+
+// PortID returns the Conn's port ID.
+func (c *Conn) PortID() uint32 { return c.t.PortID() }
+
+// Close closes the Conn, unblocking every call in progress with ErrClosed.
+func (c *Conn) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	c.mu.Unlock()
+	err := c.t.Close()
+	c.failAll(ErrClosed)
+	if err != nil {
+		return &OpError{Op: "close", Err: err}
+	}
+	return nil
+}
+
+// JoinGroup joins multicast group g, by number (any number the transport
+// supports, above 32 included).
+func (c *Conn) JoinGroup(g uint32) error {
+	if err := c.t.JoinGroup(g); err != nil {
+		return &OpError{Op: "join-group", Err: err}
+	}
+	return nil
+}
+
+// LeaveGroup leaves multicast group g.
+func (c *Conn) LeaveGroup(g uint32) error {
+	if err := c.t.LeaveGroup(g); err != nil {
+		return &OpError{Op: "leave-group", Err: err}
+	}
+	return nil
+}
+
+// SetOption turns a boolean socket option on or off. Options the kernel
+// refuses give an error wrapping ErrNotSupported.
+func (c *Conn) SetOption(opt transport.Option, on bool) error {
+	if err := c.t.SetOption(opt, on); err != nil {
+		return &OpError{Op: "set-option", Err: err}
+	}
+	return nil
+}
+
+// SetReadBuffer sets the socket's receive buffer size in bytes.
+func (c *Conn) SetReadBuffer(bytes int) error {
+	if err := c.t.SetReadBuffer(bytes); err != nil {
+		return &OpError{Op: "set-read-buffer", Err: err}
+	}
+	return nil
+}
+
+// SetWriteBuffer sets the socket's send buffer size in bytes.
+func (c *Conn) SetWriteBuffer(bytes int) error {
+	if err := c.t.SetWriteBuffer(bytes); err != nil {
+		return &OpError{Op: "set-write-buffer", Err: err}
+	}
+	return nil
+}
+
+// SetDeadline sets the read and write deadlines; the zero time clears them.
+func (c *Conn) SetDeadline(t time.Time) error {
+	if err := c.SetReadDeadline(t); err != nil {
+		return err
+	}
+	return c.SetWriteDeadline(t)
+}
+
+// SetReadDeadline bounds blocking receives.
+func (c *Conn) SetReadDeadline(t time.Time) error {
+	if err := c.t.SetReadDeadline(t); err != nil {
+		return &OpError{Op: "set-deadline", Err: err}
+	}
+	return nil
+}
+
+// SetWriteDeadline bounds blocking sends.
+func (c *Conn) SetWriteDeadline(t time.Time) error {
+	if err := c.t.SetWriteDeadline(t); err != nil {
+		return &OpError{Op: "set-deadline", Err: err}
+	}
+	return nil
+}
+
+func (c *Conn) nextSeq() uint32 {
+	for {
+		if s := c.seq.Add(1); s != 0 {
+			return s
+		}
+	}
+}
+
+// Send sends m to m.Addr (the zero Addr is the kernel) and returns its header
+// as sent, with the sequence number assigned when m had none. Replies go to
+// Receive.
+func (c *Conn) Send(ctx context.Context, m Message) (Header, error) {
+	if m.Header.Sequence == 0 {
+		m.Header.Sequence = c.nextSeq()
+	}
+	if err := c.send(ctx, "send", m); err != nil {
+		return Header{}, err
+	}
+	m.Header.Length = uint32(HeaderLen + len(m.Data))
+	return m.Header, nil
+}
+
+func (c *Conn) send(ctx context.Context, op string, m Message) error {
+	c.sendMu.Lock()
+	b, err := AppendMessage(c.sbuf[:0], m)
+	if err == nil {
+		c.sbuf = b
+		err = c.t.Send(ctx, b, m.Addr)
+	}
+	c.sendMu.Unlock()
+	if err != nil {
+		if c.isClosed() {
+			err = ErrClosed
+		}
+		return &OpError{Op: op, Err: err, Sequence: m.Header.Sequence}
+	}
+	return nil
+}
+
+func (c *Conn) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}
+
+// Receive returns the next messages that no request claimed: multicast
+// notifications, and replies to Send. The messages are copies the caller
+// owns. After an overrun, it returns an error wrapping ErrOverrun once, in
+// the place of the lost messages; the Conn stays usable.
+func (c *Conn) Receive(ctx context.Context) ([]Message, error) {
+	var out []Message
+	err := c.run(ctx, &c.unsol, true, func(m *Message) (bool, error) {
+		if m.Header.Length == 0 { // overrun mark
+			if len(out) > 0 {
+				return true, errRequeue // report it on the next call, in order
+			}
+			return true, &OpError{Op: "receive", Err: ErrOverrun}
+		}
+		out = append(out, copyMessage(m))
+		return false, nil
+	})
+	return out, err
+}
+
+// errRequeue, returned by a handler of Receive's queue, puts the message back
+// at the head of the queue and ends the call without an error.
+var errRequeue = errors.New("requeue")
+
+// Execute sends the request req and returns its replies, copied. For a
+// request without the Dump flags it asks for an acknowledgement and consumes
+// it, so that no stale ACK ever surfaces later; a dump's replies are all
+// returned once NLMSG_DONE arrives. An error reply becomes an *OpError. When
+// the kernel flags a dump as interrupted, Execute returns the partial result
+// together with an error wrapping ErrDumpInterrupted (see Retry).
+//
+// The request is sent to req.Addr (the kernel, the bus controller, or a bus
+// peer) and only replies from that port are taken as its replies.
+func (c *Conn) Execute(ctx context.Context, req Message) ([]Message, error) {
+	var out []Message
+	_, err := c.Do(ctx, req, func(m Message) error {
+		out = append(out, copyMessage(&m))
+		return nil
+	})
+	return out, err
+}
+
+// Do sends the request req and calls fn for each reply. The message passed
+// to fn is borrowed: its Data is valid only until fn returns. Do returns the
+// final acknowledgement, with any extended-ack warning or cookie. An error
+// from fn stops the calls to fn; Do still consumes the rest of the replies
+// and then returns that error.
+func (c *Conn) Do(ctx context.Context, req Message, fn func(Message) error) (Ack, error) {
+	return c.request(ctx, req, req.Header.Flags&Dump == Dump, fn)
+}
+
+// Dump sends req as a dump request (adding NLM_F_REQUEST|NLM_F_DUMP) and
+// returns an iterator over the replies that streams them in constant
+// memory: each message is borrowed and valid until the next iteration. An
+// error ends the iteration as the last pair; an interrupted dump yields the
+// whole (partial) result and then an error wrapping ErrDumpInterrupted.
+// Breaking out of the loop early drains the rest of the dump before the
+// iterator returns, so the next request on the Conn is not refused as busy.
+func (c *Conn) Dump(ctx context.Context, req Message) iter.Seq2[Message, error] {
+	return func(yield func(Message, error) bool) {
+		req.Header.Flags |= Dump
+		stopped := false
+		_, err := c.request(ctx, req, true, func(m Message) error {
+			if !yield(m, nil) {
+				stopped = true
+				return errStopIteration
+			}
+			return nil
+		})
+		if err != nil && !stopped {
+			yield(Message{}, err)
+		}
+	}
+}
+
+var errStopIteration = errors.New("iteration stopped")
+
+func (c *Conn) request(ctx context.Context, req Message, dump bool, fn func(Message) error) (Ack, error) {
+	op := "execute"
+	req.Header.Flags |= Request
+	if dump {
+		op = "dump"
+		// Never ask for an ACK on a dump: FreeBSD 13.2 would send a trailing
+		// one after NLMSG_DONE.
+		req.Header.Flags &^= Acknowledge
+	} else {
+		req.Header.Flags |= Acknowledge
+	}
+	if req.Header.Sequence == 0 {
+		req.Header.Sequence = c.nextSeq()
+	}
+	seq := req.Header.Sequence
+	cl, err := c.register(seq, req.Addr.Port)
+	if err != nil {
+		return Ack{}, &OpError{Op: op, Err: err, Sequence: seq}
+	}
+	defer c.unregister(cl)
+	if err := c.send(ctx, op, req); err != nil {
+		return Ack{}, err
+	}
+
+	var (
+		ack         Ack
+		fnErr       error
+		interrupted bool
+	)
+	err = c.run(ctx, cl, false, func(m *Message) (bool, error) {
+		if m.Header.Flags&DumpInterrupted != 0 {
+			interrupted = true
+		}
+		switch m.Header.Type {
+		case Error, Done:
+			code, ext, perr := ParseError(*m)
+			if perr != nil {
+				return true, &OpError{Op: op, Err: perr, Sequence: seq}
+			}
+			if code != 0 {
+				return true, &OpError{Op: op, Err: code, ExtAck: ext, Sequence: seq}
+			}
+			ack = Ack{ExtAck: ext, Received: true}
+			if ack.Message != "" && c.log.IsWarn() {
+				c.log.Warn("request succeeded with a warning", "seq", seq, "warning", ack.Message)
+			}
+			return true, nil
+		case Noop, Overrun:
+			return false, nil
+		}
+		if fnErr == nil {
+			fnErr = fn(*m)
+		}
+		return false, nil
+	})
+	switch {
+	case err != nil:
+		var oe *OpError
+		if !errors.As(err, &oe) {
+			err = &OpError{Op: op, Err: err, Sequence: seq}
+		}
+		return ack, err
+	case fnErr != nil:
+		return ack, fnErr
+	case interrupted:
+		return ack, &OpError{Op: op, Err: ErrDumpInterrupted, Sequence: seq}
+	}
+	return ack, nil
+}
+
+func copyMessage(m *Message) Message {
+	out := Message{Header: m.Header, Addr: m.Addr}
+	if m.Data != nil {
+		out.Data = append(make([]byte, 0, len(m.Data)), m.Data...)
+	}
+	if m.Creds != nil {
+		cr := *m.Creds
+		out.Creds = &cr
+	}
+	return out
+}
+
+func (c *Conn) register(seq, port uint32) (*call, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil, ErrClosed
+	}
+	if _, dup := c.calls[seq]; dup {
+		return nil, fmt.Errorf("sequence number %d already in flight", seq)
+	}
+	var cl *call
+	if n := len(c.freeCall); n > 0 {
+		cl = c.freeCall[n-1]
+		c.freeCall = c.freeCall[:n-1]
+	} else {
+		cl = &call{sig: make(chan struct{}, 1)}
+	}
+	cl.seq, cl.port = seq, port
+	c.calls[seq] = cl
+	return cl, nil
+}
+
+func (c *Conn) unregister(cl *call) {
+	c.mu.Lock()
+	delete(c.calls, cl.seq)
+	c.recent[c.recentN%len(c.recent)] = cl.seq
+	c.recentN++
+	cl.q, cl.err = nil, nil
+	select {
+	case <-cl.sig:
+	default:
+	}
+	if len(c.freeCall) < 64 {
+		c.freeCall = append(c.freeCall, cl)
+	}
+	c.mu.Unlock()
+}
+
+// isRecent reports whether seq belongs to a request that has finished; its
+// late messages (a stale ACK, the tail of an abandoned dump) are dropped.
+func (c *Conn) isRecent(seq uint32) bool {
+	for _, s := range c.recent {
+		if s == seq && s != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func signal(cl *call) {
+	select {
+	case cl.sig <- struct{}{}:
+	default:
+	}
+}
+
+// failAll ends every call in flight, and Receive, with err.
+func (c *Conn) failAll(err error) {
+	c.mu.Lock()
+	c.failLocked(err, true)
+	c.mu.Unlock()
+}
+
+func (c *Conn) failLocked(err error, unsol bool) {
+	for _, cl := range c.calls {
+		if cl.err == nil {
+			cl.err = err
+		}
+		signal(cl)
+	}
+	if unsol {
+		if c.unsol.err == nil {
+			c.unsol.err = err
+		}
+		signal(&c.unsol)
+	}
+}
+
+// run delivers the messages of cl to handle until handle reports done or
+// fails. Messages come from cl's queue (copies another reader made) or from
+// reads this goroutine makes while holding the read token; in that case they
+// are borrowed from a receive buffer the goroutine keeps until it has handled
+// them, after giving the token back, so that handle may itself use the Conn.
+// With batch set, run returns after the first non-empty batch.
+func (c *Conn) run(ctx context.Context, cl *call, batch bool, handle func(m *Message) (bool, error)) error {
+	for {
+		c.mu.Lock()
+		q, ferr := cl.q, cl.err
+		cl.q = nil
+		if cl == &c.unsol {
+			c.unsolLen = 0
+			if ferr != nil && !errors.Is(ferr, ErrClosed) {
+				cl.err = nil // a transient failure is reported once
+			}
+		}
+		c.mu.Unlock()
+		if done, err := c.deliver(cl, q, handle); done {
+			return err
+		}
+		if ferr != nil {
+			return ferr
+		}
+		if batch && len(q) > 0 {
+			return nil
+		}
+
+		select {
+		case <-cl.sig:
+			continue
+		case c.tok <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+
+		// This goroutine is the reader. Something may have been queued for
+		// it between the check above and taking the token.
+		c.mu.Lock()
+		pending := len(cl.q) > 0 || cl.err != nil
+		c.mu.Unlock()
+		if pending {
+			<-c.tok
+			continue
+		}
+		rb := c.getBuf()
+		err := c.readOnce(ctx, cl, rb)
+		<-c.tok
+		if err != nil {
+			c.putBuf(rb)
+			if errors.Is(err, ErrOverrun) && cl != &c.unsol {
+				continue
+			}
+			return err
+		}
+		n := len(rb.own)
+		done, err := c.deliver(cl, rb.own, handle)
+		c.putBuf(rb)
+		if done {
+			return err
+		}
+		if batch && n > 0 {
+			return nil
+		}
+	}
+}
+
+// deliver hands ms to handle in order. When handle ends the call early,
+// Receive's messages not yet returned go back to its queue, copied.
+func (c *Conn) deliver(cl *call, ms []Message, handle func(m *Message) (bool, error)) (bool, error) {
+	for i := range ms {
+		done, err := handle(&ms[i])
+		if !done && err == nil {
+			continue
+		}
+		rest := ms[i+1:]
+		if err == errRequeue {
+			rest, err = ms[i:], nil
+		}
+		if cl == &c.unsol && len(rest) > 0 {
+			c.requeue(rest)
+		}
+		return true, err
+	}
+	return false, nil
+}
+
+// requeue puts messages Receive did not return back at the head of its
+// queue, copying them (they may be borrowed from a receive buffer).
+func (c *Conn) requeue(ms []Message) {
+	q := make([]Message, 0, len(ms))
+	for i := range ms {
+		if ms[i].Header.Length == 0 {
+			q = append(q, overrunMark)
+			continue
+		}
+		q = append(q, copyMessage(&ms[i]))
+	}
+	c.mu.Lock()
+	c.unsol.q = append(q, c.unsol.q...)
+	for i := range q {
+		c.unsolLen += len(q[i].Data) + HeaderLen
+	}
+	c.mu.Unlock()
+	signal(&c.unsol)
+}
+
+func (c *Conn) getBuf() *rbuf {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if n := len(c.freeBufs); n > 0 {
+		rb := c.freeBufs[n-1]
+		c.freeBufs = c.freeBufs[:n-1]
+		if len(rb.b) >= c.bufSize {
+			return rb
+		}
+	}
+	return &rbuf{b: make([]byte, c.bufSize)}
+}
+
+func (c *Conn) putBuf(rb *rbuf) {
+	clear(rb.own)
+	rb.own = rb.own[:0]
+	c.mu.Lock()
+	if len(c.freeBufs) < 4 {
+		c.freeBufs = append(c.freeBufs, rb)
+	}
+	c.mu.Unlock()
+}
+
+// readOnce reads one buffer and dispatches its messages: those of self stay
+// in rb.own (borrowed), those of other calls are copied to their queues, and
+// the rest go to Receive's queue.
+func (c *Conn) readOnce(ctx context.Context, self *call, rb *rbuf) error {
+	info, err := c.t.Recv(ctx, rb.b)
+	if err != nil {
+		switch {
+		case errors.Is(err, ErrOverrun):
+			c.log.Debug("receive overrun")
+			if self != &c.unsol {
+				c.mu.Lock()
+				c.queueUnsol(overrunMark)
+				c.mu.Unlock()
+			}
+			return &OpError{Op: "receive", Err: err}
+		case ctx.Err() != nil, errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+			return err
+		}
+		var ne interface{ Timeout() bool }
+		if errors.As(err, &ne) && ne.Timeout() {
+			return &OpError{Op: "receive", Err: err}
+		}
+		if c.isClosed() {
+			err = ErrClosed
+		}
+		// The transport failed: no one will get replies any more.
+		oe := &OpError{Op: "receive", Err: err}
+		c.failAll(oe)
+		return oe
+	}
+	b := rb.b[:info.N]
+	rb.info = info
+	var creds *Credentials
+	if info.HasCreds {
+		creds = &rb.info.Creds
+	}
+
+	var it MessageIter
+	it.Reset(b)
+	c.mu.Lock()
+	for it.Next() {
+		m := it.Message()
+		m.Addr = info.Src
+		m.Creds = creds
+		target := c.match(&m)
+		switch {
+		case target == self:
+			rb.own = append(rb.own, m)
+		case target == nil:
+		case target == &c.unsol && !c.queueUnsol(m):
+		default:
+			target.q = append(target.q, copyMessage(&m))
+			signal(target)
+		}
+	}
+	var failErr error
+	if info.Truncated {
+		// The tail of the datagram is lost, and with it possibly a reply of
+		// any call in flight: fail them rather than let them wait forever.
+		if info.Size > c.bufSize && info.Size <= maxMessageLen {
+			c.bufSize = info.Size
+		} else if c.bufSize < maxMessageLen/2 {
+			c.bufSize *= 2
+		}
+		failErr = &OpError{Op: "receive", Err: fmt.Errorf("%w: datagram of %d bytes, buffer of %d", ErrTruncated, info.Size, len(rb.b))}
+		c.failLocked(failErr, false)
+		c.queueUnsol(overrunMark)
+	} else if it.Err() != nil {
+		c.log.Debug("malformed datagram", "src", info.Src.Port, "error", it.Err())
+	}
+	c.mu.Unlock()
+	if failErr != nil && len(rb.own) == 0 {
+		return failErr
+	}
+	return nil
+}
+
+// match returns the call m belongs to, nil to drop it, or &c.unsol.
+// Called with c.mu held.
+func (c *Conn) match(m *Message) *call {
+	if m.Addr.Group == 0 {
+		if cl, ok := c.calls[m.Header.Sequence]; ok && cl.port == m.Addr.Port {
+			return cl
+		}
+		if m.Header.Sequence != 0 && c.isRecent(m.Header.Sequence) {
+			if c.log.IsTrace() {
+				c.log.Trace("dropping late reply", "seq", m.Header.Sequence, "type", m.Header.Type)
+			}
+			return nil
+		}
+	}
+	return &c.unsol
+}
+
+// queueUnsol accounts for a message bound for Receive and reports whether
+// there is room for it; without room it records an overrun. The overrun
+// mark itself is queued here. Called with c.mu held.
+func (c *Conn) queueUnsol(m Message) bool {
+	if m.Header.Length == 0 { // the overrun mark
+		if n := len(c.unsol.q); n == 0 || c.unsol.q[n-1].Header.Length != 0 {
+			c.unsol.q = append(c.unsol.q, overrunMark)
+			signal(&c.unsol)
+		}
+		return false
+	}
+	if c.unsolLen+len(m.Data)+HeaderLen > c.cfg.QueueLimit {
+		c.queueUnsol(overrunMark)
+		return false
+	}
+	c.unsolLen += len(m.Data) + HeaderLen
+	return true
+}

@@ -1,0 +1,36 @@
+package netlink
+
+import (
+	"fmt"
+	"runtime"
+)
+
+// Netlink protocols (the third argument of socket(2)); the values are the same
+// on Linux and FreeBSD, which has Route and Generic only.
+const (
+	Route    = 0  // NETLINK_ROUTE: links, addresses, routes, neighbours
+	Usersock = 2  // NETLINK_USERSOCK: Linux only
+	Generic  = 16 // NETLINK_GENERIC: generic netlink families
+)
+
+// Dial opens a kernel netlink socket of the given protocol (Route, Generic,
+// or on Linux any NETLINK_* value), bound to cfg.PID (0: the kernel picks),
+// in cfg.NetNS when set, and returns a Conn over it. On an operating system
+// without kernel netlink the error wraps ErrNotSupported.
+func Dial(protocol int, cfg *Config) (*Conn, error) {
+	conf := cfg.orDefault()
+	t, err := dialKernel(protocol, &conf)
+	if err != nil {
+		return nil, &OpError{Op: "dial", Err: err}
+	}
+	c := newConn(t, conf)
+	if err := c.setup(); err != nil {
+		t.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+func notSupported(op string) error {
+	return fmt.Errorf("%s on %s/%s: %w", op, runtime.GOOS, runtime.GOARCH, ErrNotSupported)
+}

@@ -1,0 +1,325 @@
+package netlink
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/nlbus/netlink/transport"
+)
+
+// HeaderLen is the size of a netlink message header (struct nlmsghdr).
+const HeaderLen = 16
+
+// Align rounds n up to the netlink alignment of 4 bytes.
+func Align(n int) int { return (n + 3) &^ 3 }
+
+// HeaderType is the nlmsg_type of a message. Values below 16 are reserved for
+// control messages; protocols and generic-netlink families use the rest.
+type HeaderType uint16
+
+// Control message types (include/uapi/linux/netlink.h, FreeBSD
+// sys/netlink/netlink.h: identical).
+const (
+	Noop    HeaderType = 0x1
+	Error   HeaderType = 0x2
+	Done    HeaderType = 0x3
+	Overrun HeaderType = 0x4
+)
+
+// MinType is the lowest message type protocols may use (NLMSG_MIN_TYPE).
+const MinType HeaderType = 0x10
+
+// String returns the control type's name, or its number.
+func (t HeaderType) String() string {
+	switch t {
+	case Noop:
+		return "noop"
+	case Error:
+		return "error"
+	case Done:
+		return "done"
+	case Overrun:
+		return "overrun"
+	}
+	return "type(" + strconv.Itoa(int(t)) + ")"
+}
+
+// HeaderFlags is the nlmsg_flags field of a message. The bits from 0x100 up
+// mean different things for GET requests, NEW requests, DELETE requests and
+// acknowledgements, so several names share a value.
+type HeaderFlags uint16
+
+// Message flags.
+const (
+	Request         HeaderFlags = 0x1
+	Multi           HeaderFlags = 0x2
+	Acknowledge     HeaderFlags = 0x4
+	Echo            HeaderFlags = 0x8
+	DumpInterrupted HeaderFlags = 0x10
+	DumpFiltered    HeaderFlags = 0x20
+
+	// Modifiers of GET requests.
+	Root   HeaderFlags = 0x100
+	Match  HeaderFlags = 0x200
+	Atomic HeaderFlags = 0x400
+	Dump               = Root | Match
+
+	// Modifiers of NEW requests.
+	Replace HeaderFlags = 0x100
+	Excl    HeaderFlags = 0x200
+	Create  HeaderFlags = 0x400
+	Append  HeaderFlags = 0x800
+
+	// Modifiers of DELETE requests.
+	NonRecursive HeaderFlags = 0x100
+	Bulk         HeaderFlags = 0x200
+
+	// Flags of acknowledgements (NLMSG_ERROR).
+	Capped  HeaderFlags = 0x100
+	AckTLVs HeaderFlags = 0x200
+)
+
+var flagNames = [...]struct {
+	f    HeaderFlags
+	name string
+}{
+	{Request, "request"},
+	{Multi, "multi"},
+	{Acknowledge, "ack"},
+	{Echo, "echo"},
+	{DumpInterrupted, "dump-interrupted"},
+	{DumpFiltered, "dump-filtered"},
+}
+
+// String lists the flags' names joined by "|". The context-dependent bits
+// from 0x100 up print as "root|match" (dump), or as hexadecimal otherwise,
+// since their meaning depends on the message type.
+func (f HeaderFlags) String() string {
+	if f == 0 {
+		return "0"
+	}
+	var parts []string
+	for _, n := range flagNames {
+		if f&n.f != 0 {
+			parts = append(parts, n.name)
+			f &^= n.f
+		}
+	}
+	if f&Dump == Dump {
+		parts = append(parts, "dump")
+		f &^= Dump
+	}
+	if f != 0 {
+		parts = append(parts, "0x"+strconv.FormatUint(uint64(f), 16))
+	}
+	return strings.Join(parts, "|")
+}
+
+// Header is a netlink message header (struct nlmsghdr).
+type Header struct {
+	// Length of the whole message, header included. Marshal computes it; a
+	// parsed header holds the value from the wire.
+	Length uint32
+	// Type of the message: a control type, a protocol message type or a
+	// generic-netlink family ID.
+	Type HeaderType
+	// Flags of the message.
+	Flags HeaderFlags
+	// Sequence number; Conn assigns one to requests that leave it 0.
+	Sequence uint32
+	// PID is the port ID of the sending socket (the kernel rewrites it on
+	// FreeBSD); leave it 0 in requests.
+	PID uint32
+}
+
+// Addr is a netlink address: a port ID and, for multicast, a group.
+type Addr = transport.Addr
+
+// Credentials identify the process that sent a message.
+type Credentials = transport.Credentials
+
+// Message is a netlink message: a header and its payload.
+type Message struct {
+	Header Header
+	// Data is the payload after the header: a family header (ifinfomsg,
+	// genlmsghdr, ...) followed by attributes. In messages a Conn hands to a
+	// callback or iterator it is borrowed from the receive buffer and valid
+	// only until the callback returns or the iterator advances; Execute and
+	// Receive return copies.
+	Data []byte
+	// Addr is the peer: on a received message, its source (port, and group
+	// for multicast); on a sent message, its destination (the zero Addr is
+	// the kernel, or the bus controller).
+	Addr Addr
+	// Creds, when not nil, are the sender's credentials as reported by the
+	// transport. Borrowed like Data.
+	Creds *Credentials
+}
+
+// Errors of the message codec.
+var (
+	// ErrShortMessage reports a buffer too short for a header, or a header
+	// whose length is below HeaderLen.
+	ErrShortMessage = errors.New("netlink: message shorter than its header")
+	// ErrMessageLength reports a header whose length runs past the buffer.
+	ErrMessageLength = errors.New("netlink: message length exceeds buffer")
+)
+
+// MarshalHeader writes h into b[:HeaderLen] in host byte order.
+func MarshalHeader(b []byte, h Header) {
+	_ = b[HeaderLen-1]
+	ne.PutUint32(b[0:4], h.Length)
+	ne.PutUint16(b[4:6], uint16(h.Type))
+	ne.PutUint16(b[6:8], uint16(h.Flags))
+	ne.PutUint32(b[8:12], h.Sequence)
+	ne.PutUint32(b[12:16], h.PID)
+}
+
+// ParseHeader reads a header from the start of b.
+func ParseHeader(b []byte) (Header, error) {
+	if len(b) < HeaderLen {
+		return Header{}, ErrShortMessage
+	}
+	return Header{
+		Length:   ne.Uint32(b[0:4]),
+		Type:     HeaderType(ne.Uint16(b[4:6])),
+		Flags:    HeaderFlags(ne.Uint16(b[6:8])),
+		Sequence: ne.Uint32(b[8:12]),
+		PID:      ne.Uint32(b[12:16]),
+	}, nil
+}
+
+// AppendMessage appends m, header and payload, to b, padded to 4 bytes. The
+// header's Length is computed from the payload.
+func AppendMessage(b []byte, m Message) ([]byte, error) {
+	l := HeaderLen + len(m.Data)
+	if l > maxMessageLen {
+		return b, fmt.Errorf("netlink: message of %d bytes exceeds the %d-byte limit", l, maxMessageLen)
+	}
+	h := m.Header
+	h.Length = uint32(l)
+	off := len(b)
+	b = grow(b, Align(l))
+	MarshalHeader(b[off:], h)
+	copy(b[off+HeaderLen:], m.Data)
+	clear(b[off+l : off+Align(l)])
+	return b, nil
+}
+
+// MarshalBinary returns the wire form of m.
+func (m Message) MarshalBinary() ([]byte, error) {
+	return AppendMessage(nil, m)
+}
+
+// UnmarshalBinary parses exactly one message from b; Data is copied.
+func (m *Message) UnmarshalBinary(b []byte) error {
+	var it MessageIter
+	it.Reset(b)
+	if !it.Next() {
+		if it.Err() != nil {
+			return it.Err()
+		}
+		return ErrShortMessage
+	}
+	got := it.Message()
+	if rest := it.Rest(); len(rest) != 0 {
+		return fmt.Errorf("netlink: %d trailing bytes after message", len(rest))
+	}
+	m.Header = got.Header
+	m.Data = append([]byte(nil), got.Data...)
+	return nil
+}
+
+// ParseMessages parses every message in b, copying nothing: the returned
+// messages' Data alias b.
+func ParseMessages(b []byte) ([]Message, error) {
+	var msgs []Message
+	var it MessageIter
+	it.Reset(b)
+	for it.Next() {
+		msgs = append(msgs, it.Message())
+	}
+	return msgs, it.Err()
+}
+
+// MessageIter walks the messages in a buffer without copying. Every length is
+// checked: a header length below 16 or past the buffer stops the iteration
+// with an error, so a malformed buffer can neither panic nor loop forever.
+//
+//	var it netlink.MessageIter
+//	it.Reset(buf)
+//	for it.Next() {
+//		m := it.Message()
+//	}
+//	if err := it.Err(); err != nil { ... }
+type MessageIter struct {
+	b   []byte
+	off int
+	m   Message
+	err error
+}
+
+// Reset starts iterating over b.
+func (it *MessageIter) Reset(b []byte) {
+	*it = MessageIter{b: b}
+}
+
+// Next advances to the next message and reports whether there is one.
+func (it *MessageIter) Next() bool {
+	if it.err != nil || it.off >= len(it.b) {
+		return false
+	}
+	rest := it.b[it.off:]
+	if len(rest) < HeaderLen {
+		it.err = fmt.Errorf("%w: %d bytes left at offset %d", ErrShortMessage, len(rest), it.off)
+		return false
+	}
+	h, _ := ParseHeader(rest)
+	l := int(h.Length)
+	switch {
+	case h.Length < HeaderLen:
+		it.err = fmt.Errorf("%w: length %d at offset %d", ErrShortMessage, h.Length, it.off)
+		return false
+	case uint64(h.Length) > uint64(len(rest)):
+		it.err = fmt.Errorf("%w: length %d with %d bytes left at offset %d", ErrMessageLength, h.Length, len(rest), it.off)
+		return false
+	}
+	it.m = Message{Header: h, Data: rest[HeaderLen:l:l]}
+	next := Align(l)
+	if next > len(rest) {
+		next = len(rest) // the last message may come unpadded
+	}
+	it.off += next
+	return true
+}
+
+// Message returns the current message; its Data aliases the buffer.
+func (it *MessageIter) Message() Message { return it.m }
+
+// Offset returns the offset in the buffer of the byte after the current message.
+func (it *MessageIter) Offset() int { return it.off }
+
+// Rest returns the bytes not yet iterated.
+func (it *MessageIter) Rest() []byte { return it.b[it.off:] }
+
+// Err returns the error that stopped the iteration, if any.
+func (it *MessageIter) Err() error { return it.err }
+
+// maxMessageLen caps a single message; nlmsg_len is 32 bits, but no
+// transport carries more than this in one datagram.
+const maxMessageLen = 1 << 24
+
+var ne = binary.NativeEndian
+
+// grow extends b by n bytes, reusing its capacity when it can.
+func grow(b []byte, n int) []byte {
+	if cap(b)-len(b) >= n {
+		return b[:len(b)+n]
+	}
+	nb := make([]byte, len(b)+n, 2*cap(b)+n)
+	copy(nb, b)
+	return nb
+}

@@ -1,0 +1,139 @@
+// Package transport is the seam between a netlink.Conn and the socket that moves
+// its bytes.
+//
+// A Transport moves buffers of whole netlink messages, together with their
+// addresses: on receive, the source port (and multicast group) of what was read;
+// on send, the destination port or group. The kernel sockets of package netlink
+// (Linux and FreeBSD) implement it, the bus client implements it, and Mem is an
+// in-memory implementation with fault injection for tests.
+//
+// A Transport never parses netlink attributes; it may look at message headers
+// only to frame reads (see SplitMessages).
+package transport
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Addr is a netlink address: a port ID (0 is the kernel or the bus daemon) and,
+// for multicast traffic, a group number. A zero Group means unicast.
+type Addr struct {
+	Port  uint32
+	Group uint32
+}
+
+// Credentials identify the process that sent a message, when the transport
+// knows it (the bus stamps them; Linux can report SCM_CREDENTIALS).
+type Credentials struct {
+	PID int32
+	UID uint32
+	GID uint32
+}
+
+// Info describes one Recv.
+type Info struct {
+	// N is the number of bytes placed in the buffer.
+	N int
+	// Src is the source of the bytes read.
+	Src Addr
+	// Truncated reports that the datagram was longer than the buffer and its
+	// tail was lost; Size then holds its real length when the transport knows it.
+	Truncated bool
+	Size      int
+	// Creds holds the sender's credentials when HasCreds is true.
+	Creds    Credentials
+	HasCreds bool
+}
+
+// Option names a boolean socket option a transport may support.
+type Option int
+
+// Options understood by transports. A transport that cannot apply one returns
+// an error wrapping compat.ErrNotSupported.
+const (
+	OptionExtendedAck Option = iota + 1
+	OptionStrictCheck
+	OptionCapAck
+	OptionNoENOBUFS
+	OptionBroadcastError
+	OptionListenAllNSID
+	OptionPacketInfo
+)
+
+var optionNames = [...]string{
+	OptionExtendedAck:    "extended-ack",
+	OptionStrictCheck:    "strict-check",
+	OptionCapAck:         "cap-ack",
+	OptionNoENOBUFS:      "no-enobufs",
+	OptionBroadcastError: "broadcast-error",
+	OptionListenAllNSID:  "listen-all-nsid",
+	OptionPacketInfo:     "packet-info",
+}
+
+// String returns the option's name.
+func (o Option) String() string {
+	if o > 0 && int(o) < len(optionNames) {
+		return optionNames[o]
+	}
+	return "option(" + itoa(int(o)) + ")"
+}
+
+// Errors a Transport reports with a meaning netlink.Conn understands.
+var (
+	// ErrOverrun reports that the receiver lost messages because its queue was
+	// full (ENOBUFS on a kernel socket). The transport stays usable.
+	ErrOverrun = errors.New("receive queue overrun, messages were lost")
+)
+
+// Transport moves buffers of whole netlink messages. Implementations must allow
+// one goroutine in Recv concurrently with any number in Send and the other
+// methods; netlink.Conn never calls Recv from two goroutines at once.
+type Transport interface {
+	// Send writes b, one or more whole netlink messages, as one datagram to dst.
+	Send(ctx context.Context, b []byte, dst Addr) error
+	// Recv reads whole messages into b. It blocks until data arrives, ctx is
+	// done, the read deadline passes or the transport is closed. An overrun
+	// returns an error wrapping ErrOverrun with Info.N == 0.
+	Recv(ctx context.Context, b []byte) (Info, error)
+	// PortID is the port the transport is bound to.
+	PortID() uint32
+	// JoinGroup and LeaveGroup change multicast membership; any group number
+	// the transport supports is valid, including those above 32.
+	JoinGroup(group uint32) error
+	LeaveGroup(group uint32) error
+	// SetOption turns a boolean option on or off.
+	SetOption(opt Option, on bool) error
+	// SetReadBuffer and SetWriteBuffer size the socket buffers in bytes.
+	SetReadBuffer(bytes int) error
+	SetWriteBuffer(bytes int) error
+	// SetReadDeadline and SetWriteDeadline bound blocking calls; the zero time
+	// means no deadline.
+	SetReadDeadline(t time.Time) error
+	SetWriteDeadline(t time.Time) error
+	// Close releases the transport and unblocks a pending Recv.
+	Close() error
+}
+
+func itoa(v int) string {
+	if v == 0 {
+		return "0"
+	}
+	neg := v < 0
+	if neg {
+		v = -v
+	}
+	var b [20]byte
+	i := len(b)
+	for v > 0 {
+		i--
+		b[i] = byte('0' + v%10)
+		v /= 10
+	}
+	if neg {
+		i--
+		b[i] = '-'
+	}
+	return string(b[i:])
+}

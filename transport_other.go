@@ -1,0 +1,11 @@
+//go:build !linux
+
+package netlink
+
+import "github.com/nlbus/netlink/transport"
+
+// dialKernel reports that this operating system has no kernel netlink (the
+// FreeBSD transport lives in transport_freebsd.go).
+func dialKernel(protocol int, cfg *Config) (transport.Transport, error) {
+	return nil, notSupported("kernel netlink")
+}
