@@ -1,0 +1,263 @@
+//go:build freebsd
+
+package netlink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/nlbus/netlink/compat"
+	"github.com/nlbus/netlink/transport"
+)
+
+// bsdSocket is the kernel transport on FreeBSD 13.2+. golang.org/x/sys has no
+// AF_NETLINK for FreeBSD and its sockaddr conversion fails with EAFNOSUPPORT
+// after consuming the data, so bind, getsockname and recvmsg are raw system
+// calls with the 12-byte BSD sockaddr_nl laid out by package compat. What
+// FreeBSD does differently on the wire (positive errno, NLMSG_DONE without
+// NLM_F_MULTI, several messages per read, the cookie without NLM_F_ACK_TLVS)
+// is handled by the portable Conn and codec.
+type bsdSocket struct {
+	fd   *transport.FD
+	port uint32
+
+	// Receive state; one reader at a time (Transport contract).
+	rmsg   unix.Msghdr
+	riov   unix.Iovec
+	rsa    [compat.SockaddrNetlinkLen]byte
+	rbuf   []byte
+	rn     int
+	rerr   unix.Errno
+	recvFn func(fd uintptr) bool
+
+	// Send state, under smu.
+	smu    sync.Mutex
+	sbuf   []byte
+	serr   unix.Errno
+	sendFn func(fd uintptr) bool
+}
+
+func dialKernel(protocol int, cfg *Config) (transport.Transport, error) {
+	if cfg.NetNS != 0 {
+		return nil, notSupported("network namespaces (use a VNET jail)")
+	}
+	if err := compat.Check(compat.Current(), compat.Protocol(protocol)); err != nil {
+		return nil, err
+	}
+	fd, err := unix.Socket(compat.AFNetlinkFreeBSD, unix.SOCK_RAW|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, protocol)
+	if err != nil {
+		if errors.Is(err, unix.EAFNOSUPPORT) || errors.Is(err, unix.EPROTONOSUPPORT) {
+			// No netlink in this kernel (13.x without the module loaded):
+			// kldload netlink.
+			return nil, fmt.Errorf("protocol %d: %w (%w)", protocol, notSupported("kernel netlink (kldload netlink)"), err)
+		}
+		return nil, os.NewSyscallError("socket", err)
+	}
+	// FreeBSD does not bind on send, and an unbound socket has port 0: bind
+	// explicitly and read the port back.
+	var sa [compat.SockaddrNetlinkLen]byte
+	compat.PutSockaddrBSD(sa[:], cfg.PID, 0)
+	if _, _, errno := unix.Syscall(unix.SYS_BIND, uintptr(fd), uintptr(unsafe.Pointer(&sa[0])), uintptr(len(sa))); errno != 0 {
+		unix.Close(fd)
+		return nil, os.NewSyscallError("bind", errno)
+	}
+	var got [32]byte
+	l := uint32(len(got))
+	if _, _, errno := unix.Syscall(unix.SYS_GETSOCKNAME, uintptr(fd), uintptr(unsafe.Pointer(&got[0])), uintptr(unsafe.Pointer(&l))); errno != 0 {
+		unix.Close(fd)
+		return nil, os.NewSyscallError("getsockname", errno)
+	}
+	if int(l) > len(got) {
+		l = uint32(len(got))
+	}
+	port, _, err := compat.ParseSockaddr(compat.FreeBSD, got[:l])
+	if err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("getsockname: %w", err)
+	}
+	pfd, err := transport.NewFD(fd, "netlink")
+	if err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	s := &bsdSocket{fd: pfd, port: port}
+	s.recvFn = s.recv
+	s.sendFn = s.send
+	return s, nil
+}
+
+func (s *bsdSocket) recv(fd uintptr) bool {
+	s.riov.Base = &s.rbuf[0]
+	s.riov.SetLen(len(s.rbuf))
+	s.rmsg = unix.Msghdr{
+		Name:    &s.rsa[0],
+		Namelen: uint32(len(s.rsa)),
+		Iov:     &s.riov,
+	}
+	s.rmsg.SetIovlen(1)
+	for {
+		n, _, errno := unix.Syscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&s.rmsg)), 0)
+		switch errno {
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return false
+		}
+		s.rn, s.rerr = int(n), errno
+		return true
+	}
+}
+
+// Recv implements transport.Transport. One read returns as many whole
+// messages as fit; only a first message longer than b is truncated.
+func (s *bsdSocket) Recv(ctx context.Context, b []byte) (transport.Info, error) {
+	if len(b) == 0 {
+		return transport.Info{}, errors.New("netlink: empty receive buffer")
+	}
+	s.rbuf = b
+	err := s.fd.Read(ctx, s.recvFn)
+	s.rbuf = nil
+	if err != nil {
+		return transport.Info{}, err
+	}
+	switch s.rerr {
+	case 0:
+	case unix.ENOBUFS:
+		return transport.Info{}, fmt.Errorf("%w: %w", transport.ErrOverrun, os.NewSyscallError("recvmsg", s.rerr))
+	default:
+		return transport.Info{}, os.NewSyscallError("recvmsg", s.rerr)
+	}
+	// The source is always the kernel (port 0), and FreeBSD never reports
+	// the group of a multicast message.
+	info := transport.Info{N: s.rn}
+	if s.rmsg.Flags&unix.MSG_TRUNC != 0 {
+		info.Truncated = true
+	}
+	return info, nil
+}
+
+func (s *bsdSocket) send(fd uintptr) bool {
+	for {
+		_, _, errno := unix.Syscall6(unix.SYS_SENDTO, fd,
+			uintptr(unsafe.Pointer(&s.sbuf[0])), uintptr(len(s.sbuf)), 0, 0, 0)
+		switch errno {
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return false
+		}
+		s.serr = errno
+		return true
+	}
+}
+
+// Send implements transport.Transport. FreeBSD netlink delivers every write
+// to the kernel, so only the zero destination is accepted; a write larger
+// than SO_SNDBUF fails with EMSGSIZE.
+func (s *bsdSocket) Send(ctx context.Context, b []byte, dst transport.Addr) error {
+	if len(b) == 0 {
+		return errors.New("netlink: empty message")
+	}
+	if dst != (transport.Addr{}) {
+		return notSupported("sending to a port or group other than the kernel")
+	}
+	s.smu.Lock()
+	defer s.smu.Unlock()
+	s.sbuf = b
+	err := s.fd.Write(ctx, s.sendFn)
+	s.sbuf = nil
+	if err != nil {
+		return err
+	}
+	if s.serr != 0 {
+		return os.NewSyscallError("sendto", s.serr)
+	}
+	return nil
+}
+
+// PortID implements transport.Transport.
+func (s *bsdSocket) PortID() uint32 { return s.port }
+
+func (s *bsdSocket) setInt(level, opt, v int, what string) error {
+	var serr error
+	err := s.fd.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), level, opt, v)
+	})
+	if err != nil {
+		return err
+	}
+	if serr != nil {
+		if errors.Is(serr, unix.ENOPROTOOPT) || errors.Is(serr, unix.EOPNOTSUPP) {
+			return fmt.Errorf("%s: %w (%w)", what, notSupported(what), serr)
+		}
+		return os.NewSyscallError("setsockopt "+what, serr)
+	}
+	return nil
+}
+
+// JoinGroup implements transport.Transport. Groups are always joined with
+// NETLINK_ADD_MEMBERSHIP: bind's 32-bit mask cannot reach generic-netlink
+// groups, which FreeBSD numbers from 48.
+func (s *bsdSocket) JoinGroup(g uint32) error {
+	if g == 0 {
+		return errors.New("netlink: group 0 is not a multicast group")
+	}
+	return s.setInt(compat.SolNetlink, compat.NetlinkAddMembership, int(g), "join group")
+}
+
+// LeaveGroup implements transport.Transport.
+func (s *bsdSocket) LeaveGroup(g uint32) error {
+	return s.setInt(compat.SolNetlink, compat.NetlinkDropMembership, int(g), "leave group")
+}
+
+var bsdOptions = [...]int{
+	transport.OptionExtendedAck:    compat.NetlinkExtAck,
+	transport.OptionStrictCheck:    compat.NetlinkGetStrictChk,
+	transport.OptionCapAck:         compat.NetlinkCapAck,
+	transport.OptionNoENOBUFS:      compat.NetlinkNoENOBUFS,
+	transport.OptionBroadcastError: compat.NetlinkBroadcastError,
+	transport.OptionListenAllNSID:  compat.NetlinkListenAllNSID,
+	transport.OptionPacketInfo:     compat.NetlinkPktInfo,
+}
+
+// SetOption implements transport.Transport. FreeBSD refuses NO_ENOBUFS,
+// BROADCAST_ERROR, LISTEN_ALL_NSID and PKTINFO with ENOPROTOOPT, which
+// becomes an error wrapping ErrNotSupported.
+func (s *bsdSocket) SetOption(opt transport.Option, on bool) error {
+	if opt <= 0 || int(opt) >= len(bsdOptions) {
+		return notSupported("option " + opt.String())
+	}
+	v := 0
+	if on {
+		v = 1
+	}
+	return s.setInt(compat.SolNetlink, bsdOptions[opt], v, opt.String())
+}
+
+// SetReadBuffer implements transport.Transport; as root, FreeBSD netlink
+// allows up to net.netlink.nl_maxsockbuf.
+func (s *bsdSocket) SetReadBuffer(n int) error {
+	return s.setInt(unix.SOL_SOCKET, unix.SO_RCVBUF, n, "receive buffer")
+}
+
+// SetWriteBuffer implements transport.Transport; it also bounds the largest
+// request one write may carry.
+func (s *bsdSocket) SetWriteBuffer(n int) error {
+	return s.setInt(unix.SOL_SOCKET, unix.SO_SNDBUF, n, "send buffer")
+}
+
+// SetReadDeadline implements transport.Transport.
+func (s *bsdSocket) SetReadDeadline(t time.Time) error { return s.fd.SetReadDeadline(t) }
+
+// SetWriteDeadline implements transport.Transport.
+func (s *bsdSocket) SetWriteDeadline(t time.Time) error { return s.fd.SetWriteDeadline(t) }
+
+// Close implements transport.Transport.
+func (s *bsdSocket) Close() error { return s.fd.Close() }
