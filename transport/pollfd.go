@@ -96,30 +96,34 @@ func (p *FD) io(ctx context.Context, read bool, fn func(fd uintptr) bool) error 
 	if err != nil || d.done {
 		return err
 	}
+	fired := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
-		// Wake the blocked call; the deadline is restored below.
+		// Wake the blocked call with a deadline in the past; the caller's
+		// deadline is restored below.
+		p.mu.Lock()
 		if read {
 			p.f.SetReadDeadline(time.Unix(1, 0))
 		} else {
 			p.f.SetWriteDeadline(time.Unix(1, 0))
 		}
+		p.mu.Unlock()
+		close(fired)
 	})
 	err = run(fn)
-	if !stop() {
-		// The callback ran (or is running): restore the caller's deadline.
-		p.mu.Lock()
-		if read {
-			p.f.SetReadDeadline(p.readDL)
-		} else {
-			p.f.SetWriteDeadline(p.writeDL)
-		}
-		p.mu.Unlock()
-		if ctxErr := ctx.Err(); ctxErr != nil && (err == nil || errors.Is(err, os.ErrDeadlineExceeded)) {
-			if err == nil {
-				return nil
-			}
-			return ctxErr
-		}
+	if stop() {
+		return err
+	}
+	// The callback started: wait for it, then restore the deadline.
+	<-fired
+	p.mu.Lock()
+	if read {
+		p.f.SetReadDeadline(p.readDL)
+	} else {
+		p.f.SetWriteDeadline(p.writeDL)
+	}
+	p.mu.Unlock()
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		return ctx.Err()
 	}
 	return err
 }
