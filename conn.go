@@ -45,8 +45,10 @@ type Conn struct {
 	freeBufs []*rbuf
 	freeCall []*call
 	bufSize  int
-	closeErr error
-	closed   bool
+	// congested is set from an overrun until the drain after it ends.
+	congested bool
+	closeErr  error
+	closed    bool
 }
 
 // call is one request in flight (or, for unsol, Receive's queue).
@@ -56,6 +58,9 @@ type call struct {
 	sig  chan struct{}
 	q    []Message // copies of messages another reader received for it
 	err  error     // set when the connection failed under it
+	// suspect marks a call registered while the socket was congested: its
+	// request may have been dropped.
+	suspect bool
 }
 
 // rbuf is one receive buffer and the messages of its last read that belong
@@ -431,7 +436,7 @@ func (c *Conn) register(seq, port uint32) (*call, error) {
 	} else {
 		cl = &call{sig: make(chan struct{}, 1)}
 	}
-	cl.seq, cl.port = seq, port
+	cl.seq, cl.port, cl.suspect = seq, port, c.congested
 	c.calls[seq] = cl
 	return cl, nil
 }
@@ -622,21 +627,15 @@ func (c *Conn) putBuf(rb *rbuf) {
 	c.mu.Unlock()
 }
 
-// readOnce reads one buffer and dispatches its messages: those of self stay
-// in rb.own (borrowed), those of other calls are copied to their queues, and
-// the rest go to Receive's queue.
+// readOnce reads one buffer and dispatches its messages.
 func (c *Conn) readOnce(ctx context.Context, self *call, rb *rbuf) error {
 	info, err := c.t.Recv(ctx, rb.b)
 	if err != nil {
 		switch {
 		case errors.Is(err, ErrOverrun):
-			c.log.Debug("receive overrun")
-			if self != &c.unsol {
-				c.mu.Lock()
-				c.queueUnsol(overrunMark)
-				c.mu.Unlock()
-			}
-			return &OpError{Op: "receive", Err: err}
+			oe := &OpError{Op: "receive", Err: err}
+			c.overrun(self, rb, oe)
+			return oe
 		case ctx.Err() != nil, errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 			return err
 		}
@@ -652,6 +651,55 @@ func (c *Conn) readOnce(ctx context.Context, self *call, rb *rbuf) error {
 		c.failAll(oe)
 		return oe
 	}
+	return c.dispatch(self, rb, info)
+}
+
+// maxDrainReads bounds the reads of one drain after an overrun.
+const maxDrainReads = 1 << 12
+
+// overrun handles lost messages. Any reply in flight may have been lost (a
+// congested Linux socket drops unicast replies too), so the requests in
+// flight fail with oe rather than wait forever; Receive gets the overrun in
+// its place in the stream. Then the socket is read until it is empty, which
+// is what ends the kernel's congestion; requests made during the drain whose
+// reply did not arrive fail as well.
+func (c *Conn) overrun(self *call, rb *rbuf, oe *OpError) {
+	c.log.Debug("receive overrun")
+	c.mu.Lock()
+	if self != &c.unsol {
+		c.queueUnsol(overrunMark)
+	}
+	c.failLocked(oe, false)
+	c.congested = true
+	c.mu.Unlock()
+	if tr, ok := c.t.(transport.TryReceiver); ok {
+		for i := 0; i < maxDrainReads; i++ {
+			info, err := tr.TryRecv(rb.b)
+			if errors.Is(err, ErrOverrun) {
+				continue
+			}
+			if err != nil {
+				break
+			}
+			c.dispatch(nil, rb, info)
+		}
+	}
+	c.mu.Lock()
+	c.congested = false
+	for _, cl := range c.calls {
+		if cl.suspect && len(cl.q) == 0 && cl.err == nil {
+			cl.err = oe
+			signal(cl)
+		}
+		cl.suspect = false
+	}
+	c.mu.Unlock()
+}
+
+// dispatch hands out the messages of one read: those of self stay in rb.own
+// (borrowed), those of other calls are copied to their queues, and the rest
+// go to Receive's queue.
+func (c *Conn) dispatch(self *call, rb *rbuf, info transport.Info) error {
 	b := rb.b[:info.N]
 	rb.info = info
 	var creds *Credentials
@@ -668,9 +716,9 @@ func (c *Conn) readOnce(ctx context.Context, self *call, rb *rbuf) error {
 		m.Creds = creds
 		target := c.match(&m)
 		switch {
+		case target == nil: // dropped
 		case target == self:
 			rb.own = append(rb.own, m)
-		case target == nil:
 		case target == &c.unsol && !c.queueUnsol(m):
 		default:
 			target.q = append(target.q, copyMessage(&m))

@@ -127,6 +127,27 @@ func (s *bsdSocket) Recv(ctx context.Context, b []byte) (transport.Info, error) 
 	if err != nil {
 		return transport.Info{}, err
 	}
+	return s.result()
+}
+
+// TryRecv implements transport.TryReceiver.
+func (s *bsdSocket) TryRecv(b []byte) (transport.Info, error) {
+	if len(b) == 0 {
+		return transport.Info{}, errors.New("netlink: empty receive buffer")
+	}
+	s.rbuf = b
+	done, err := s.fd.TryRead(s.recvFn)
+	s.rbuf = nil
+	if err != nil {
+		return transport.Info{}, err
+	}
+	if !done {
+		return transport.Info{}, transport.ErrWouldBlock
+	}
+	return s.result()
+}
+
+func (s *bsdSocket) result() (transport.Info, error) {
 	switch s.rerr {
 	case 0:
 	case unix.ENOBUFS:

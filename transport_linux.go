@@ -148,6 +148,27 @@ func (s *linuxSocket) Recv(ctx context.Context, b []byte) (transport.Info, error
 	if err != nil {
 		return transport.Info{}, err
 	}
+	return s.result(b)
+}
+
+// TryRecv implements transport.TryReceiver.
+func (s *linuxSocket) TryRecv(b []byte) (transport.Info, error) {
+	if len(b) == 0 {
+		return transport.Info{}, errors.New("netlink: empty receive buffer")
+	}
+	s.rbuf = b
+	done, err := s.fd.TryRead(s.recvFn)
+	s.rbuf = nil
+	if err != nil {
+		return transport.Info{}, err
+	}
+	if !done {
+		return transport.Info{}, transport.ErrWouldBlock
+	}
+	return s.result(b)
+}
+
+func (s *linuxSocket) result(b []byte) (transport.Info, error) {
 	switch s.rerr {
 	case 0:
 	case unix.ENOBUFS:

@@ -215,6 +215,19 @@ func (m *Mem) Recv(ctx context.Context, b []byte) (Info, error) {
 	}
 }
 
+// TryRecv implements TryReceiver.
+func (m *Mem) TryRecv(b []byte) (Info, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return Info{}, closedErr("recv")
+	}
+	if len(m.queue) == 0 {
+		return Info{}, ErrWouldBlock
+	}
+	return m.popLocked(b)
+}
+
 func (m *Mem) popLocked(b []byte) (Info, error) {
 	r := m.queue[0]
 	switch {

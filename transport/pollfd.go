@@ -72,6 +72,16 @@ func (p *FD) Write(ctx context.Context, fn func(fd uintptr) (done bool)) error {
 	return p.io(ctx, false, fn)
 }
 
+// TryRead calls fn once without waiting and reports whether it completed;
+// false means the call would block. Like Read, it is not safe for concurrent
+// use with Read.
+func (p *FD) TryRead(fn func(fd uintptr) (done bool)) (bool, error) {
+	p.rd.fn, p.rd.done = fn, false
+	err := p.rc.Control(p.rd.ctl)
+	p.rd.fn = nil
+	return p.rd.done, err
+}
+
 // Control runs fn with the descriptor, for socket options and bind.
 func (p *FD) Control(fn func(fd uintptr)) error {
 	return p.rc.Control(fn)

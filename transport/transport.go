@@ -87,6 +87,18 @@ var (
 	ErrOverrun = errors.New("receive queue overrun, messages were lost")
 )
 
+// ErrWouldBlock is returned by TryRecv when nothing is queued.
+var ErrWouldBlock = errors.New("no data queued")
+
+// TryReceiver is implemented by transports that can read without blocking.
+// After an overrun, netlink.Conn uses it to empty the socket's queue, which
+// is what makes a Linux kernel socket leave its congested state (in which it
+// drops even unicast replies).
+type TryReceiver interface {
+	// TryRecv is Recv that returns ErrWouldBlock instead of waiting.
+	TryRecv(b []byte) (Info, error)
+}
+
 // Transport moves buffers of whole netlink messages. Implementations must allow
 // one goroutine in Recv concurrently with any number in Send and the other
 // methods; netlink.Conn never calls Recv from two goroutines at once.
