@@ -227,7 +227,8 @@ func (c *Conn) nextSeq() uint32 {
 
 // Send sends m to m.Addr (the zero Addr is the kernel) and returns its header
 // as sent, with the sequence number assigned when m had none. Replies go to
-// Receive.
+// Receive. Send adds no flags: a request to the kernel needs Request (the
+// kernel ignores messages without it), which Execute, Do and Dump add.
 func (c *Conn) Send(ctx context.Context, m Message) (Header, error) {
 	if m.Header.Sequence == 0 {
 		m.Header.Sequence = c.nextSeq()
