@@ -248,8 +248,17 @@ func (m *Mem) popLocked(b []byte) (Info, error) {
 			// than the buffer is cut, and its tail is lost.
 			first := firstMessageLen(r.Data)
 			if first <= len(b) {
-				info.N = copy(b, r.Data[:first])
-				m.queue[0].Data = r.Data[first:]
+				// As many whole messages as fit.
+				n := first
+				for n < len(r.Data) {
+					l := firstMessageLen(r.Data[n:])
+					if n+l > len(b) {
+						break
+					}
+					n += l
+				}
+				info.N = copy(b, r.Data[:n])
+				m.queue[0].Data = r.Data[n:]
 				return info, nil
 			}
 			info.N = copy(b, r.Data)

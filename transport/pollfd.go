@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -29,6 +30,7 @@ type FD struct {
 	writeDL   time.Time
 	closeOnce sync.Once
 	closeErr  error
+	closed    atomic.Bool
 }
 
 // NewFD takes ownership of the non-blocking descriptor fd. name appears in
@@ -79,7 +81,16 @@ func (p *FD) TryRead(fn func(fd uintptr) (done bool)) (bool, error) {
 	p.rd.fn, p.rd.done = fn, false
 	err := p.rc.Control(p.rd.ctl)
 	p.rd.fn = nil
-	return p.rd.done, err
+	return p.rd.done, p.closedErr(err)
+}
+
+// closedErr reports a failure on a closed descriptor as os.ErrClosed: the
+// poller's own error for it ("use of closed file") is not exported.
+func (p *FD) closedErr(err error) error {
+	if err != nil && p.closed.Load() {
+		return os.ErrClosed
+	}
+	return err
 }
 
 // Control runs fn with the descriptor, for socket options and bind.
@@ -88,6 +99,10 @@ func (p *FD) Control(fn func(fd uintptr)) error {
 }
 
 func (p *FD) io(ctx context.Context, read bool, fn func(fd uintptr) bool) error {
+	return p.closedErr(p.doIO(ctx, read, fn))
+}
+
+func (p *FD) doIO(ctx context.Context, read bool, fn func(fd uintptr) bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -157,6 +172,9 @@ func (p *FD) SetWriteDeadline(t time.Time) error {
 // Close closes the descriptor once, unblocking pending calls with an error
 // wrapping os.ErrClosed.
 func (p *FD) Close() error {
-	p.closeOnce.Do(func() { p.closeErr = p.f.Close() })
+	p.closeOnce.Do(func() {
+		p.closed.Store(true)
+		p.closeErr = p.f.Close()
+	})
 	return p.closeErr
 }

@@ -1,0 +1,177 @@
+//go:build unix
+
+package transport_test
+
+import (
+	"context"
+	"os"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"github.com/nlbus/netlink/transport"
+)
+
+// socketpair returns an FD over one end of a datagram socket pair and the
+// raw other end.
+func socketpair(t *testing.T) (*transport.FD, int) {
+	t.Helper()
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM, 0)
+	require.NoError(t, err)
+	require.NoError(t, unix.SetNonblock(fds[0], true))
+	p, err := transport.NewFD(fds[0], "test")
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		p.Close()
+		unix.Close(fds[1])
+	})
+	return p, fds[1]
+}
+
+// reader reads one datagram through p.
+type reader struct {
+	buf [64]byte
+	n   int
+	err error
+}
+
+func (r *reader) read(fd uintptr) bool {
+	n, err := unix.Read(int(fd), r.buf[:])
+	if err == unix.EAGAIN {
+		return false
+	}
+	r.n, r.err = n, err
+	return true
+}
+
+func TestFDRead(t *testing.T) {
+	p, peer := socketpair(t)
+	var r reader
+	_, err := unix.Write(peer, []byte("hello"))
+	require.NoError(t, err)
+	require.NoError(t, p.Read(context.Background(), r.read))
+	assert.Equal(t, "hello", string(r.buf[:r.n]))
+
+	// A cancellable context: fast path first, then the poller.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	time.AfterFunc(20*time.Millisecond, func() { unix.Write(peer, []byte("later")) })
+	require.NoError(t, p.Read(ctx, r.read))
+	assert.Equal(t, "later", string(r.buf[:r.n]))
+
+	done, err := p.TryRead(r.read)
+	require.NoError(t, err)
+	assert.False(t, done, "nothing queued")
+	unix.Write(peer, []byte("now"))
+	done, err = p.TryRead(r.read)
+	require.NoError(t, err)
+	assert.True(t, done)
+	assert.Equal(t, "now", string(r.buf[:r.n]))
+}
+
+func TestFDUnblock(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(p *transport.FD) (context.Context, context.CancelFunc)
+		wake  func(p *transport.FD)
+		want  error
+	}{
+		{name: "context-cancel", want: context.Canceled, setup: func(*transport.FD) (context.Context, context.CancelFunc) {
+			ctx, cancel := context.WithCancel(context.Background())
+			time.AfterFunc(20*time.Millisecond, cancel)
+			return ctx, cancel
+		}},
+		{name: "context-deadline", want: context.DeadlineExceeded, setup: func(*transport.FD) (context.Context, context.CancelFunc) {
+			return context.WithTimeout(context.Background(), 20*time.Millisecond)
+		}},
+		{name: "read-deadline", want: os.ErrDeadlineExceeded, setup: func(p *transport.FD) (context.Context, context.CancelFunc) {
+			p.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+			return context.Background(), func() {}
+		}},
+		{name: "close", want: os.ErrClosed, wake: func(p *transport.FD) { p.Close() }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, _ := socketpair(t)
+			ctx, cancel := context.Background(), context.CancelFunc(func() {})
+			if tt.setup != nil {
+				ctx, cancel = tt.setup(p)
+			}
+			defer cancel()
+			if tt.wake != nil {
+				time.AfterFunc(20*time.Millisecond, func() { tt.wake(p) })
+			}
+			errc := make(chan error, 1)
+			go func() {
+				var r reader
+				errc <- p.Read(ctx, r.read)
+			}()
+			select {
+			case err := <-errc:
+				require.ErrorIs(t, err, tt.want)
+			case <-time.After(5 * time.Second):
+				t.Fatal("Read stayed blocked")
+			}
+		})
+	}
+}
+
+// A context cancellation must not leave the past deadline it used to wake
+// the reader behind.
+func TestFDDeadlineRestored(t *testing.T) {
+	p, peer := socketpair(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	var r reader
+	require.ErrorIs(t, p.Read(ctx, r.read), context.DeadlineExceeded)
+	time.AfterFunc(20*time.Millisecond, func() { unix.Write(peer, []byte("x")) })
+	require.NoError(t, p.Read(context.Background(), r.read))
+	require.NoError(t, p.SetReadDeadline(time.Time{}))
+	require.NoError(t, p.SetWriteDeadline(time.Time{}))
+}
+
+func TestFDNoGoroutinePerCall(t *testing.T) {
+	p, peer := socketpair(t)
+	var r reader
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	before := runtime.NumGoroutine()
+	for range 100 {
+		unix.Write(peer, []byte("x"))
+		require.NoError(t, p.Read(ctx, r.read))
+	}
+	assert.LessOrEqual(t, runtime.NumGoroutine(), before)
+	fn := r.read // built once, as Read's documentation asks
+	x := []byte("x")
+	allocs := testing.AllocsPerRun(100, func() {
+		unix.Write(peer, x)
+		if err := p.Read(context.Background(), fn); err != nil {
+			panic(err)
+		}
+	})
+	assert.Zero(t, allocs)
+}
+
+func TestFDWriteAndControl(t *testing.T) {
+	p, peer := socketpair(t)
+	msg := []byte("out")
+	var werr error
+	require.NoError(t, p.Write(context.Background(), func(fd uintptr) bool {
+		_, werr = unix.Write(int(fd), msg)
+		return werr != unix.EAGAIN
+	}))
+	require.NoError(t, werr)
+	buf := make([]byte, 8)
+	n, err := unix.Read(peer, buf)
+	require.NoError(t, err)
+	assert.Equal(t, "out", string(buf[:n]))
+	var typ int
+	require.NoError(t, p.Control(func(fd uintptr) { typ, _ = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TYPE) }))
+	assert.Equal(t, unix.SOCK_DGRAM, typ)
+	require.NoError(t, p.Close())
+	require.NoError(t, p.Close(), "Close is idempotent")
+}
