@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/nlbus/netlink/genl"
+)
+
+func init() {
+	register("policy", command{summary: "show a generic-netlink family's attribute policies per operation; needs --kernel", run: runPolicy})
+}
+
+// policyJSON is the JSON form of a policy.
+type policyJSON struct {
+	Family   string         `json:"family"`
+	FamilyID uint16         `json:"id"`
+	Ops      []opPolicyJSON `json:"ops"`
+	Policies []tableJSON    `json:"policies"`
+}
+
+type opPolicyJSON struct {
+	Op   uint32  `json:"op"`
+	Do   *uint32 `json:"do,omitempty"`
+	Dump *uint32 `json:"dump,omitempty"`
+}
+
+type tableJSON struct {
+	Index uint32     `json:"index"`
+	Attrs []attrJSON `json:"attrs"`
+}
+
+type attrJSON struct {
+	Attr           uint16  `json:"attr"`
+	Type           string  `json:"type"`
+	MinValue       *int64  `json:"min_value,omitempty"`
+	MaxValue       *int64  `json:"max_value,omitempty"`
+	MinValueU      *uint64 `json:"min_value_u,omitempty"`
+	MaxValueU      *uint64 `json:"max_value_u,omitempty"`
+	MinLength      *uint32 `json:"min_length,omitempty"`
+	MaxLength      *uint32 `json:"max_length,omitempty"`
+	Policy         *uint32 `json:"policy,omitempty"`
+	PolicyMaxType  *uint32 `json:"policy_maxtype,omitempty"`
+	Bitfield32Mask *uint32 `json:"bitfield32_mask,omitempty"`
+	Mask           *uint64 `json:"mask,omitempty"`
+}
+
+func ptr[T any](v T, ok bool) *T {
+	if !ok {
+		return nil
+	}
+	return &v
+}
+
+func runPolicy(ctx context.Context, e *env, args []string) error {
+	fs, asJSON, dial, err := genlFlags("policy", e, args)
+	if err != nil {
+		return err
+	}
+	// Accept the family before or after the flags.
+	rest := fs.Args()
+	if len(rest) > 0 {
+		if err := fs.Parse(rest[1:]); err != nil {
+			return errUsage
+		}
+		rest = append(rest[:1], fs.Args()...)
+	}
+	if len(rest) != 1 {
+		return errUsage
+	}
+	c, err := dial()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	p, err := c.GetPolicy(ctx, rest[0])
+	if err != nil {
+		return err
+	}
+	if !*asJSON {
+		_, err := fmt.Fprint(e.stdout, p.String())
+		return err
+	}
+	out := policyJSON{Family: p.Family, FamilyID: p.FamilyID, Ops: []opPolicyJSON{}, Policies: []tableJSON{}}
+	for _, o := range p.Ops {
+		out.Ops = append(out.Ops, opPolicyJSON{Op: o.Op, Do: ptr(o.Do, o.HasDo), Dump: ptr(o.Dump, o.HasDump)})
+	}
+	for _, t := range p.Tables {
+		tj := tableJSON{Index: t.Index, Attrs: []attrJSON{}}
+		for _, a := range t.Attrs {
+			tj.Attrs = append(tj.Attrs, attrJSON{
+				Attr: a.Attr, Type: a.Type.String(),
+				MinValue:       ptr(a.MinValueS, a.Has(genl.FieldMinValueS)),
+				MaxValue:       ptr(a.MaxValueS, a.Has(genl.FieldMaxValueS)),
+				MinValueU:      ptr(a.MinValueU, a.Has(genl.FieldMinValueU)),
+				MaxValueU:      ptr(a.MaxValueU, a.Has(genl.FieldMaxValueU)),
+				MinLength:      ptr(a.MinLength, a.Has(genl.FieldMinLength)),
+				MaxLength:      ptr(a.MaxLength, a.Has(genl.FieldMaxLength)),
+				Policy:         ptr(a.PolicyIdx, a.Has(genl.FieldPolicyIdx)),
+				PolicyMaxType:  ptr(a.PolicyMaxType, a.Has(genl.FieldPolicyMaxType)),
+				Bitfield32Mask: ptr(a.Bitfield32Mask, a.Has(genl.FieldBitfield32Mask)),
+				Mask:           ptr(a.Mask, a.Has(genl.FieldMask)),
+			})
+		}
+		out.Policies = append(out.Policies, tj)
+	}
+	enc := json.NewEncoder(e.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}

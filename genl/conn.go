@@ -1,0 +1,390 @@
+package genl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"slices"
+	"sync"
+
+	"github.com/nlbus/netlink"
+)
+
+// Conn is a generic-netlink connection over a *netlink.Conn: to the kernel
+// (Dial) or to any other transport, such as the bus (NewConn). It talks to
+// the controller at port 0 with message type CtrlID and assumes nothing
+// else about what is on the other side.
+//
+// All methods are safe for concurrent use.
+type Conn struct {
+	c     *netlink.Conn
+	cache cache
+
+	mu     sync.Mutex // guards the fields below
+	closed bool
+	sub    *netlink.Conn
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// NewConn returns a Conn over c. The Conn owns c: Close closes it.
+func NewConn(c *netlink.Conn) *Conn {
+	return &Conn{c: c}
+}
+
+// Dial opens a kernel NETLINK_GENERIC socket with cfg (nil: defaults) and
+// returns a Conn over it.
+func Dial(cfg *netlink.Config) (*Conn, error) {
+	c, err := netlink.Dial(netlink.Generic, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return NewConn(c), nil
+}
+
+// Netlink returns the underlying netlink connection, for instance to
+// receive the notifications of a group joined with JoinGroup.
+func (c *Conn) Netlink() *netlink.Conn { return c.c }
+
+// Close stops the cache's watcher, closes its subscription connection and
+// closes the underlying connection. It is safe to call more than once.
+func (c *Conn) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	sub, cancel, done := c.sub, c.cancel, c.done
+	c.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		sub.Close()
+		<-done
+	}
+	return c.c.Close()
+}
+
+// request builds the netlink request for msg to family.
+func request(msg Message, family uint16, flags netlink.HeaderFlags) netlink.Message {
+	data := make([]byte, 0, HeaderLen+len(msg.Data))
+	return netlink.Message{
+		Header: netlink.Header{Type: netlink.HeaderType(family), Flags: flags},
+		Data:   msg.Append(data),
+	}
+}
+
+// Execute sends msg to the family with ID family and returns the replies,
+// which the caller owns. Flags are added to the request's (NLM_F_REQUEST is
+// always set; a request without the Dump flags also gets NLM_F_ACK and its
+// acknowledgement is consumed). Errors are *netlink.OpError values wrapping
+// the errno the family replied with. An interrupted dump returns its partial
+// result with an error wrapping netlink.ErrDumpInterrupted.
+func (c *Conn) Execute(ctx context.Context, msg Message, family uint16, flags netlink.HeaderFlags) ([]Message, error) {
+	msgs, err := c.c.Execute(ctx, request(msg, family, flags))
+	out := make([]Message, 0, len(msgs))
+	for _, m := range msgs {
+		gm, perr := ParseMessage(m.Data)
+		if perr != nil {
+			return out, perr
+		}
+		out = append(out, gm)
+	}
+	return out, err
+}
+
+// Dump sends msg as a dump request to the family with ID family and returns
+// an iterator over the replies. Each message is borrowed: its Data is valid
+// until the next iteration. An error ends the iteration as the last pair;
+// breaking out early drains the rest of the dump.
+func (c *Conn) Dump(ctx context.Context, msg Message, family uint16) iter.Seq2[Message, error] {
+	return func(yield func(Message, error) bool) {
+		for m, err := range c.c.Dump(ctx, request(msg, family, 0)) {
+			if err != nil {
+				yield(Message{}, err)
+				return
+			}
+			gm, perr := ParseMessage(m.Data)
+			if perr != nil {
+				yield(Message{}, perr)
+				return
+			}
+			if !yield(gm, nil) {
+				return
+			}
+		}
+	}
+}
+
+// ExecuteFamily is Execute addressed by family name, resolved through the
+// cache (see EnableCache) or the controller.
+func (c *Conn) ExecuteFamily(ctx context.Context, family string, msg Message, flags netlink.HeaderFlags) ([]Message, error) {
+	f, err := c.resolve(ctx, family)
+	if err != nil {
+		return nil, err
+	}
+	return c.Execute(ctx, msg, f.ID, flags)
+}
+
+// DumpFamily is Dump addressed by family name, resolved through the cache
+// (see EnableCache) or the controller.
+func (c *Conn) DumpFamily(ctx context.Context, family string, msg Message) iter.Seq2[Message, error] {
+	return func(yield func(Message, error) bool) {
+		f, err := c.resolve(ctx, family)
+		if err != nil {
+			yield(Message{}, err)
+			return
+		}
+		for m, err := range c.Dump(ctx, msg, f.ID) {
+			if !yield(m, err) {
+				return
+			}
+		}
+	}
+}
+
+// ctrlRequest encodes a controller request into buf, growing it if needed.
+func ctrlRequest(buf []byte, cmd uint8, enc func(ae *netlink.AttributeEncoder)) ([]byte, error) {
+	var ae netlink.AttributeEncoder
+	ae.Reset(append(buf[:0], cmd, 1, 0, 0))
+	enc(&ae)
+	return ae.Bytes()
+}
+
+// GetFamily asks the controller for the family called name (a round trip
+// every call; see LookupFamily for the cached lookup). An unknown name gives
+// a *NotFoundError.
+func (c *Conn) GetFamily(ctx context.Context, name string) (Family, error) {
+	// Encoded inline into a stack buffer: no allocation for usual names.
+	var buf [64]byte
+	var ae netlink.AttributeEncoder
+	ae.Reset(append(buf[:0], CmdGetFamily, 1, 0, 0))
+	ae.String(attrFamilyName, name)
+	data, err := ae.Bytes()
+	if err != nil {
+		return Family{}, err
+	}
+	f, err := c.getFamily(ctx, data)
+	if err != nil {
+		if isNoEntry(err) || errors.Is(err, errNoReply) {
+			return Family{}, &NotFoundError{Family: name, Err: err}
+		}
+		return Family{}, fmt.Errorf("genl: get family %q: %w", name, err)
+	}
+	return f, nil
+}
+
+// GetFamilyByID asks the controller for the family with ID id. An unknown
+// ID gives a *NotFoundError.
+func (c *Conn) GetFamilyByID(ctx context.Context, id uint16) (Family, error) {
+	var buf [16]byte
+	var ae netlink.AttributeEncoder
+	ae.Reset(append(buf[:0], CmdGetFamily, 1, 0, 0))
+	ae.Uint16(attrFamilyID, id)
+	data, err := ae.Bytes()
+	if err != nil {
+		return Family{}, err
+	}
+	f, err := c.getFamily(ctx, data)
+	if err != nil {
+		if isNoEntry(err) || errors.Is(err, errNoReply) {
+			return Family{}, &NotFoundError{ID: id, Err: err}
+		}
+		return Family{}, fmt.Errorf("genl: get family id %d: %w", id, err)
+	}
+	return f, nil
+}
+
+var errNoReply = errors.New("the controller acknowledged without a reply")
+
+// getFamily sends a GETFAMILY do-request and decodes the reply straight
+// from the receive buffer.
+func (c *Conn) getFamily(ctx context.Context, data []byte) (Family, error) {
+	var (
+		f     Family
+		found bool
+	)
+	req := netlink.Message{Header: netlink.Header{Type: netlink.HeaderType(CtrlID)}, Data: data}
+	_, err := c.c.Do(ctx, req, func(m netlink.Message) error {
+		if found {
+			return nil
+		}
+		gm, err := ParseMessage(m.Data)
+		if err != nil {
+			return err
+		}
+		if err := f.UnmarshalAttributes(gm.Data); err != nil {
+			return err
+		}
+		found = true
+		return nil
+	})
+	if err == nil && !found {
+		err = errNoReply
+	}
+	return f, err
+}
+
+// ListFamilies dumps the controller's families. With the cache enabled, it
+// also refreshes the cache.
+func (c *Conn) ListFamilies(ctx context.Context) ([]Family, error) {
+	gen, on := c.cache.generation()
+	data, err := ctrlRequest(nil, CmdGetFamily, func(*netlink.AttributeEncoder) {})
+	if err != nil {
+		return nil, err
+	}
+	var out []Family
+	req := netlink.Message{Header: netlink.Header{Type: netlink.HeaderType(CtrlID)}, Data: data}
+	for m, err := range c.c.Dump(ctx, req) {
+		if err != nil {
+			return out, fmt.Errorf("genl: list families: %w", err)
+		}
+		gm, err := ParseMessage(m.Data)
+		if err != nil {
+			return out, err
+		}
+		var f Family
+		if err := f.UnmarshalAttributes(gm.Data); err != nil {
+			return out, err
+		}
+		out = append(out, f)
+	}
+	if on {
+		for i := range out {
+			f := out[i].Clone()
+			c.cache.store(&f, gen)
+		}
+	}
+	return out, nil
+}
+
+// LookupFamily returns the family called name from the cache, asking the
+// controller (and caching the answer) on a miss. Without EnableCache it is
+// GetFamily. The result is the caller's own copy.
+func (c *Conn) LookupFamily(ctx context.Context, name string) (Family, error) {
+	f, err := c.resolve(ctx, name)
+	if err != nil {
+		return Family{}, err
+	}
+	return f.Clone(), nil
+}
+
+// resolve returns the family called name; the result may be the cache's
+// entry, which must not be modified.
+func (c *Conn) resolve(ctx context.Context, name string) (*Family, error) {
+	f, gen, on := c.cache.lookup(name)
+	if f != nil {
+		return f, nil
+	}
+	nf, err := c.GetFamily(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if on {
+		c.cache.store(&nf, gen)
+	}
+	return &nf, nil
+}
+
+// GroupID returns the ID of the multicast group called group of the family
+// called family, resolved through the cache or the controller; join it on
+// any connection of the same transport with netlink.Conn.JoinGroup. An
+// unknown family or group gives a *NotFoundError.
+func (c *Conn) GroupID(ctx context.Context, family, group string) (uint32, error) {
+	f, err := c.resolve(ctx, family)
+	if err != nil {
+		return 0, err
+	}
+	g, ok := f.Group(group)
+	if !ok {
+		return 0, &NotFoundError{Family: family, Group: group}
+	}
+	return g.ID, nil
+}
+
+// JoinGroup joins, on the underlying connection, the multicast group called
+// group of the family called family. Its messages then arrive through
+// Netlink().Receive.
+func (c *Conn) JoinGroup(ctx context.Context, family, group string) error {
+	id, err := c.GroupID(ctx, family, group)
+	if err != nil {
+		return err
+	}
+	return c.c.JoinGroup(id)
+}
+
+// LeaveGroup leaves the multicast group called group of the family called
+// family.
+func (c *Conn) LeaveGroup(ctx context.Context, family, group string) error {
+	id, err := c.GroupID(ctx, family, group)
+	if err != nil {
+		return err
+	}
+	return c.c.LeaveGroup(id)
+}
+
+// GetPolicy dumps the policies of every operation of the family called
+// family (CTRL_CMD_GETPOLICY). A family without policies gives an empty
+// Policy. A controller without GETPOLICY (FreeBSD's) gives an error
+// wrapping netlink.ErrNotSupported; an unknown family a *NotFoundError.
+func (c *Conn) GetPolicy(ctx context.Context, family string) (*Policy, error) {
+	return c.getPolicy(ctx, family, 0, false)
+}
+
+// GetOpPolicy is GetPolicy restricted to operation op: its OpPolicy and the
+// tables reachable from it.
+func (c *Conn) GetOpPolicy(ctx context.Context, family string, op uint32) (*Policy, error) {
+	return c.getPolicy(ctx, family, op, true)
+}
+
+func (c *Conn) getPolicy(ctx context.Context, family string, op uint32, hasOp bool) (*Policy, error) {
+	data, err := ctrlRequest(nil, CmdGetPolicy, func(ae *netlink.AttributeEncoder) {
+		ae.String(attrFamilyName, family)
+		if hasOp {
+			ae.Uint32(attrOp, op)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	var pb policyBuilder
+	req := netlink.Message{Header: netlink.Header{Type: netlink.HeaderType(CtrlID)}, Data: data}
+	for m, err := range c.c.Dump(ctx, req) {
+		if err != nil {
+			switch {
+			case isNotSupported(err):
+				return nil, fmt.Errorf("genl: policy of %q: the controller has no CTRL_CMD_GETPOLICY: %w: %w", family, netlink.ErrNotSupported, err)
+			case isNoEntry(err):
+				if hasOp {
+					return nil, fmt.Errorf("genl: policy of %q: no operation %d: %w", family, op, err)
+				}
+				return nil, &NotFoundError{Family: family, Err: err}
+			case isNoData(err):
+				p := pb.finish()
+				p.Family = family
+				return p, nil
+			}
+			return nil, fmt.Errorf("genl: policy of %q: %w", family, err)
+		}
+		gm, err := ParseMessage(m.Data)
+		if err != nil {
+			return nil, err
+		}
+		if err := pb.add(gm.Data); err != nil {
+			return nil, err
+		}
+	}
+	if hasOp {
+		pb.remapOps([]Op{{ID: op}})
+	} else if slices.ContainsFunc(pb.p.Ops, func(o OpPolicy) bool { return o.Op == 0 }) {
+		f, err := c.GetFamily(ctx, family)
+		if err != nil {
+			return nil, err
+		}
+		pb.remapOps(f.Ops)
+	}
+	p := pb.finish()
+	p.Family = family
+	return p, nil
+}

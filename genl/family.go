@@ -1,0 +1,278 @@
+package genl
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/nlbus/netlink"
+)
+
+// Family describes a generic-netlink family as the controller reports it
+// (CTRL_CMD_NEWFAMILY).
+type Family struct {
+	// ID is the family's message type; it is assigned at registration, so
+	// resolve it by name rather than hard-coding it.
+	ID uint16
+	// Name is the family's unique name, at most NameMax bytes.
+	Name string
+	// Version is the family's interface version.
+	Version uint32
+	// HeaderSize is the size of the family-specific header that follows
+	// the generic-netlink header (usually 0).
+	HeaderSize uint32
+	// MaxAttr is the highest attribute type of the family's main policy.
+	MaxAttr uint32
+	// Ops are the commands the family handles.
+	Ops []Op
+	// Groups are the family's multicast groups.
+	Groups []Group
+}
+
+// Op is one command of a family and what it supports.
+type Op struct {
+	// ID is the command number.
+	ID uint32
+	// Flags is the raw CTRL_ATTR_OP_FLAGS value.
+	Flags OpFlags
+}
+
+// Group is a multicast group of a family.
+type Group struct {
+	// ID is the group number to join (netlink.Conn.JoinGroup); it is
+	// assigned at registration, so resolve it by name.
+	ID uint32
+	// Name is the group's name within its family.
+	Name string
+}
+
+// OpFlags are the flags of an operation (GENL_* in genetlink.h).
+type OpFlags uint32
+
+// Operation flags.
+const (
+	// AdminPerm: the command needs CAP_NET_ADMIN (GENL_ADMIN_PERM).
+	AdminPerm OpFlags = 0x01
+	// CmdCapDo: the command handles do requests (GENL_CMD_CAP_DO).
+	CmdCapDo OpFlags = 0x02
+	// CmdCapDump: the command handles dump requests (GENL_CMD_CAP_DUMP).
+	CmdCapDump OpFlags = 0x04
+	// CmdCapHasPolicy: the command validates its attributes against a
+	// policy that CTRL_CMD_GETPOLICY can show (GENL_CMD_CAP_HASPOL).
+	CmdCapHasPolicy OpFlags = 0x08
+	// UnsAdminPerm: the command needs CAP_NET_ADMIN in the network
+	// namespace's user namespace (GENL_UNS_ADMIN_PERM).
+	UnsAdminPerm OpFlags = 0x10
+)
+
+var opFlagNames = [...]struct {
+	f    OpFlags
+	name string
+}{
+	{AdminPerm, "admin-perm"},
+	{CmdCapDo, "do"},
+	{CmdCapDump, "dump"},
+	{CmdCapHasPolicy, "has-policy"},
+	{UnsAdminPerm, "uns-admin-perm"},
+}
+
+// String lists the flags' names joined by "|", unknown bits in hexadecimal.
+func (f OpFlags) String() string {
+	if f == 0 {
+		return "0"
+	}
+	var parts []string
+	for _, n := range opFlagNames {
+		if f&n.f != 0 {
+			parts = append(parts, n.name)
+			f &^= n.f
+		}
+	}
+	if f != 0 {
+		parts = append(parts, "0x"+strconv.FormatUint(uint64(f), 16))
+	}
+	return strings.Join(parts, "|")
+}
+
+// CanDo reports whether the operation handles do requests.
+func (o Op) CanDo() bool { return o.Flags&CmdCapDo != 0 }
+
+// CanDump reports whether the operation handles dump requests.
+func (o Op) CanDump() bool { return o.Flags&CmdCapDump != 0 }
+
+// HasPolicy reports whether the operation has a policy GETPOLICY can show.
+func (o Op) HasPolicy() bool { return o.Flags&CmdCapHasPolicy != 0 }
+
+// NeedsAdmin reports whether the operation needs CAP_NET_ADMIN, in the
+// initial or in the namespace's user namespace.
+func (o Op) NeedsAdmin() bool { return o.Flags&(AdminPerm|UnsAdminPerm) != 0 }
+
+// Op returns the operation with command id.
+func (f *Family) Op(id uint32) (Op, bool) {
+	for _, o := range f.Ops {
+		if o.ID == id {
+			return o, true
+		}
+	}
+	return Op{}, false
+}
+
+// Group returns the multicast group called name.
+func (f *Family) Group(name string) (Group, bool) {
+	for _, g := range f.Groups {
+		if g.Name == name {
+			return g, true
+		}
+	}
+	return Group{}, false
+}
+
+// Clone returns a deep copy of f.
+func (f *Family) Clone() Family {
+	c := *f
+	c.Ops = slices.Clone(f.Ops)
+	c.Groups = slices.Clone(f.Groups)
+	return c
+}
+
+// MarshalAttributes returns f as the controller's attributes
+// (CTRL_ATTR_FAMILY_NAME, _ID, _VERSION, _HDRSIZE, _MAXATTR, _OPS and
+// _MCAST_GROUPS), the payload of a CTRL_CMD_NEWFAMILY message after its
+// generic-netlink header.
+func (f *Family) MarshalAttributes() ([]byte, error) {
+	var ae netlink.AttributeEncoder
+	f.AppendAttributes(&ae)
+	return ae.Bytes()
+}
+
+// AppendAttributes encodes f as MarshalAttributes does, with ae.
+func (f *Family) AppendAttributes(ae *netlink.AttributeEncoder) {
+	ae.String(attrFamilyName, f.Name)
+	ae.Uint16(attrFamilyID, f.ID)
+	ae.Uint32(attrVersion, f.Version)
+	ae.Uint32(attrHdrSize, f.HeaderSize)
+	ae.Uint32(attrMaxAttr, f.MaxAttr)
+	if len(f.Ops) > 0 {
+		n := ae.BeginNested(attrOps)
+		for i, o := range f.Ops {
+			m := ae.BeginNested(uint16(i + 1))
+			ae.Uint32(attrOpID, o.ID)
+			ae.Uint32(attrOpFlags, uint32(o.Flags))
+			ae.EndNested(m)
+		}
+		ae.EndNested(n)
+	}
+	if len(f.Groups) > 0 {
+		appendGroups(ae, f.Groups)
+	}
+}
+
+func appendGroups(ae *netlink.AttributeEncoder, groups []Group) {
+	n := ae.BeginNested(attrMcastGroups)
+	for i, g := range groups {
+		m := ae.BeginNested(uint16(i + 1))
+		ae.Uint32(attrGrpID, g.ID)
+		ae.String(attrGrpName, g.Name)
+		ae.EndNested(m)
+	}
+	ae.EndNested(n)
+}
+
+// UnmarshalAttributes decodes the controller's attributes of a family (the
+// payload of CTRL_CMD_NEWFAMILY or DELFAMILY after the generic-netlink
+// header) into f, replacing its contents. Unknown attributes are ignored;
+// a malformed one is an error. Nothing in f aliases b. It allocates only
+// what f holds: the names and the two slices, sized from the bytes present.
+func (f *Family) UnmarshalAttributes(b []byte) error {
+	*f = Family{}
+	var ad netlink.AttributeDecoder
+	ad.Reset(b)
+	var err error
+	for err == nil && ad.Next() {
+		switch ad.Type() {
+		case attrFamilyID:
+			f.ID = ad.Uint16()
+		case attrFamilyName:
+			f.Name = ad.String()
+		case attrVersion:
+			f.Version = ad.Uint32()
+		case attrHdrSize:
+			f.HeaderSize = ad.Uint32()
+		case attrMaxAttr:
+			f.MaxAttr = ad.Uint32()
+		case attrOps:
+			// Nested decoders are used by value, not through
+			// AttributeDecoder.Nested, whose callback makes them escape.
+			nd := ad.NestedDecoder()
+			f.Ops, err = decodeOps(&nd, f.Ops)
+		case attrMcastGroups:
+			nd := ad.NestedDecoder()
+			f.Groups, err = decodeGroups(&nd, f.Groups)
+		}
+	}
+	if err == nil {
+		err = ad.Err()
+	}
+	if err != nil {
+		return fmt.Errorf("genl: family attributes: %w", err)
+	}
+	return nil
+}
+
+// countNested counts the attributes nd has left; the slices decoded from
+// them are sized from bytes actually present.
+func countNested(nd *netlink.AttributeDecoder) int {
+	cnt := *nd
+	n := 0
+	for cnt.Next() {
+		n++
+	}
+	return n
+}
+
+func decodeOps(nd *netlink.AttributeDecoder, ops []Op) ([]Op, error) {
+	if n := countNested(nd); n > 0 {
+		ops = slices.Grow(ops, n)
+	}
+	for nd.Next() {
+		var o Op
+		od := nd.NestedDecoder()
+		for od.Next() {
+			switch od.Type() {
+			case attrOpID:
+				o.ID = od.Uint32()
+			case attrOpFlags:
+				o.Flags = OpFlags(od.Uint32())
+			}
+		}
+		if err := od.Err(); err != nil {
+			return ops, err
+		}
+		ops = append(ops, o)
+	}
+	return ops, nd.Err()
+}
+
+func decodeGroups(nd *netlink.AttributeDecoder, groups []Group) ([]Group, error) {
+	if n := countNested(nd); n > 0 {
+		groups = slices.Grow(groups, n)
+	}
+	for nd.Next() {
+		var g Group
+		gd := nd.NestedDecoder()
+		for gd.Next() {
+			switch gd.Type() {
+			case attrGrpID:
+				g.ID = gd.Uint32()
+			case attrGrpName:
+				g.Name = gd.String()
+			}
+		}
+		if err := gd.Err(); err != nil {
+			return groups, err
+		}
+		groups = append(groups, g)
+	}
+	return groups, nd.Err()
+}
