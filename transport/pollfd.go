@@ -18,10 +18,24 @@ import (
 // a context without a Done channel costs nothing, and one with a Done channel
 // arms a deadline through context.AfterFunc only while the call is blocked.
 //
+// The descriptor joins the poller lazily, the first time a call would block
+// or a deadline is set. A registered descriptor makes the kernel wake the
+// poller for every datagram that arrives, which costs a request-reply
+// exchange with the kernel about a fifth of its time; kernel netlink answers
+// requests and continues dumps synchronously, so a Conn that only makes
+// requests never needs the poller and never pays for it.
+//
 // Kernel transports (transport_linux.go, transport_freebsd.go) build on it.
 type FD struct {
-	f  *os.File
-	rc syscall.RawConn
+	raw  int
+	name string
+
+	// ioMu is held shared around a system call on raw before registration,
+	// and exclusively to register or close.
+	ioMu       sync.RWMutex
+	registered atomic.Bool
+	f          *os.File // set once, under ioMu, by register
+	rc         syscall.RawConn
 
 	rd, wr direction
 
@@ -36,19 +50,58 @@ type FD struct {
 // NewFD takes ownership of the non-blocking descriptor fd. name appears in
 // errors from the os package.
 func NewFD(fd int, name string) (*FD, error) {
-	f := os.NewFile(uintptr(fd), name)
-	if f == nil {
+	if fd < 0 {
 		return nil, errors.New("transport: invalid descriptor")
 	}
-	rc, err := f.SyscallConn()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	p := &FD{f: f, rc: rc}
+	p := &FD{raw: fd, name: name}
 	p.rd.ctl = func(fd uintptr) { p.rd.done = p.rd.fn(fd) }
 	p.wr.ctl = func(fd uintptr) { p.wr.done = p.wr.fn(fd) }
 	return p, nil
+}
+
+// register hands the descriptor to the runtime poller.
+func (p *FD) register() error {
+	p.ioMu.Lock()
+	defer p.ioMu.Unlock()
+	if p.closed.Load() {
+		return os.ErrClosed
+	}
+	if p.f != nil {
+		return nil
+	}
+	f := os.NewFile(uintptr(p.raw), p.name)
+	if f == nil {
+		return errors.New("transport: invalid descriptor")
+	}
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	f.SetReadDeadline(p.readDL)
+	f.SetWriteDeadline(p.writeDL)
+	p.mu.Unlock()
+	p.f, p.rc = f, rc
+	p.registered.Store(true)
+	return nil
+}
+
+// direct runs fn on the unregistered descriptor. handled is false when the
+// descriptor is registered and the poller must be used instead.
+func (p *FD) direct(fn func(fd uintptr)) (handled bool, err error) {
+	if p.registered.Load() {
+		return false, nil
+	}
+	p.ioMu.RLock()
+	defer p.ioMu.RUnlock()
+	if p.closed.Load() {
+		return true, os.ErrClosed
+	}
+	if p.f != nil {
+		return false, nil
+	}
+	fn(uintptr(p.raw))
+	return true, nil
 }
 
 // direction holds the pre-built closure of the non-blocking fast path, so that
@@ -79,7 +132,10 @@ func (p *FD) Write(ctx context.Context, fn func(fd uintptr) (done bool)) error {
 // use with Read.
 func (p *FD) TryRead(fn func(fd uintptr) (done bool)) (bool, error) {
 	p.rd.fn, p.rd.done = fn, false
-	err := p.rc.Control(p.rd.ctl)
+	handled, err := p.direct(p.rd.ctl)
+	if !handled {
+		err = p.rc.Control(p.rd.ctl)
+	}
 	p.rd.fn = nil
 	return p.rd.done, p.closedErr(err)
 }
@@ -95,7 +151,10 @@ func (p *FD) closedErr(err error) error {
 
 // Control runs fn with the descriptor, for socket options and bind.
 func (p *FD) Control(fn func(fd uintptr)) error {
-	return p.rc.Control(fn)
+	if handled, err := p.direct(fn); handled {
+		return err
+	}
+	return p.closedErr(p.rc.Control(fn))
 }
 
 func (p *FD) io(ctx context.Context, read bool, fn func(fd uintptr) bool) error {
@@ -106,9 +165,25 @@ func (p *FD) doIO(ctx context.Context, read bool, fn func(fd uintptr) bool) erro
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	run, d := p.rc.Write, &p.wr
+	d := &p.wr
 	if read {
-		run, d = p.rc.Read, &p.rd
+		d = &p.rd
+	}
+	if !p.registered.Load() {
+		// Try once on the bare descriptor; register only if it would block.
+		d.fn, d.done = fn, false
+		handled, err := p.direct(d.ctl)
+		d.fn = nil
+		if handled && (err != nil || d.done) {
+			return err
+		}
+		if err := p.register(); err != nil {
+			return err
+		}
+	}
+	run := p.rc.Write
+	if read {
+		run = p.rc.Read
 	}
 	if ctx.Done() == nil {
 		return run(fn)
@@ -155,18 +230,34 @@ func (p *FD) doIO(ctx context.Context, read bool, fn func(fd uintptr) bool) erro
 
 // SetReadDeadline sets the deadline for Read.
 func (p *FD) SetReadDeadline(t time.Time) error {
+	if !t.IsZero() {
+		if err := p.register(); err != nil {
+			return err
+		}
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.readDL = t
-	return p.f.SetReadDeadline(t)
+	if p.registered.Load() {
+		return p.f.SetReadDeadline(t)
+	}
+	return nil
 }
 
 // SetWriteDeadline sets the deadline for Write.
 func (p *FD) SetWriteDeadline(t time.Time) error {
+	if !t.IsZero() {
+		if err := p.register(); err != nil {
+			return err
+		}
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.writeDL = t
-	return p.f.SetWriteDeadline(t)
+	if p.registered.Load() {
+		return p.f.SetWriteDeadline(t)
+	}
+	return nil
 }
 
 // Close closes the descriptor once, unblocking pending calls with an error
@@ -174,7 +265,18 @@ func (p *FD) SetWriteDeadline(t time.Time) error {
 func (p *FD) Close() error {
 	p.closeOnce.Do(func() {
 		p.closed.Store(true)
-		p.closeErr = p.f.Close()
+		// Unblock readers parked in the poller first; they hold no lock.
+		if p.registered.Load() {
+			p.closeErr = p.f.Close()
+			return
+		}
+		p.ioMu.Lock()
+		defer p.ioMu.Unlock()
+		if p.f != nil {
+			p.closeErr = p.f.Close()
+			return
+		}
+		p.closeErr = syscall.Close(p.raw)
 	})
 	return p.closeErr
 }
