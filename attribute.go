@@ -1,6 +1,7 @@
 package netlink
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -72,16 +73,26 @@ func (ae *AttributeEncoder) put(typ uint16, n int) []byte {
 	}
 	l := attrHeaderLen + n
 	if l > maxAttrLen {
-		ae.err = fmt.Errorf("%w: type %d, %d bytes", ErrAttributeTooLong, typ, n)
+		ae.tooLong(typ, n)
 		return nil
 	}
-	off := len(ae.b)
-	ae.b = grow(ae.b, Align(l))
-	ne.PutUint16(ae.b[off:], uint16(l))
-	ne.PutUint16(ae.b[off+2:], typ)
-	pad := ae.b[off+l : off+Align(l)]
-	clear(pad)
-	return ae.b[off+attrHeaderLen : off+l]
+	off, al := len(ae.b), Align(l)
+	if cap(ae.b)-off >= al {
+		ae.b = ae.b[:off+al]
+	} else {
+		ae.b = grow(ae.b, al)
+	}
+	b := ae.b[off : off+al]
+	ne.PutUint16(b, uint16(l))
+	ne.PutUint16(b[2:], typ)
+	if al != l {
+		clear(b[l:])
+	}
+	return b[attrHeaderLen:l]
+}
+
+func (ae *AttributeEncoder) tooLong(typ uint16, n int) {
+	ae.err = fmt.Errorf("%w: type %d, %d bytes", ErrAttributeTooLong, typ, n)
 }
 
 // Raw appends an attribute whose payload is v.
@@ -269,27 +280,31 @@ func (ad *AttributeDecoder) Reset(b []byte) { *ad = AttributeDecoder{b: b} }
 
 // Next advances to the next attribute and reports whether there is one.
 func (ad *AttributeDecoder) Next() bool {
-	if ad.err != nil || ad.off >= len(ad.b) {
+	rest := ad.b[min(ad.off, len(ad.b)):]
+	if ad.err != nil || len(rest) == 0 {
 		return false
 	}
-	rest := ad.b[ad.off:]
 	if len(rest) < attrHeaderLen {
-		ad.fail(fmt.Errorf("%w: %d trailing bytes at offset %d", ErrAttributeLength, len(rest), ad.off))
-		return false
+		return ad.badLength(len(rest), 0)
 	}
 	l := int(ne.Uint16(rest))
 	if l < attrHeaderLen || l > len(rest) {
-		ad.fail(fmt.Errorf("%w: length %d with %d bytes left at offset %d", ErrAttributeLength, l, len(rest), ad.off))
-		return false
+		return ad.badLength(len(rest), l)
 	}
 	ad.typ = ne.Uint16(rest[2:])
 	ad.data = rest[attrHeaderLen:l:l]
-	next := Align(l)
-	if next > len(rest) {
-		next = len(rest)
-	}
-	ad.off += next
+	ad.off += min(Align(l), len(rest))
 	return true
+}
+
+// badLength records a malformed length; kept out of Next so Next inlines.
+func (ad *AttributeDecoder) badLength(left, l int) bool {
+	if l == 0 {
+		ad.fail(fmt.Errorf("%w: %d trailing bytes at offset %d", ErrAttributeLength, left, ad.off))
+	} else {
+		ad.fail(fmt.Errorf("%w: length %d with %d bytes left at offset %d", ErrAttributeLength, l, left, ad.off))
+	}
+	return false
 }
 
 func (ad *AttributeDecoder) fail(err error) {
@@ -331,60 +346,62 @@ func (ad *AttributeDecoder) String() string {
 func (ad *AttributeDecoder) StringBytes() []byte { return trimNUL(ad.data) }
 
 func trimNUL(b []byte) []byte {
-	for i, c := range b {
-		if c == 0 {
-			return b[:i]
-		}
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		return b[:i]
 	}
 	return b
 }
 
-func (ad *AttributeDecoder) sized(n int, what string) []byte {
-	if len(ad.data) != n {
-		ad.fail(fmt.Errorf("%w: type %d: %s needs %d bytes, have %d", ErrAttributeSize, ad.Type(), what, n, len(ad.data)))
-		return nil
-	}
-	return ad.data
-}
-
-func (ad *AttributeDecoder) order() binary.ByteOrder {
-	if ad.typ&AttrNetByteOrder != 0 {
-		return binary.BigEndian
-	}
-	return ne
+// badSize records a payload of the wrong size; kept out of the getters so
+// they inline.
+func (ad *AttributeDecoder) badSize(n int, what string) {
+	ad.fail(fmt.Errorf("%w: type %d: %s needs %d bytes, have %d", ErrAttributeSize, ad.Type(), what, n, len(ad.data)))
 }
 
 // Uint8 returns the payload as an 8-bit integer.
 func (ad *AttributeDecoder) Uint8() uint8 {
-	if p := ad.sized(1, "uint8"); p != nil {
-		return p[0]
+	if len(ad.data) != 1 {
+		ad.badSize(1, "uint8")
+		return 0
 	}
-	return 0
+	return ad.data[0]
 }
 
 // Uint16 returns the payload as a 16-bit integer, in network byte order when
 // NLA_F_NET_BYTEORDER is set and host order otherwise.
 func (ad *AttributeDecoder) Uint16() uint16 {
-	if p := ad.sized(2, "uint16"); p != nil {
-		return ad.order().Uint16(p)
+	if len(ad.data) != 2 {
+		ad.badSize(2, "uint16")
+		return 0
 	}
-	return 0
+	if ad.typ&AttrNetByteOrder != 0 {
+		return binary.BigEndian.Uint16(ad.data)
+	}
+	return ne.Uint16(ad.data)
 }
 
 // Uint32 returns the payload as a 32-bit integer (byte order as Uint16).
 func (ad *AttributeDecoder) Uint32() uint32 {
-	if p := ad.sized(4, "uint32"); p != nil {
-		return ad.order().Uint32(p)
+	if len(ad.data) != 4 {
+		ad.badSize(4, "uint32")
+		return 0
 	}
-	return 0
+	if ad.typ&AttrNetByteOrder != 0 {
+		return binary.BigEndian.Uint32(ad.data)
+	}
+	return ne.Uint32(ad.data)
 }
 
 // Uint64 returns the payload as a 64-bit integer (byte order as Uint16).
 func (ad *AttributeDecoder) Uint64() uint64 {
-	if p := ad.sized(8, "uint64"); p != nil {
-		return ad.order().Uint64(p)
+	if len(ad.data) != 8 {
+		ad.badSize(8, "uint64")
+		return 0
 	}
-	return 0
+	if ad.typ&AttrNetByteOrder != 0 {
+		return binary.BigEndian.Uint64(ad.data)
+	}
+	return ne.Uint64(ad.data)
 }
 
 // Int8 returns the payload as a signed 8-bit integer.
@@ -407,7 +424,7 @@ func (ad *AttributeDecoder) Uint() uint64 {
 	case 8:
 		return ad.Uint64()
 	}
-	ad.sized(8, "uint")
+	ad.badSize(8, "uint")
 	return 0
 }
 
@@ -419,7 +436,7 @@ func (ad *AttributeDecoder) Int() int64 {
 	case 8:
 		return ad.Int64()
 	}
-	ad.sized(8, "int")
+	ad.badSize(8, "int")
 	return 0
 }
 
@@ -427,7 +444,7 @@ func (ad *AttributeDecoder) Int() int64 {
 // an error.
 func (ad *AttributeDecoder) Flag() bool {
 	if len(ad.data) != 0 {
-		ad.sized(0, "flag")
+		ad.badSize(0, "flag")
 		return false
 	}
 	return true
