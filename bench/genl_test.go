@@ -12,6 +12,7 @@ import (
 
 	"github.com/nlbus/netlink"
 	"github.com/nlbus/netlink/bench/internal/dumps"
+	"github.com/nlbus/netlink/genl"
 )
 
 // family is what a GETFAMILY reply decodes into, the same fields as
@@ -118,7 +119,7 @@ func decodeFamily(ad *netlink.AttributeDecoder, b []byte, f *family) error {
 // nlbus-core is the core Conn (Do, borrowed reply) with the request encoded
 // per call into a reused buffer and the reply decoded into a reused family
 // (name, ops, groups: the Family's own allocations); the genl package's
-// GetFamily was not available yet when this was written. Like GetLink,
+// GetFamily is measured as nlbus-genl (decoding into a genl.Family). Like GetLink,
 // nlbus and raw read the reply and the ACK; genetlink and vishvananda ask
 // for no ACK (one recvmsg). raw decodes the family ID only: the floor;
 // raw-poll is raw in the Go runtime poller (see dumps.Raw).
@@ -162,6 +163,24 @@ func BenchmarkGetFamily(b *testing.B) {
 			}
 		}
 		sinkFamily = f
+	})
+	b.Run("nlbus-genl", func(b *testing.B) {
+		c, err := genl.Dial(nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.Close()
+		ctx := context.Background()
+		b.ReportAllocs()
+		for b.Loop() {
+			f, err := c.GetFamily(ctx, name)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if f.ID != unix.GENL_ID_CTRL || f.Name != name {
+				b.Fatalf("got family %d %q", f.ID, f.Name)
+			}
+		}
 	})
 	b.Run("genetlink", func(b *testing.B) {
 		c, err := genetlink.Dial(nil)
