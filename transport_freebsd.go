@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"sync"
-	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -25,8 +24,7 @@ import (
 // NLM_F_MULTI, several messages per read, the cookie without NLM_F_ACK_TLVS)
 // is handled by the portable Conn and codec.
 type bsdSocket struct {
-	fd   *transport.FD
-	port uint32
+	socket
 
 	// Receive state; one reader at a time (Transport contract).
 	rmsg   unix.Msghdr
@@ -87,7 +85,7 @@ func dialKernel(protocol int, cfg *Config) (transport.Transport, error) {
 		unix.Close(fd)
 		return nil, err
 	}
-	s := &bsdSocket{fd: pfd, port: port}
+	s := &bsdSocket{socket: socket{fd: pfd, port: port}}
 	s.recvFn = s.recv
 	s.sendFn = s.send
 	return s, nil
@@ -118,42 +116,26 @@ func (s *bsdSocket) recv(fd uintptr) bool {
 // Recv implements transport.Transport. One read returns as many whole
 // messages as fit; only a first message longer than b is truncated.
 func (s *bsdSocket) Recv(ctx context.Context, b []byte) (transport.Info, error) {
-	if len(b) == 0 {
-		return transport.Info{}, errors.New("netlink: empty receive buffer")
-	}
-	s.rbuf = b
-	err := s.fd.Read(ctx, s.recvFn)
-	s.rbuf = nil
-	if err != nil {
-		return transport.Info{}, err
-	}
-	return s.result()
+	return s.recvInto(ctx, false, b)
 }
 
 // TryRecv implements transport.TryReceiver.
 func (s *bsdSocket) TryRecv(b []byte) (transport.Info, error) {
+	return s.recvInto(context.Background(), true, b)
+}
+
+func (s *bsdSocket) recvInto(ctx context.Context, try bool, b []byte) (transport.Info, error) {
 	if len(b) == 0 {
 		return transport.Info{}, errors.New("netlink: empty receive buffer")
 	}
 	s.rbuf = b
-	done, err := s.fd.TryRead(s.recvFn)
+	err := s.receive(ctx, try, s.recvFn)
 	s.rbuf = nil
+	if err == nil {
+		err = recvResult(s.rerr)
+	}
 	if err != nil {
 		return transport.Info{}, err
-	}
-	if !done {
-		return transport.Info{}, transport.ErrWouldBlock
-	}
-	return s.result()
-}
-
-func (s *bsdSocket) result() (transport.Info, error) {
-	switch s.rerr {
-	case 0:
-	case unix.ENOBUFS:
-		return transport.Info{}, fmt.Errorf("%w: %w", transport.ErrOverrun, os.NewSyscallError("recvmsg", s.rerr))
-	default:
-		return transport.Info{}, os.NewSyscallError("recvmsg", s.rerr)
 	}
 	// The source is always the kernel (port 0), and FreeBSD never reports
 	// the group of a multicast message.
@@ -202,83 +184,3 @@ func (s *bsdSocket) Send(ctx context.Context, b []byte, dst transport.Addr) erro
 	}
 	return nil
 }
-
-// PortID implements transport.Transport.
-func (s *bsdSocket) PortID() uint32 { return s.port }
-
-func (s *bsdSocket) setInt(level, opt, v int, what string) error {
-	var serr error
-	err := s.fd.Control(func(fd uintptr) {
-		serr = unix.SetsockoptInt(int(fd), level, opt, v)
-	})
-	if err != nil {
-		return err
-	}
-	if serr != nil {
-		if errors.Is(serr, unix.ENOPROTOOPT) || errors.Is(serr, unix.EOPNOTSUPP) {
-			return fmt.Errorf("%s: %w (%w)", what, notSupported(what), serr)
-		}
-		return os.NewSyscallError("setsockopt "+what, serr)
-	}
-	return nil
-}
-
-// JoinGroup implements transport.Transport. Groups are always joined with
-// NETLINK_ADD_MEMBERSHIP: bind's 32-bit mask cannot reach generic-netlink
-// groups, which FreeBSD numbers from 48.
-func (s *bsdSocket) JoinGroup(g uint32) error {
-	if g == 0 {
-		return errors.New("netlink: group 0 is not a multicast group")
-	}
-	return s.setInt(compat.SolNetlink, compat.NetlinkAddMembership, int(g), "join group")
-}
-
-// LeaveGroup implements transport.Transport.
-func (s *bsdSocket) LeaveGroup(g uint32) error {
-	return s.setInt(compat.SolNetlink, compat.NetlinkDropMembership, int(g), "leave group")
-}
-
-var bsdOptions = [...]int{
-	transport.OptionExtendedAck:    compat.NetlinkExtAck,
-	transport.OptionStrictCheck:    compat.NetlinkGetStrictChk,
-	transport.OptionCapAck:         compat.NetlinkCapAck,
-	transport.OptionNoENOBUFS:      compat.NetlinkNoENOBUFS,
-	transport.OptionBroadcastError: compat.NetlinkBroadcastError,
-	transport.OptionListenAllNSID:  compat.NetlinkListenAllNSID,
-	transport.OptionPacketInfo:     compat.NetlinkPktInfo,
-}
-
-// SetOption implements transport.Transport. FreeBSD refuses NO_ENOBUFS,
-// BROADCAST_ERROR, LISTEN_ALL_NSID and PKTINFO with ENOPROTOOPT, which
-// becomes an error wrapping ErrNotSupported.
-func (s *bsdSocket) SetOption(opt transport.Option, on bool) error {
-	if opt <= 0 || int(opt) >= len(bsdOptions) {
-		return notSupported("option " + opt.String())
-	}
-	v := 0
-	if on {
-		v = 1
-	}
-	return s.setInt(compat.SolNetlink, bsdOptions[opt], v, opt.String())
-}
-
-// SetReadBuffer implements transport.Transport; as root, FreeBSD netlink
-// allows up to net.netlink.nl_maxsockbuf.
-func (s *bsdSocket) SetReadBuffer(n int) error {
-	return s.setInt(unix.SOL_SOCKET, unix.SO_RCVBUF, n, "receive buffer")
-}
-
-// SetWriteBuffer implements transport.Transport; it also bounds the largest
-// request one write may carry.
-func (s *bsdSocket) SetWriteBuffer(n int) error {
-	return s.setInt(unix.SOL_SOCKET, unix.SO_SNDBUF, n, "send buffer")
-}
-
-// SetReadDeadline implements transport.Transport.
-func (s *bsdSocket) SetReadDeadline(t time.Time) error { return s.fd.SetReadDeadline(t) }
-
-// SetWriteDeadline implements transport.Transport.
-func (s *bsdSocket) SetWriteDeadline(t time.Time) error { return s.fd.SetWriteDeadline(t) }
-
-// Close implements transport.Transport.
-func (s *bsdSocket) Close() error { return s.fd.Close() }

@@ -10,7 +10,6 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -22,8 +21,7 @@ import (
 // runtime poller. Receives and sends use raw recvmsg/sendto with buffers and
 // addresses kept in the struct, so a call allocates nothing.
 type linuxSocket struct {
-	fd   *transport.FD
-	port uint32
+	socket
 
 	// Receive state; one reader at a time (Transport contract).
 	rmsg   unix.Msghdr
@@ -77,7 +75,7 @@ func dialKernel(protocol int, cfg *Config) (transport.Transport, error) {
 		unix.Close(fd)
 		return nil, err
 	}
-	s := &linuxSocket{fd: pfd, port: nsa.Pid}
+	s := &linuxSocket{socket: socket{fd: pfd, port: nsa.Pid}}
 	s.ssa.Family = unix.AF_NETLINK
 	s.recvFn = s.recv
 	s.sendFn = s.send
@@ -139,42 +137,26 @@ func (s *linuxSocket) recv(fd uintptr) bool {
 
 // Recv implements transport.Transport.
 func (s *linuxSocket) Recv(ctx context.Context, b []byte) (transport.Info, error) {
-	if len(b) == 0 {
-		return transport.Info{}, errors.New("netlink: empty receive buffer")
-	}
-	s.rbuf = b
-	err := s.fd.Read(ctx, s.recvFn)
-	s.rbuf = nil
-	if err != nil {
-		return transport.Info{}, err
-	}
-	return s.result(b)
+	return s.recvInto(ctx, false, b)
 }
 
 // TryRecv implements transport.TryReceiver.
 func (s *linuxSocket) TryRecv(b []byte) (transport.Info, error) {
+	return s.recvInto(context.Background(), true, b)
+}
+
+func (s *linuxSocket) recvInto(ctx context.Context, try bool, b []byte) (transport.Info, error) {
 	if len(b) == 0 {
 		return transport.Info{}, errors.New("netlink: empty receive buffer")
 	}
 	s.rbuf = b
-	done, err := s.fd.TryRead(s.recvFn)
+	err := s.receive(ctx, try, s.recvFn)
 	s.rbuf = nil
+	if err == nil {
+		err = recvResult(s.rerr)
+	}
 	if err != nil {
 		return transport.Info{}, err
-	}
-	if !done {
-		return transport.Info{}, transport.ErrWouldBlock
-	}
-	return s.result(b)
-}
-
-func (s *linuxSocket) result(b []byte) (transport.Info, error) {
-	switch s.rerr {
-	case 0:
-	case unix.ENOBUFS:
-		return transport.Info{}, fmt.Errorf("%w: %w", transport.ErrOverrun, os.NewSyscallError("recvmsg", s.rerr))
-	default:
-		return transport.Info{}, os.NewSyscallError("recvmsg", s.rerr)
 	}
 	info := transport.Info{N: s.rn, Src: transport.Addr{Port: s.rsa.Pid}}
 	if s.rn > len(b) || s.rmsg.Flags&unix.MSG_TRUNC != 0 {
@@ -262,69 +244,24 @@ func (s *linuxSocket) Send(ctx context.Context, b []byte, dst transport.Addr) er
 	return nil
 }
 
-// PortID implements transport.Transport.
-func (s *linuxSocket) PortID() uint32 { return s.port }
-
-func (s *linuxSocket) setInt(level, opt, v int, what string) error {
-	var serr error
-	err := s.fd.Control(func(fd uintptr) {
-		serr = unix.SetsockoptInt(int(fd), level, opt, v)
-	})
-	if err != nil {
-		return err
-	}
-	if serr != nil {
-		if errors.Is(serr, unix.ENOPROTOOPT) || errors.Is(serr, unix.EOPNOTSUPP) {
-			return fmt.Errorf("%s: %w (%w)", what, notSupported(what), serr)
-		}
-		return os.NewSyscallError("setsockopt "+what, serr)
-	}
-	return nil
-}
-
 // JoinGroup implements transport.Transport. The first join turns on
 // NETLINK_PKTINFO so that every multicast message reports its group, above
 // 32 included.
 func (s *linuxSocket) JoinGroup(g uint32) error {
-	if g == 0 {
-		return errors.New("netlink: group 0 is not a multicast group")
-	}
-	if err := s.setInt(unix.SOL_NETLINK, unix.NETLINK_ADD_MEMBERSHIP, int(g), "join group"); err != nil {
+	if err := s.socket.JoinGroup(g); err != nil {
 		return err
 	}
 	if !s.pktinfo.Load() {
-		if err := s.setInt(unix.SOL_NETLINK, unix.NETLINK_PKTINFO, 1, "packet info"); err == nil {
+		if err := s.socket.SetOption(transport.OptionPacketInfo, true); err == nil {
 			s.pktinfo.Store(true)
 		}
 	}
 	return nil
 }
 
-// LeaveGroup implements transport.Transport.
-func (s *linuxSocket) LeaveGroup(g uint32) error {
-	return s.setInt(unix.SOL_NETLINK, unix.NETLINK_DROP_MEMBERSHIP, int(g), "leave group")
-}
-
-var linuxOptions = [...]int{
-	transport.OptionExtendedAck:    unix.NETLINK_EXT_ACK,
-	transport.OptionStrictCheck:    unix.NETLINK_GET_STRICT_CHK,
-	transport.OptionCapAck:         unix.NETLINK_CAP_ACK,
-	transport.OptionNoENOBUFS:      unix.NETLINK_NO_ENOBUFS,
-	transport.OptionBroadcastError: unix.NETLINK_BROADCAST_ERROR,
-	transport.OptionListenAllNSID:  unix.NETLINK_LISTEN_ALL_NSID,
-	transport.OptionPacketInfo:     unix.NETLINK_PKTINFO,
-}
-
 // SetOption implements transport.Transport.
 func (s *linuxSocket) SetOption(opt transport.Option, on bool) error {
-	if opt <= 0 || int(opt) >= len(linuxOptions) {
-		return notSupported("option " + opt.String())
-	}
-	v := 0
-	if on {
-		v = 1
-	}
-	if err := s.setInt(unix.SOL_NETLINK, linuxOptions[opt], v, opt.String()); err != nil {
+	if err := s.socket.SetOption(opt, on); err != nil {
 		return err
 	}
 	if opt == transport.OptionPacketInfo {
@@ -339,7 +276,7 @@ func (s *linuxSocket) SetReadBuffer(n int) error {
 	if err := s.setInt(unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, n, "receive buffer"); err == nil {
 		return nil
 	}
-	return s.setInt(unix.SOL_SOCKET, unix.SO_RCVBUF, n, "receive buffer")
+	return s.socket.SetReadBuffer(n)
 }
 
 // SetWriteBuffer implements transport.Transport.
@@ -347,14 +284,5 @@ func (s *linuxSocket) SetWriteBuffer(n int) error {
 	if err := s.setInt(unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, n, "send buffer"); err == nil {
 		return nil
 	}
-	return s.setInt(unix.SOL_SOCKET, unix.SO_SNDBUF, n, "send buffer")
+	return s.socket.SetWriteBuffer(n)
 }
-
-// SetReadDeadline implements transport.Transport.
-func (s *linuxSocket) SetReadDeadline(t time.Time) error { return s.fd.SetReadDeadline(t) }
-
-// SetWriteDeadline implements transport.Transport.
-func (s *linuxSocket) SetWriteDeadline(t time.Time) error { return s.fd.SetWriteDeadline(t) }
-
-// Close implements transport.Transport.
-func (s *linuxSocket) Close() error { return s.fd.Close() }
