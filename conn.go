@@ -710,12 +710,23 @@ func (c *Conn) dispatch(self *call, rb *rbuf, info transport.Info) error {
 
 	var it MessageIter
 	it.Reset(b)
+	// A dump datagram holds hundreds of messages of one request: remember
+	// the last match instead of looking each one up.
+	var last *call
 	c.mu.Lock()
 	for it.Next() {
 		m := it.Message()
 		m.Addr = info.Src
 		m.Creds = creds
-		target := c.match(&m)
+		var target *call
+		if last != nil && m.Header.Sequence == last.seq && info.Src.Group == 0 {
+			target = last
+		} else {
+			target = c.match(&m)
+			if target != &c.unsol {
+				last = target
+			}
+		}
 		switch {
 		case target == nil: // dropped
 		case target == self:

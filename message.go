@@ -269,31 +269,42 @@ func (it *MessageIter) Reset(b []byte) {
 
 // Next advances to the next message and reports whether there is one.
 func (it *MessageIter) Next() bool {
-	if it.err != nil || it.off >= len(it.b) {
+	rest := it.b[min(it.off, len(it.b)):]
+	if it.err != nil || len(rest) == 0 {
 		return false
 	}
-	rest := it.b[it.off:]
 	if len(rest) < HeaderLen {
-		it.err = fmt.Errorf("%w: %d bytes left at offset %d", ErrShortMessage, len(rest), it.off)
-		return false
+		return it.fail(fmt.Errorf("%w: %d bytes left at offset %d", ErrShortMessage, len(rest), it.off))
 	}
-	h, _ := ParseHeader(rest)
-	l := int(h.Length)
-	switch {
-	case h.Length < HeaderLen:
-		it.err = fmt.Errorf("%w: length %d at offset %d", ErrShortMessage, h.Length, it.off)
-		return false
-	case uint64(h.Length) > uint64(len(rest)):
-		it.err = fmt.Errorf("%w: length %d with %d bytes left at offset %d", ErrMessageLength, h.Length, len(rest), it.off)
-		return false
+	l := ne.Uint32(rest)
+	if l < HeaderLen || uint64(l) > uint64(len(rest)) {
+		return it.badLength(l, len(rest))
 	}
-	it.m = Message{Header: h, Data: rest[HeaderLen:l:l]}
-	next := Align(l)
-	if next > len(rest) {
-		next = len(rest) // the last message may come unpadded
+	it.m = Message{
+		Header: Header{
+			Length:   l,
+			Type:     HeaderType(ne.Uint16(rest[4:6])),
+			Flags:    HeaderFlags(ne.Uint16(rest[6:8])),
+			Sequence: ne.Uint32(rest[8:12]),
+			PID:      ne.Uint32(rest[12:16]),
+		},
+		Data: rest[HeaderLen:l:l],
 	}
-	it.off += next
+	// The last message may come unpadded.
+	it.off += min(Align(int(l)), len(rest))
 	return true
+}
+
+func (it *MessageIter) fail(err error) bool {
+	it.err = err
+	return false
+}
+
+func (it *MessageIter) badLength(l uint32, left int) bool {
+	if l < HeaderLen {
+		return it.fail(fmt.Errorf("%w: length %d at offset %d", ErrShortMessage, l, it.off))
+	}
+	return it.fail(fmt.Errorf("%w: length %d with %d bytes left at offset %d", ErrMessageLength, l, left, it.off))
 }
 
 // Message returns the current message; its Data aliases the buffer.
