@@ -480,7 +480,9 @@ func (ad *AttributeDecoder) NestedDecoder() AttributeDecoder {
 }
 
 // Nested decodes the current payload with fn. An error from fn or from the
-// nested decoder becomes the outer decoder's error.
+// nested decoder becomes the outer decoder's error. The nested decoder
+// escapes to fn, so each call allocates it; on hot paths use NestedDecoder,
+// which returns a value.
 func (ad *AttributeDecoder) Nested(fn func(nad *AttributeDecoder) error) {
 	nd := ad.NestedDecoder()
 	if nd.err != nil {
