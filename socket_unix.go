@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -23,6 +24,21 @@ import (
 type socket struct {
 	fd   *transport.FD
 	port uint32
+
+	// Receive state; one reader at a time (the Transport contract). The
+	// per-OS recvmsg (recvFn, built once) reads into rbuf and sets rn, rerr.
+	rbuf   []byte
+	rn     int
+	rerr   unix.Errno
+	recvFn func(fd uintptr) bool
+
+	// Send state, under smu. The per-OS sendto (sendFn, built once) sends
+	// sbuf to sdst and sets serr.
+	smu    sync.Mutex
+	sbuf   []byte
+	sdst   transport.Addr
+	serr   unix.Errno
+	sendFn func(fd uintptr) bool
 }
 
 // setInt sets an int socket option. Options the kernel does not have
@@ -105,26 +121,52 @@ func (s *socket) SetWriteDeadline(t time.Time) error { return s.fd.SetWriteDeadl
 // Close implements transport.Transport.
 func (s *socket) Close() error { return s.fd.Close() }
 
-// recvResult turns the errno of a receive into the transport's errors.
-func recvResult(errno unix.Errno) error {
-	switch errno {
-	case 0:
-		return nil
-	case unix.ENOBUFS:
-		return fmt.Errorf("%w: %w", transport.ErrOverrun, os.NewSyscallError("recvmsg", errno))
+// read receives into b with recvFn, waiting in the poller or, with try,
+// returning transport.ErrWouldBlock instead. It returns the length the
+// kernel reported, which exceeds len(b) for a truncated datagram on Linux.
+func (s *socket) read(ctx context.Context, try bool, b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, errors.New("netlink: empty receive buffer")
 	}
-	return os.NewSyscallError("recvmsg", errno)
+	s.rbuf = b
+	var err error
+	if try {
+		var done bool
+		done, err = s.fd.TryRead(s.recvFn)
+		if err == nil && !done {
+			err = transport.ErrWouldBlock
+		}
+	} else {
+		err = s.fd.Read(ctx, s.recvFn)
+	}
+	s.rbuf = nil
+	if err != nil {
+		return 0, err
+	}
+	switch s.rerr {
+	case 0:
+		return s.rn, nil
+	case unix.ENOBUFS:
+		return 0, fmt.Errorf("%w: %w", transport.ErrOverrun, os.NewSyscallError("recvmsg", s.rerr))
+	}
+	return 0, os.NewSyscallError("recvmsg", s.rerr)
 }
 
-// receive runs one receive with fn (blocking on the poller, or not when
-// try is set) and returns whether it ran.
-func (s *socket) receive(ctx context.Context, try bool, fn func(fd uintptr) bool) error {
-	if !try {
-		return s.fd.Read(ctx, fn)
+// write sends b to dst with sendFn.
+func (s *socket) write(ctx context.Context, b []byte, dst transport.Addr) error {
+	if len(b) == 0 {
+		return errors.New("netlink: empty message")
 	}
-	done, err := s.fd.TryRead(fn)
-	if err == nil && !done {
-		err = transport.ErrWouldBlock
+	s.smu.Lock()
+	defer s.smu.Unlock()
+	s.sbuf, s.sdst = b, dst
+	err := s.fd.Write(ctx, s.sendFn)
+	s.sbuf = nil
+	if err != nil {
+		return err
 	}
-	return err
+	if s.serr != 0 {
+		return os.NewSyscallError("sendto", s.serr)
+	}
+	return nil
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sync"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -27,19 +26,9 @@ type bsdSocket struct {
 	socket
 
 	// Receive state; one reader at a time (Transport contract).
-	rmsg   unix.Msghdr
-	riov   unix.Iovec
-	rsa    [compat.SockaddrNetlinkLen]byte
-	rbuf   []byte
-	rn     int
-	rerr   unix.Errno
-	recvFn func(fd uintptr) bool
-
-	// Send state, under smu.
-	smu    sync.Mutex
-	sbuf   []byte
-	serr   unix.Errno
-	sendFn func(fd uintptr) bool
+	rmsg unix.Msghdr
+	riov unix.Iovec
+	rsa  [compat.SockaddrNetlinkLen]byte
 }
 
 func dialKernel(protocol int, cfg *Config) (transport.Transport, error) {
@@ -125,21 +114,13 @@ func (s *bsdSocket) TryRecv(b []byte) (transport.Info, error) {
 }
 
 func (s *bsdSocket) recvInto(ctx context.Context, try bool, b []byte) (transport.Info, error) {
-	if len(b) == 0 {
-		return transport.Info{}, errors.New("netlink: empty receive buffer")
-	}
-	s.rbuf = b
-	err := s.receive(ctx, try, s.recvFn)
-	s.rbuf = nil
-	if err == nil {
-		err = recvResult(s.rerr)
-	}
+	n, err := s.read(ctx, try, b)
 	if err != nil {
 		return transport.Info{}, err
 	}
 	// The source is always the kernel (port 0), and FreeBSD never reports
 	// the group of a multicast message.
-	info := transport.Info{N: s.rn}
+	info := transport.Info{N: min(n, len(b))}
 	if s.rmsg.Flags&unix.MSG_TRUNC != 0 {
 		info.Truncated = true
 	}
@@ -165,22 +146,8 @@ func (s *bsdSocket) send(fd uintptr) bool {
 // to the kernel, so only the zero destination is accepted; a write larger
 // than SO_SNDBUF fails with EMSGSIZE.
 func (s *bsdSocket) Send(ctx context.Context, b []byte, dst transport.Addr) error {
-	if len(b) == 0 {
-		return errors.New("netlink: empty message")
-	}
 	if dst != (transport.Addr{}) {
 		return notSupported("sending to a port or group other than the kernel")
 	}
-	s.smu.Lock()
-	defer s.smu.Unlock()
-	s.sbuf = b
-	err := s.fd.Write(ctx, s.sendFn)
-	s.sbuf = nil
-	if err != nil {
-		return err
-	}
-	if s.serr != 0 {
-		return os.NewSyscallError("sendto", s.serr)
-	}
-	return nil
+	return s.write(ctx, b, dst)
 }

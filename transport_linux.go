@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"sync"
 	"sync/atomic"
 	"unsafe"
 
@@ -24,21 +23,13 @@ type linuxSocket struct {
 	socket
 
 	// Receive state; one reader at a time (Transport contract).
-	rmsg   unix.Msghdr
-	riov   unix.Iovec
-	rsa    unix.RawSockaddrNetlink
-	roob   [64]byte
-	rbuf   []byte
-	rn     int
-	rerr   unix.Errno
-	recvFn func(fd uintptr) bool
+	rmsg unix.Msghdr
+	riov unix.Iovec
+	rsa  unix.RawSockaddrNetlink
+	roob [64]byte
 
-	// Send state, under smu.
-	smu    sync.Mutex
-	ssa    unix.RawSockaddrNetlink
-	sbuf   []byte
-	serr   unix.Errno
-	sendFn func(fd uintptr) bool
+	// The destination of a send, under the socket's smu.
+	ssa unix.RawSockaddrNetlink
 
 	pktinfo atomic.Bool
 }
@@ -146,23 +137,15 @@ func (s *linuxSocket) TryRecv(b []byte) (transport.Info, error) {
 }
 
 func (s *linuxSocket) recvInto(ctx context.Context, try bool, b []byte) (transport.Info, error) {
-	if len(b) == 0 {
-		return transport.Info{}, errors.New("netlink: empty receive buffer")
-	}
-	s.rbuf = b
-	err := s.receive(ctx, try, s.recvFn)
-	s.rbuf = nil
-	if err == nil {
-		err = recvResult(s.rerr)
-	}
+	n, err := s.read(ctx, try, b)
 	if err != nil {
 		return transport.Info{}, err
 	}
-	info := transport.Info{N: s.rn, Src: transport.Addr{Port: s.rsa.Pid}}
-	if s.rn > len(b) || s.rmsg.Flags&unix.MSG_TRUNC != 0 {
-		info.Truncated, info.Size, info.N = true, s.rn, len(b)
+	info := transport.Info{N: n, Src: transport.Addr{Port: s.rsa.Pid}}
+	if n > len(b) || s.rmsg.Flags&unix.MSG_TRUNC != 0 {
+		info.Truncated, info.Size, info.N = true, n, len(b)
 	}
-	if g, ok := pktinfoGroup(s.roob[:s.rmsg.Controllen]); ok {
+	if g, ok := pktinfoGroup(s.roob[:min(int(s.rmsg.Controllen), len(s.roob))]); ok {
 		info.Src.Group = g
 	} else if s.rsa.Groups != 0 {
 		info.Src.Group = lowestGroup(s.rsa.Groups)
@@ -201,6 +184,10 @@ func lowestGroup(mask uint32) uint32 {
 }
 
 func (s *linuxSocket) send(fd uintptr) bool {
+	s.ssa.Pid, s.ssa.Groups = s.sdst.Port, 0
+	if s.sdst.Group != 0 {
+		s.ssa.Groups = 1 << (s.sdst.Group - 1)
+	}
 	for {
 		_, _, errno := unix.Syscall6(unix.SYS_SENDTO, fd,
 			uintptr(unsafe.Pointer(&s.sbuf[0])), uintptr(len(s.sbuf)), 0,
@@ -219,29 +206,10 @@ func (s *linuxSocket) send(fd uintptr) bool {
 // Send implements transport.Transport. Linux addresses groups with a 32-bit
 // mask, so only groups 1 to 32 can be sent to.
 func (s *linuxSocket) Send(ctx context.Context, b []byte, dst transport.Addr) error {
-	if len(b) == 0 {
-		return errors.New("netlink: empty message")
+	if dst.Group > 32 {
+		return fmt.Errorf("sending to group %d: %w", dst.Group, notSupported("multicast send above group 32"))
 	}
-	var groups uint32
-	if dst.Group != 0 {
-		if dst.Group > 32 {
-			return fmt.Errorf("sending to group %d: %w", dst.Group, notSupported("multicast send above group 32"))
-		}
-		groups = 1 << (dst.Group - 1)
-	}
-	s.smu.Lock()
-	defer s.smu.Unlock()
-	s.ssa.Pid, s.ssa.Groups = dst.Port, groups
-	s.sbuf = b
-	err := s.fd.Write(ctx, s.sendFn)
-	s.sbuf = nil
-	if err != nil {
-		return err
-	}
-	if s.serr != 0 {
-		return os.NewSyscallError("sendto", s.serr)
-	}
-	return nil
+	return s.write(ctx, b, dst)
 }
 
 // JoinGroup implements transport.Transport. The first join turns on
