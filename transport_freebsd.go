@@ -149,5 +149,9 @@ func (s *bsdSocket) Send(ctx context.Context, b []byte, dst transport.Addr) erro
 	if dst != (transport.Addr{}) {
 		return notSupported("sending to a port or group other than the kernel")
 	}
-	return s.write(ctx, b, dst)
+	err := s.write(ctx, b, dst)
+	if errors.Is(err, unix.EMSGSIZE) {
+		return fmt.Errorf("request of %d bytes exceeds the socket's send buffer (raise Config.WriteBufferSize): %w", len(b), err)
+	}
+	return err
 }
