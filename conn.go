@@ -22,6 +22,11 @@ import (
 // by the port the request was sent to, whichever goroutine happens to read
 // them. Messages that match no request (multicast notifications, replies to
 // Send) are held, up to Config.QueueLimit bytes, for Receive.
+//
+// Use one Conn for requests and another for multicast subscriptions: a flood
+// of notifications can overrun the socket and cost a request its reply (the
+// request then fails with ErrOverrun), and FreeBSD notifications may carry
+// the sequence number of the request that caused them.
 type Conn struct {
 	t   transport.Transport
 	log hclog.Logger
