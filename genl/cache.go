@@ -91,7 +91,14 @@ func (k *cache) apply(cmd uint8, f *Family) {
 		}
 		nf := old.Clone()
 		for _, g := range f.Groups {
-			nf.Groups = slices.DeleteFunc(nf.Groups, func(o Group) bool { return o.ID == g.ID || o.Name == g.Name })
+			// Replace a known group in place, keeping the controller's
+			// order (Linux re-announces every group after NEWFAMILY).
+			match := func(o Group) bool { return o.ID == g.ID || o.Name == g.Name }
+			if i := slices.IndexFunc(nf.Groups, match); i >= 0 {
+				nf.Groups[i] = g
+				nf.Groups = slices.Concat(nf.Groups[:i+1], slices.DeleteFunc(nf.Groups[i+1:], match))
+				continue
+			}
 			nf.Groups = append(nf.Groups, g)
 		}
 		k.byName[f.Name] = &nf
@@ -120,6 +127,12 @@ func (k *cache) apply(cmd uint8, f *Family) {
 // With the cache on, LookupFamily, GroupID, JoinGroup, ExecuteFamily and
 // DumpFamily resolve names without a round trip after the first. GetFamily
 // always asks the controller.
+//
+// When EnableCache fails, sub stays the caller's to close. On FreeBSD, some
+// releases' nlctrl advertises its notify group but may not deliver to it
+// (see docs/DESIGN.md); there, a family unloaded and loaded again could keep
+// a stale ID in the cache, so prefer GetFamily for long-lived processes
+// until the FreeBSD test job has confirmed the group works on the release.
 func (c *Conn) EnableCache(ctx context.Context, sub *netlink.Conn) error {
 	c.mu.Lock()
 	switch {

@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/nlbus/netlink"
+	"github.com/nlbus/netlink/compat"
 )
 
 func init() {
@@ -80,7 +81,7 @@ func dumpLinks(ctx context.Context, c *netlink.Conn) ([]link, error) {
 		}
 		l := link{
 			Index: int(int32(netlinkNE.Uint32(ifi[4:8]))),
-			Flags: flagNames(netlinkNE.Uint32(ifi[8:12])),
+			Flags: flagNames(compat.Current(), netlinkNE.Uint32(ifi[8:12])),
 		}
 		ad := netlink.NewAttributeDecoder(rest)
 		for ad.Next() {

@@ -2,18 +2,27 @@ package main
 
 import (
 	"encoding/binary"
+
+	"github.com/nlbus/netlink/compat"
 )
 
 var netlinkNE = binary.NativeEndian
 
-// flagNames names the interface flags (IFF_*) shared by Linux and FreeBSD.
-func flagNames(raw uint32) []string {
+// flagNames names the interface flags (IFF_*) in ifi_flags of OS o. All
+// but IFF_MULTICAST have the same bit on Linux and FreeBSD; IFF_MULTICAST is
+// 0x1000 on Linux (include/uapi/linux/if.h) and 0x8000 on FreeBSD
+// (sys/net/if.h, where 0x1000 is IFF_LINK0).
+func flagNames(o compat.OS, raw uint32) []string {
+	multicast := uint32(0x1000)
+	if o == compat.FreeBSD {
+		multicast = 0x8000
+	}
 	names := []struct {
 		bit  uint32
 		name string
 	}{
 		{0x1, "up"}, {0x2, "broadcast"}, {0x8, "loopback"}, {0x10, "pointtopoint"},
-		{0x40, "running"}, {0x100, "promisc"}, {0x1000, "multicast"},
+		{0x40, "running"}, {0x100, "promisc"}, {multicast, "multicast"},
 	}
 	var out []string
 	for _, n := range names {
