@@ -45,7 +45,7 @@ type Conn struct {
 	calls    map[uint32]*call
 	unsol    call // the pseudo-call of Receive
 	unsolLen int  // bytes queued in unsol
-	recent   [64]uint32
+	recent   [64]recentCall
 	recentN  int
 	freeBufs []*rbuf
 	freeCall []*call
@@ -67,6 +67,10 @@ type call struct {
 	// request may have been dropped.
 	suspect bool
 }
+
+// recentCall is a finished request: its sequence number and the port it
+// was sent to, whose late messages are dropped.
+type recentCall struct{ seq, port uint32 }
 
 // rbuf is one receive buffer and the messages of its last read that belong
 // to the goroutine that read it.
@@ -450,7 +454,7 @@ func (c *Conn) register(seq, port uint32) (*call, error) {
 func (c *Conn) unregister(cl *call) {
 	c.mu.Lock()
 	delete(c.calls, cl.seq)
-	c.recent[c.recentN%len(c.recent)] = cl.seq
+	c.recent[c.recentN%len(c.recent)] = recentCall{cl.seq, cl.port}
 	c.recentN++
 	cl.q, cl.err = nil, nil
 	select {
@@ -463,11 +467,12 @@ func (c *Conn) unregister(cl *call) {
 	c.mu.Unlock()
 }
 
-// isRecent reports whether seq belongs to a request that has finished; its
-// late messages (a stale ACK, the tail of an abandoned dump) are dropped.
-func (c *Conn) isRecent(seq uint32) bool {
-	for _, s := range c.recent {
-		if s == seq && s != 0 {
+// isRecent reports whether seq and port belong to a request that has
+// finished; its late messages (a stale ACK, the tail of an abandoned dump)
+// are dropped. Another port's message with the same number is not one.
+func (c *Conn) isRecent(seq, port uint32) bool {
+	for _, r := range c.recent {
+		if r.seq == seq && r.port == port && r.seq != 0 {
 			return true
 		}
 	}
@@ -516,15 +521,21 @@ func (c *Conn) run(ctx context.Context, cl *call, batch bool, handle func(m *Mes
 		cl.q = nil
 		if cl == &c.unsol {
 			c.unsolLen = 0
-			if ferr != nil && !errors.Is(ferr, ErrClosed) {
-				cl.err = nil // a transient failure is reported once
-			}
 		}
 		c.mu.Unlock()
 		if done, err := c.deliver(cl, q, handle); done {
 			return err
 		}
 		if ferr != nil {
+			if cl == &c.unsol && !errors.Is(ferr, ErrClosed) {
+				// A transient failure is reported once: here, not when a
+				// message queued before it ended the call.
+				c.mu.Lock()
+				if cl.err == ferr {
+					cl.err = nil
+				}
+				c.mu.Unlock()
+			}
 			return ferr
 		}
 		if batch && len(q) > 0 {
@@ -652,9 +663,13 @@ func (c *Conn) readOnce(ctx context.Context, self *call, rb *rbuf) error {
 		if c.isClosed() {
 			err = ErrClosed
 		}
-		// The transport failed: no one will get replies any more.
+		// The transport failed: no one will get replies any more. Receive
+		// learns it from the error returned here when it is the reader, so
+		// its queue is not failed as well (it would report it twice).
 		oe := &OpError{Op: "receive", Err: err}
-		c.failAll(oe)
+		c.mu.Lock()
+		c.failLocked(oe, self != &c.unsol)
+		c.mu.Unlock()
 		return oe
 	}
 	return c.dispatch(self, rb, info)
@@ -771,7 +786,7 @@ func (c *Conn) match(m *Message) *call {
 		if cl, ok := c.calls[m.Header.Sequence]; ok && cl.port == m.Addr.Port {
 			return cl
 		}
-		if m.Header.Sequence != 0 && c.isRecent(m.Header.Sequence) {
+		if m.Header.Sequence != 0 && c.isRecent(m.Header.Sequence, m.Addr.Port) {
 			if c.log.IsTrace() {
 				c.log.Trace("dropping late reply", "seq", m.Header.Sequence, "type", m.Header.Type)
 			}
