@@ -721,6 +721,11 @@ func (c *Conn) overrun(self *call, rb *rbuf, oe *OpError) {
 // (borrowed), those of other calls are copied to their queues, and the rest
 // go to Receive's queue.
 func (c *Conn) dispatch(self *call, rb *rbuf, info transport.Info) error {
+	if info.N < 0 || info.N > len(rb.b) {
+		// A transport that reports more than it could have read: keep what
+		// the buffer holds and treat the rest as lost.
+		info.N, info.Truncated = len(rb.b), true
+	}
 	b := rb.b[:info.N]
 	rb.info = info
 	var creds *Credentials
@@ -766,7 +771,11 @@ func (c *Conn) dispatch(self *call, rb *rbuf, info transport.Info) error {
 		} else if c.bufSize < maxMessageLen/2 {
 			c.bufSize *= 2
 		}
-		failErr = &OpError{Op: "receive", Err: fmt.Errorf("%w: datagram of %d bytes, buffer of %d", ErrTruncated, info.Size, len(rb.b))}
+		cause := fmt.Errorf("%w: datagram longer than the %d-byte buffer", ErrTruncated, len(rb.b))
+		if info.Size > 0 {
+			cause = fmt.Errorf("%w: datagram of %d bytes, buffer of %d", ErrTruncated, info.Size, len(rb.b))
+		}
+		failErr = &OpError{Op: "receive", Err: cause}
 		c.failLocked(failErr, false)
 		c.queueUnsol(overrunMark)
 	} else if it.Err() != nil {

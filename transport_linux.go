@@ -75,29 +75,38 @@ func dialKernel(protocol int, cfg *Config) (transport.Transport, error) {
 
 // inNetNS runs fn on a thread switched into the network namespace nsfd
 // (nothing to do when nsfd is 0). Sockets keep the namespace they were
-// created in. If the thread cannot be switched back it stays locked, so the
-// runtime discards it with the goroutine.
+// created in. The switch happens on a goroutine of its own with its thread
+// locked: if the thread cannot be switched back, the goroutine exits without
+// unlocking it and the runtime destroys the thread, so no other goroutine
+// ever runs in the wrong namespace.
 func inNetNS(nsfd int, fn func() error) error {
 	if nsfd <= 0 {
 		return fn()
 	}
-	runtime.LockOSThread()
-	orig, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		orig, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			runtime.UnlockOSThread()
+			errc <- os.NewSyscallError("open", err)
+			return
+		}
+		defer unix.Close(orig)
+		if err := unix.Setns(nsfd, unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
+			errc <- os.NewSyscallError("setns", err)
+			return
+		}
+		ferr := fn()
+		if err := unix.Setns(orig, unix.CLONE_NEWNET); err != nil {
+			errc <- errors.Join(ferr, os.NewSyscallError("setns", err))
+			return // the thread stays locked and dies with this goroutine
+		}
 		runtime.UnlockOSThread()
-		return os.NewSyscallError("open", err)
-	}
-	defer unix.Close(orig)
-	if err := unix.Setns(nsfd, unix.CLONE_NEWNET); err != nil {
-		runtime.UnlockOSThread()
-		return os.NewSyscallError("setns", err)
-	}
-	ferr := fn()
-	if err := unix.Setns(orig, unix.CLONE_NEWNET); err != nil {
-		return errors.Join(ferr, os.NewSyscallError("setns", err))
-	}
-	runtime.UnlockOSThread()
-	return ferr
+		errc <- ferr
+	}()
+	return <-errc
 }
 
 func (s *linuxSocket) recv(fd uintptr) bool {

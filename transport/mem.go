@@ -196,21 +196,30 @@ func (m *Mem) Recv(ctx context.Context, b []byte) (Info, error) {
 		m.mu.Unlock()
 
 		var timer <-chan time.Time
+		var t *time.Timer
 		if !dl.IsZero() {
 			d := time.Until(dl)
 			if d <= 0 {
 				return Info{}, os.ErrDeadlineExceeded
 			}
-			t := time.NewTimer(d)
+			t = time.NewTimer(d)
 			timer = t.C
-			defer t.Stop()
 		}
+		var expired bool
 		select {
 		case <-wake:
 		case <-timer:
-			return Info{}, os.ErrDeadlineExceeded
+			expired = true
 		case <-ctx.Done():
-			return Info{}, ctx.Err()
+		}
+		if t != nil {
+			t.Stop()
+		}
+		if expired {
+			return Info{}, os.ErrDeadlineExceeded
+		}
+		if err := ctx.Err(); err != nil {
+			return Info{}, err
 		}
 	}
 }
