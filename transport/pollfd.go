@@ -39,12 +39,16 @@ type FD struct {
 
 	rd, wr direction
 
-	mu        sync.Mutex // guards the deadlines below
-	readDL    time.Time
-	writeDL   time.Time
-	closeOnce sync.Once
-	closeErr  error
-	closed    atomic.Bool
+	mu     sync.Mutex // guards the deadlines below
+	readDL time.Time
+	// waking is set while a cancelled context's past deadline is in force
+	// on a direction; SetReadDeadline/SetWriteDeadline then only record
+	// the new deadline, so they cannot put the woken call back to sleep.
+	rdWaking, wrWaking bool
+	writeDL            time.Time
+	closeOnce          sync.Once
+	closeErr           error
+	closed             atomic.Bool
 }
 
 // NewFD takes ownership of the non-blocking descriptor fd. name appears in
@@ -202,8 +206,10 @@ func (p *FD) doIO(ctx context.Context, read bool, fn func(fd uintptr) bool) erro
 		// deadline is restored below.
 		p.mu.Lock()
 		if read {
+			p.rdWaking = true
 			p.f.SetReadDeadline(time.Unix(1, 0))
 		} else {
+			p.wrWaking = true
 			p.f.SetWriteDeadline(time.Unix(1, 0))
 		}
 		p.mu.Unlock()
@@ -217,8 +223,10 @@ func (p *FD) doIO(ctx context.Context, read bool, fn func(fd uintptr) bool) erro
 	<-fired
 	p.mu.Lock()
 	if read {
+		p.rdWaking = false
 		p.f.SetReadDeadline(p.readDL)
 	} else {
+		p.wrWaking = false
 		p.f.SetWriteDeadline(p.writeDL)
 	}
 	p.mu.Unlock()
@@ -238,7 +246,7 @@ func (p *FD) SetReadDeadline(t time.Time) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.readDL = t
-	if p.registered.Load() {
+	if p.registered.Load() && !p.rdWaking {
 		return p.f.SetReadDeadline(t)
 	}
 	return nil
@@ -254,7 +262,7 @@ func (p *FD) SetWriteDeadline(t time.Time) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.writeDL = t
-	if p.registered.Load() {
+	if p.registered.Load() && !p.wrWaking {
 		return p.f.SetWriteDeadline(t)
 	}
 	return nil
