@@ -777,7 +777,11 @@ func (c *Conn) dispatch(self *call, rb *rbuf, info transport.Info) error {
 		}
 		failErr = &OpError{Op: "receive", Err: cause}
 		c.failLocked(failErr, false)
-		c.queueUnsol(overrunMark)
+		if self != &c.unsol || len(rb.own) > 0 {
+			// Receive learns of the loss from the mark, unless it is the
+			// reader and gets failErr itself below.
+			c.queueUnsol(overrunMark)
+		}
 	} else if it.Err() != nil {
 		c.log.Debug("malformed datagram", "src", info.Src.Port, "error", it.Err())
 	}
