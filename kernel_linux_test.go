@@ -543,7 +543,7 @@ func TestKernelCancellation(t *testing.T) {
 		require.ErrorIs(t, err, context.DeadlineExceeded)
 		assert.Empty(t, msgs)
 		assert.GreaterOrEqual(t, elapsed, wait-5*time.Millisecond)
-		assert.Less(t, elapsed, wait+500*time.Millisecond)
+		assert.Less(t, elapsed, wait+2*time.Second) // generous: the machine may be loaded; the point is that it returns
 		_, err = c.Execute(testContext(t), getLinkReq(1))
 		assert.NoError(t, err, "the Conn still works")
 	})
@@ -566,7 +566,7 @@ func TestKernelCancellation(t *testing.T) {
 		var oe *netlink.OpError
 		require.ErrorAs(t, err, &oe)
 		assert.True(t, oe.Timeout())
-		assert.Less(t, elapsed, wait+500*time.Millisecond)
+		assert.Less(t, elapsed, wait+2*time.Second) // generous: the machine may be loaded; the point is that it returns
 
 		require.NoError(t, c.SetReadDeadline(time.Time{}))
 		_, err = c.Execute(testContext(t), getLinkReq(1))
