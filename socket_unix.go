@@ -31,6 +31,8 @@ type socket struct {
 	rn     int
 	rerr   unix.Errno
 	recvFn func(fd uintptr) bool
+	// infoFn describes a read of n bytes into b (source, group, truncation).
+	infoFn func(n int, b []byte) transport.Info
 
 	// Send state, under smu. The per-OS sendto (sendFn, built once) sends
 	// sbuf to sdst and sets serr.
@@ -120,6 +122,24 @@ func (s *socket) SetWriteDeadline(t time.Time) error { return s.fd.SetWriteDeadl
 
 // Close implements transport.Transport.
 func (s *socket) Close() error { return s.fd.Close() }
+
+// Recv implements transport.Transport.
+func (s *socket) Recv(ctx context.Context, b []byte) (transport.Info, error) {
+	return s.recvInto(ctx, false, b)
+}
+
+// TryRecv implements transport.TryReceiver.
+func (s *socket) TryRecv(b []byte) (transport.Info, error) {
+	return s.recvInto(context.Background(), true, b)
+}
+
+func (s *socket) recvInto(ctx context.Context, try bool, b []byte) (transport.Info, error) {
+	n, err := s.read(ctx, try, b)
+	if err != nil {
+		return transport.Info{}, err
+	}
+	return s.infoFn(n, b), nil
+}
 
 // read receives into b with recvFn, waiting in the poller or, with try,
 // returning transport.ErrWouldBlock instead. It returns the length the

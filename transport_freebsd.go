@@ -75,8 +75,7 @@ func dialKernel(protocol int, cfg *Config) (transport.Transport, error) {
 		return nil, err
 	}
 	s := &bsdSocket{socket: socket{fd: pfd, port: port}}
-	s.recvFn = s.recv
-	s.sendFn = s.send
+	s.recvFn, s.infoFn, s.sendFn = s.recv, s.recvInfo, s.send
 	return s, nil
 }
 
@@ -102,29 +101,16 @@ func (s *bsdSocket) recv(fd uintptr) bool {
 	}
 }
 
-// Recv implements transport.Transport. One read returns as many whole
-// messages as fit; only a first message longer than b is truncated.
-func (s *bsdSocket) Recv(ctx context.Context, b []byte) (transport.Info, error) {
-	return s.recvInto(ctx, false, b)
-}
-
-// TryRecv implements transport.TryReceiver.
-func (s *bsdSocket) TryRecv(b []byte) (transport.Info, error) {
-	return s.recvInto(context.Background(), true, b)
-}
-
-func (s *bsdSocket) recvInto(ctx context.Context, try bool, b []byte) (transport.Info, error) {
-	n, err := s.read(ctx, try, b)
-	if err != nil {
-		return transport.Info{}, err
-	}
+// recvInfo describes a read of n bytes into b. One read returns as many
+// whole messages as fit; only a first message longer than b is truncated.
+func (s *bsdSocket) recvInfo(n int, b []byte) transport.Info {
 	// The source is always the kernel (port 0), and FreeBSD never reports
 	// the group of a multicast message.
 	info := transport.Info{N: min(n, len(b))}
 	if s.rmsg.Flags&unix.MSG_TRUNC != 0 {
 		info.Truncated = true
 	}
-	return info, nil
+	return info
 }
 
 func (s *bsdSocket) send(fd uintptr) bool {

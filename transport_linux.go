@@ -68,8 +68,7 @@ func dialKernel(protocol int, cfg *Config) (transport.Transport, error) {
 	}
 	s := &linuxSocket{socket: socket{fd: pfd, port: nsa.Pid}}
 	s.ssa.Family = unix.AF_NETLINK
-	s.recvFn = s.recv
-	s.sendFn = s.send
+	s.recvFn, s.infoFn, s.sendFn = s.recv, s.recvInfo, s.send
 	return s, nil
 }
 
@@ -135,21 +134,9 @@ func (s *linuxSocket) recv(fd uintptr) bool {
 	}
 }
 
-// Recv implements transport.Transport.
-func (s *linuxSocket) Recv(ctx context.Context, b []byte) (transport.Info, error) {
-	return s.recvInto(ctx, false, b)
-}
-
-// TryRecv implements transport.TryReceiver.
-func (s *linuxSocket) TryRecv(b []byte) (transport.Info, error) {
-	return s.recvInto(context.Background(), true, b)
-}
-
-func (s *linuxSocket) recvInto(ctx context.Context, try bool, b []byte) (transport.Info, error) {
-	n, err := s.read(ctx, try, b)
-	if err != nil {
-		return transport.Info{}, err
-	}
+// recvInfo describes a read of n bytes into b: the source from the
+// sockaddr, the group from NETLINK_PKTINFO, truncation from MSG_TRUNC.
+func (s *linuxSocket) recvInfo(n int, b []byte) transport.Info {
 	info := transport.Info{N: n, Src: transport.Addr{Port: s.rsa.Pid}}
 	if n > len(b) || s.rmsg.Flags&unix.MSG_TRUNC != 0 {
 		info.Truncated, info.Size, info.N = true, n, len(b)
@@ -159,7 +146,7 @@ func (s *linuxSocket) recvInto(ctx context.Context, try bool, b []byte) (transpo
 	} else if s.rsa.Groups != 0 {
 		info.Src.Group = lowestGroup(s.rsa.Groups)
 	}
-	return info, nil
+	return info
 }
 
 // pktinfoGroup finds the NETLINK_PKTINFO control message (struct
