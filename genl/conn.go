@@ -156,23 +156,12 @@ func ctrlRequest(buf []byte, cmd uint8, enc func(ae *netlink.AttributeEncoder)) 
 // every call; see LookupFamily for the cached lookup). An unknown name gives
 // a *NotFoundError.
 func (c *Conn) GetFamily(ctx context.Context, name string) (Family, error) {
-	// Encoded inline into a stack buffer: no allocation for usual names.
+	// Encoded into a stack buffer: no allocation for usual names.
 	var buf [64]byte
 	var ae netlink.AttributeEncoder
 	ae.Reset(append(buf[:0], CmdGetFamily, 1, 0, 0))
 	ae.String(attrFamilyName, name)
-	data, err := ae.Bytes()
-	if err != nil {
-		return Family{}, err
-	}
-	f, err := c.getFamily(ctx, data)
-	if err != nil {
-		if isNoEntry(err) || errors.Is(err, errNoReply) {
-			return Family{}, &NotFoundError{Family: name, Err: err}
-		}
-		return Family{}, fmt.Errorf("genl: get family %q: %w", name, err)
-	}
-	return f, nil
+	return c.lookup(ctx, &ae, NotFoundError{Family: name})
 }
 
 // GetFamilyByID asks the controller for the family with ID id. An unknown
@@ -182,18 +171,30 @@ func (c *Conn) GetFamilyByID(ctx context.Context, id uint16) (Family, error) {
 	var ae netlink.AttributeEncoder
 	ae.Reset(append(buf[:0], CmdGetFamily, 1, 0, 0))
 	ae.Uint16(attrFamilyID, id)
+	return c.lookup(ctx, &ae, NotFoundError{ID: id})
+}
+
+// lookup sends the GETFAMILY request ae holds. key names the family asked
+// for (by name or by ID); it becomes the *NotFoundError when the controller
+// knows no such family, and is built into nothing on success.
+func (c *Conn) lookup(ctx context.Context, ae *netlink.AttributeEncoder, key NotFoundError) (Family, error) {
 	data, err := ae.Bytes()
 	if err != nil {
 		return Family{}, err
 	}
 	f, err := c.getFamily(ctx, data)
-	if err != nil {
-		if isNoEntry(err) || errors.Is(err, errNoReply) {
-			return Family{}, &NotFoundError{ID: id, Err: err}
-		}
-		return Family{}, fmt.Errorf("genl: get family id %d: %w", id, err)
+	switch {
+	case err == nil:
+		return f, nil
+	case isNoEntry(err) || errors.Is(err, errNoReply):
+		nf := new(NotFoundError) // a copy: taking &key would move it to the heap on every call
+		*nf = key
+		nf.Err = err
+		return Family{}, nf
+	case key.Family != "":
+		return Family{}, fmt.Errorf("genl: get family %q: %w", key.Family, err)
 	}
-	return f, nil
+	return Family{}, fmt.Errorf("genl: get family id %d: %w", key.ID, err)
 }
 
 var errNoReply = errors.New("the controller acknowledged without a reply")
