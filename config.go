@@ -28,16 +28,19 @@ type Config struct {
 	// Dial fails with ErrNotSupported where the kernel lacks it.
 	Strict bool
 
-	// ReadBufferSize and WriteBufferSize set the socket's SO_RCVBUF and
-	// SO_SNDBUF in bytes when non-zero (as root on Linux, beyond rmem_max).
-	ReadBufferSize  int
-	WriteBufferSize int
+	// SocketReceiveBuffer and SocketSendBuffer size the kernel socket's
+	// buffers, SO_RCVBUF and SO_SNDBUF, in bytes when non-zero. Linux caps
+	// them at net.core.rmem_max/wmem_max (root may go beyond); FreeBSD
+	// refuses sizes above kern.ipc.maxsockbuf. A transport without socket
+	// buffers (the bus, nltest) refuses them with ErrNotSupported.
+	SocketReceiveBuffer int
+	SocketSendBuffer    int
 
-	// ReceiveBufferSize is the size of each user-space receive buffer; it is
-	// raised to at least 32 KiB, the size the Linux kernel fills dump
-	// datagrams up to. A datagram that does not fit is reported as
-	// ErrTruncated and the buffer grows.
-	ReceiveBufferSize int
+	// MessageBufferSize is the size of each user-space buffer messages are
+	// read into (not a socket option); it is raised to at least 32 KiB, the
+	// size the Linux kernel fills dump datagrams up to. A datagram that does
+	// not fit is reported as ErrTruncated and the buffer grows.
+	MessageBufferSize int
 
 	// QueueLimit bounds, in bytes, the messages held for Receive that
 	// arrived while another call was reading (multicast notifications,
@@ -59,8 +62,8 @@ func (c *Config) orDefault() Config {
 	if c != nil {
 		cfg = *c
 	}
-	if cfg.ReceiveBufferSize < minReceiveBuffer {
-		cfg.ReceiveBufferSize = minReceiveBuffer
+	if cfg.MessageBufferSize < minReceiveBuffer {
+		cfg.MessageBufferSize = minReceiveBuffer
 	}
 	if cfg.QueueLimit <= 0 {
 		cfg.QueueLimit = defaultQueueLimit

@@ -7,10 +7,10 @@ import (
 	"iter"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/nlbus/netlink/internal/seam"
 	"github.com/nlbus/netlink/transport"
 )
 
@@ -86,8 +86,26 @@ var overrunMark = Message{}
 
 // NewConn returns a Conn over t, applying cfg's groups and options. The Conn
 // owns t and closes it on Close (and when NewConn fails).
+//
+// Settings that only a kernel socket opened by Dial can apply (NetNS, PID)
+// are an error here, and so are settings t has no optional interface for
+// (Strict needs a transport.OptionSetter, socket buffer sizes a
+// transport.BufferSizer): the error wraps ErrNotSupported. Nothing in cfg
+// is silently ignored.
 func NewConn(t transport.Transport, cfg *Config) (*Conn, error) {
-	c := newConn(t, cfg.orDefault())
+	conf := cfg.orDefault()
+	var err error
+	switch {
+	case conf.NetNS != 0:
+		err = fmt.Errorf("Config.NetNS applies to kernel sockets opened by Dial: %w", ErrNotSupported)
+	case conf.PID != 0:
+		err = fmt.Errorf("Config.PID applies to kernel sockets opened by Dial: %w", ErrNotSupported)
+	}
+	if err != nil {
+		t.Close()
+		return nil, &OpError{Op: "dial", Err: err}
+	}
+	c := newConn(t, conf)
 	if err := c.setup(); err != nil {
 		t.Close()
 		return nil, err
@@ -102,43 +120,11 @@ func newConn(t transport.Transport, cfg Config) *Conn {
 		log:     cfg.Logger,
 		tok:     make(chan struct{}, 1),
 		calls:   make(map[uint32]*call),
-		bufSize: cfg.ReceiveBufferSize,
+		bufSize: cfg.MessageBufferSize,
 	}
 	c.unsol.sig = make(chan struct{}, 1)
 	return c
 }
-
-func (c *Conn) setup() error {
-	if !c.cfg.DisableExtendedAck {
-		if err := c.t.SetOption(transport.OptionExtendedAck, true); err != nil {
-			c.log.Debug("extended ack unavailable", "error", err)
-		}
-	}
-	if c.cfg.Strict {
-		if err := c.t.SetOption(transport.OptionStrictCheck, true); err != nil {
-			return &OpError{Op: "dial", Err: err}
-		}
-	}
-	if c.cfg.ReadBufferSize > 0 {
-		if err := c.t.SetReadBuffer(c.cfg.ReadBufferSize); err != nil {
-			return &OpError{Op: "dial", Err: err}
-		}
-	}
-	if c.cfg.WriteBufferSize > 0 {
-		if err := c.t.SetWriteBuffer(c.cfg.WriteBufferSize); err != nil {
-			return &OpError{Op: "dial", Err: err}
-		}
-	}
-	for _, g := range c.cfg.Groups {
-		if err := c.t.JoinGroup(g); err != nil {
-			return &OpError{Op: "join-group", Err: err}
-		}
-	}
-	return nil
-}
-
-// Transport returns the transport under the Conn.
-func (c *Conn) Transport() transport.Transport { return c.t }
 
 // PortID returns the Conn's port ID.
 func (c *Conn) PortID() uint32 { return c.t.PortID() }
@@ -173,55 +159,6 @@ func (c *Conn) JoinGroup(g uint32) error {
 func (c *Conn) LeaveGroup(g uint32) error {
 	if err := c.t.LeaveGroup(g); err != nil {
 		return &OpError{Op: "leave-group", Err: err}
-	}
-	return nil
-}
-
-// SetOption turns a boolean socket option on or off. Options the kernel
-// refuses give an error wrapping ErrNotSupported.
-func (c *Conn) SetOption(opt transport.Option, on bool) error {
-	if err := c.t.SetOption(opt, on); err != nil {
-		return &OpError{Op: "set-option", Err: err}
-	}
-	return nil
-}
-
-// SetReadBuffer sets the socket's receive buffer size in bytes.
-func (c *Conn) SetReadBuffer(bytes int) error {
-	if err := c.t.SetReadBuffer(bytes); err != nil {
-		return &OpError{Op: "set-read-buffer", Err: err}
-	}
-	return nil
-}
-
-// SetWriteBuffer sets the socket's send buffer size in bytes.
-func (c *Conn) SetWriteBuffer(bytes int) error {
-	if err := c.t.SetWriteBuffer(bytes); err != nil {
-		return &OpError{Op: "set-write-buffer", Err: err}
-	}
-	return nil
-}
-
-// SetDeadline sets the read and write deadlines; the zero time clears them.
-func (c *Conn) SetDeadline(t time.Time) error {
-	if err := c.SetReadDeadline(t); err != nil {
-		return err
-	}
-	return c.SetWriteDeadline(t)
-}
-
-// SetReadDeadline bounds blocking receives.
-func (c *Conn) SetReadDeadline(t time.Time) error {
-	if err := c.t.SetReadDeadline(t); err != nil {
-		return &OpError{Op: "set-deadline", Err: err}
-	}
-	return nil
-}
-
-// SetWriteDeadline bounds blocking sends.
-func (c *Conn) SetWriteDeadline(t time.Time) error {
-	if err := c.t.SetWriteDeadline(t); err != nil {
-		return &OpError{Op: "set-deadline", Err: err}
 	}
 	return nil
 }
@@ -826,4 +763,8 @@ func (c *Conn) queueUnsol(m Message) bool {
 	}
 	c.unsolLen += len(m.Data) + HeaderLen
 	return true
+}
+
+func init() {
+	seam.TransportOf = func(c any) transport.Transport { return c.(*Conn).t }
 }

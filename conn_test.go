@@ -20,10 +20,10 @@ import (
 	"github.com/nlbus/netlink/transport"
 )
 
-// memConn returns a Conn over a transport.Mem served by h.
-func memConn(t *testing.T, h transport.Handler, mcfg transport.MemConfig, cfg *netlink.Config) (*netlink.Conn, *transport.Mem) {
+// memConn returns a Conn over a nltest.Mem served by h.
+func memConn(t *testing.T, h nltest.Handler, mcfg nltest.MemConfig, cfg *netlink.Config) (*netlink.Conn, *nltest.Mem) {
 	t.Helper()
-	mem := transport.NewMem(h, mcfg)
+	mem := nltest.NewMem(h, mcfg)
 	c, err := netlink.NewConn(mem, cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { c.Close() })
@@ -68,15 +68,15 @@ func doneFor(req netlink.Message, flags netlink.HeaderFlags, code int32) netlink
 }
 
 // dumpHandler answers every request with a dump of n messages in one datagram.
-func dumpHandler(n int) transport.Handler {
-	return func(b []byte, dst transport.Addr) ([]transport.Read, error) {
+func dumpHandler(n int) nltest.Handler {
+	return func(b []byte, dst transport.Addr) ([]nltest.Read, error) {
 		req := request(b)
 		var msgs []netlink.Message
 		for i := range n {
 			msgs = append(msgs, reply(req, netlink.Multi, byte(i)))
 		}
 		msgs = append(msgs, doneFor(req, netlink.Multi, 0))
-		return []transport.Read{{Data: datagram(msgs...), Src: dst}}, nil
+		return []nltest.Read{{Data: datagram(msgs...), Src: dst}}, nil
 	}
 }
 
@@ -86,12 +86,12 @@ func TestConnReads(t *testing.T) {
 	ctx := context.Background()
 	tests := []struct {
 		name string
-		mcfg transport.MemConfig
+		mcfg nltest.MemConfig
 	}{
 		{name: "one-read"},
-		{name: "split", mcfg: transport.MemConfig{Split: true}},
-		{name: "coalesce", mcfg: transport.MemConfig{Coalesce: true}},
-		{name: "split-coalesce", mcfg: transport.MemConfig{Split: true, Coalesce: true}},
+		{name: "split", mcfg: nltest.MemConfig{Split: true}},
+		{name: "coalesce", mcfg: nltest.MemConfig{Coalesce: true}},
+		{name: "split-coalesce", mcfg: nltest.MemConfig{Split: true, Coalesce: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -113,20 +113,20 @@ func TestConnFreeBSDDump(t *testing.T) {
 	ctx := context.Background()
 	// Replies to several requests are queued before the first read, so a
 	// coalescing read returns messages of several of them at once.
-	var mem *transport.Mem
-	h := func(b []byte, dst transport.Addr) ([]transport.Read, error) {
+	var mem *nltest.Mem
+	h := func(b []byte, dst transport.Addr) ([]nltest.Read, error) {
 		req := request(b)
 		if req.Header.Type == typeNew {
-			return []transport.Read{{Data: datagram(reply(req, 0, 1), ackFor(req))}}, nil
+			return []nltest.Read{{Data: datagram(reply(req, 0, 1), ackFor(req))}}, nil
 		}
 		// A dump whose DONE carries a positive errno and no NLM_F_MULTI.
-		return []transport.Read{
+		return []nltest.Read{
 			{Data: datagram(reply(req, netlink.Multi, 1))},
 			{Data: datagram(reply(req, netlink.Multi, 2))},
 			{Data: datagram(doneFor(req, 0, int32(unix.ENODEV)))},
 		}, nil
 	}
-	c, mem := memConn(t, h, transport.MemConfig{Coalesce: true}, nil)
+	c, mem := memConn(t, h, nltest.MemConfig{Coalesce: true}, nil)
 	msgs, err := c.Execute(ctx, dumpReq)
 	require.ErrorIs(t, err, unix.ENODEV)
 	assert.Len(t, msgs, 2)
@@ -199,12 +199,12 @@ func TestConnDumpInterrupted(t *testing.T) {
 
 func TestConnOverrun(t *testing.T) {
 	ctx := context.Background()
-	c, mem := memConn(t, nil, transport.MemConfig{}, &netlink.Config{Groups: []uint32{1}})
+	c, mem := memConn(t, nil, nltest.MemConfig{}, &netlink.Config{Groups: []uint32{1}})
 	assert.Equal(t, []uint32{1}, mem.Groups())
-	note := func(b byte) transport.Read {
-		return transport.Read{Data: datagram(netlink.Message{Header: netlink.Header{Type: typeNew}, Data: []byte{b}}), Src: transport.Addr{Group: 1}}
+	note := func(b byte) nltest.Read {
+		return nltest.Read{Data: datagram(netlink.Message{Header: netlink.Header{Type: typeNew}, Data: []byte{b}}), Src: transport.Addr{Group: 1}}
 	}
-	mem.Inject(note(1), transport.Read{Overrun: true}, note(2), note(3))
+	mem.Inject(note(1), nltest.Read{Overrun: true}, note(2), note(3))
 
 	got, err := c.Receive(ctx)
 	require.NoError(t, err)
@@ -255,16 +255,16 @@ func TestConnOverrunDuringExecute(t *testing.T) {
 func TestConnOverrunLosesReply(t *testing.T) {
 	ctx := context.Background()
 	lose := true
-	h := func(b []byte, dst transport.Addr) ([]transport.Read, error) {
+	h := func(b []byte, dst transport.Addr) ([]nltest.Read, error) {
 		req := request(b)
 		if lose {
 			// The socket overflowed and the reply was dropped with the rest.
 			lose = false
-			return []transport.Read{{Overrun: true}}, nil
+			return []nltest.Read{{Overrun: true}}, nil
 		}
-		return []transport.Read{{Data: datagram(reply(req, 0, 1), ackFor(req)), Src: dst}}, nil
+		return []nltest.Read{{Data: datagram(reply(req, 0, 1), ackFor(req)), Src: dst}}, nil
 	}
-	c, _ := memConn(t, h, transport.MemConfig{}, nil)
+	c, _ := memConn(t, h, nltest.MemConfig{}, nil)
 	req := netlink.Message{Header: netlink.Header{Type: typeGet}}
 	_, err := c.Execute(ctx, req)
 	require.ErrorIs(t, err, netlink.ErrOverrun, "a request whose reply was lost fails instead of waiting")
@@ -277,12 +277,12 @@ func TestConnTruncated(t *testing.T) {
 	ctx := context.Background()
 	for _, coalesce := range []bool{false, true} {
 		t.Run(fmt.Sprintf("coalesce=%v", coalesce), func(t *testing.T) {
-			h := func(b []byte, dst transport.Addr) ([]transport.Read, error) {
+			h := func(b []byte, dst transport.Addr) ([]nltest.Read, error) {
 				req := request(b)
 				big := reply(req, 0, make([]byte, 40<<10)...)
-				return []transport.Read{{Data: datagram(big, ackFor(req)), Src: dst}}, nil
+				return []nltest.Read{{Data: datagram(big, ackFor(req)), Src: dst}}, nil
 			}
-			c, mem := memConn(t, h, transport.MemConfig{Coalesce: coalesce}, &netlink.Config{ReceiveBufferSize: 1024})
+			c, mem := memConn(t, h, nltest.MemConfig{Coalesce: coalesce}, &netlink.Config{MessageBufferSize: 1024})
 			req := netlink.Message{Header: netlink.Header{Type: typeGet}}
 			_, err := c.Execute(ctx, req)
 			require.ErrorIs(t, err, netlink.ErrTruncated)
@@ -301,9 +301,9 @@ func TestConnTruncated(t *testing.T) {
 		})
 	}
 	t.Run("receive", func(t *testing.T) {
-		c, mem := memConn(t, nil, transport.MemConfig{}, nil)
+		c, mem := memConn(t, nil, nltest.MemConfig{}, nil)
 		big := datagram(netlink.Message{Header: netlink.Header{Type: typeNew}, Data: make([]byte, 100<<10)})
-		mem.Inject(transport.Read{Data: big, Src: transport.Addr{Group: 1}}, transport.Read{Data: big, Src: transport.Addr{Group: 1}})
+		mem.Inject(nltest.Read{Data: big, Src: transport.Addr{Group: 1}}, nltest.Read{Data: big, Src: transport.Addr{Group: 1}})
 		_, err := c.Receive(ctx)
 		require.ErrorIs(t, err, netlink.ErrTruncated)
 		// The loss is reported once: the next call gets the next datagram,
@@ -322,7 +322,7 @@ func TestConnStaleAcks(t *testing.T) {
 		mute    bool
 		history []netlink.Message
 	)
-	h := func(b []byte, dst transport.Addr) ([]transport.Read, error) {
+	h := func(b []byte, dst transport.Addr) ([]nltest.Read, error) {
 		req := request(b)
 		mu.Lock()
 		defer mu.Unlock()
@@ -330,16 +330,16 @@ func TestConnStaleAcks(t *testing.T) {
 		if mute {
 			return nil, nil
 		}
-		return []transport.Read{{Data: datagram(reply(req, 0, byte(req.Header.Sequence)), ackFor(req)), Src: dst}}, nil
+		return []nltest.Read{{Data: datagram(reply(req, 0, byte(req.Header.Sequence)), ackFor(req)), Src: dst}}, nil
 	}
-	c, mem := memConn(t, h, transport.MemConfig{}, nil)
+	c, mem := memConn(t, h, nltest.MemConfig{}, nil)
 	req := netlink.Message{Header: netlink.Header{Type: typeGet}}
 
 	// A request that finished: its ACK arrives again.
 	_, err := c.Execute(ctx, req)
 	require.NoError(t, err)
 	first := history[0]
-	mem.Inject(transport.Read{Data: datagram(ackFor(first), reply(first, 0, 0xee))})
+	mem.Inject(nltest.Read{Data: datagram(ackFor(first), reply(first, 0, 0xee))})
 
 	// A request cancelled before its reply.
 	mu.Lock()
@@ -353,7 +353,7 @@ func TestConnStaleAcks(t *testing.T) {
 	mute = false
 	cancelled := history[1]
 	mu.Unlock()
-	mem.Inject(transport.Read{Data: datagram(reply(cancelled, 0, 0xee), ackFor(cancelled))})
+	mem.Inject(nltest.Read{Data: datagram(reply(cancelled, 0, 0xee), ackFor(cancelled))})
 
 	for range 3 {
 		msgs, err := c.Execute(ctx, req)
@@ -373,14 +373,14 @@ func TestConnStaleAcks(t *testing.T) {
 
 func TestConnWrongPort(t *testing.T) {
 	ctx := context.Background()
-	h := func(b []byte, dst transport.Addr) ([]transport.Read, error) {
+	h := func(b []byte, dst transport.Addr) ([]nltest.Read, error) {
 		req := request(b)
 		// Another port answers first with a matching sequence number.
-		spoof := transport.Read{Data: datagram(reply(req, 0, 0xbb), ackFor(req)), Src: transport.Addr{Port: dst.Port + 100}}
-		real := transport.Read{Data: datagram(reply(req, 0, 0xaa), ackFor(req)), Src: dst}
-		return []transport.Read{spoof, real}, nil
+		spoof := nltest.Read{Data: datagram(reply(req, 0, 0xbb), ackFor(req)), Src: transport.Addr{Port: dst.Port + 100}}
+		real := nltest.Read{Data: datagram(reply(req, 0, 0xaa), ackFor(req)), Src: dst}
+		return []nltest.Read{spoof, real}, nil
 	}
-	c, _ := memConn(t, h, transport.MemConfig{}, nil)
+	c, _ := memConn(t, h, nltest.MemConfig{}, nil)
 	for _, port := range []uint32{0, 4000} {
 		msgs, err := c.Execute(ctx, netlink.Message{Header: netlink.Header{Type: typeGet}, Addr: netlink.Addr{Port: port}})
 		require.NoError(t, err)
@@ -397,15 +397,15 @@ func TestConnWrongPort(t *testing.T) {
 
 func TestConnMulticastNotTakenAsReply(t *testing.T) {
 	ctx := context.Background()
-	h := func(b []byte, dst transport.Addr) ([]transport.Read, error) {
+	h := func(b []byte, dst transport.Addr) ([]nltest.Read, error) {
 		req := request(b)
 		note := reply(req, 0, 0xbb) // same sequence number, but multicast
-		return []transport.Read{
+		return []nltest.Read{
 			{Data: datagram(note), Src: transport.Addr{Group: 3}},
 			{Data: datagram(reply(req, 0, 0xaa), ackFor(req)), Src: dst},
 		}, nil
 	}
-	c, _ := memConn(t, h, transport.MemConfig{}, nil)
+	c, _ := memConn(t, h, nltest.MemConfig{}, nil)
 	msgs, err := c.Execute(ctx, netlink.Message{Header: netlink.Header{Type: typeGet}})
 	require.NoError(t, err)
 	require.Len(t, msgs, 1)
@@ -421,15 +421,15 @@ func TestConnMulticastNotTakenAsReply(t *testing.T) {
 func TestConnQueueLimit(t *testing.T) {
 	ctx := context.Background()
 	const limit = 1000
-	h := func(b []byte, dst transport.Addr) ([]transport.Read, error) {
+	h := func(b []byte, dst transport.Addr) ([]nltest.Read, error) {
 		req := request(b)
-		reads := []transport.Read{}
+		reads := []nltest.Read{}
 		for i := range 10 {
-			reads = append(reads, transport.Read{Data: datagram(netlink.Message{Header: netlink.Header{Type: typeNew}, Data: make([]byte, 200-netlink.HeaderLen)}), Src: transport.Addr{Group: uint32(i + 1)}})
+			reads = append(reads, nltest.Read{Data: datagram(netlink.Message{Header: netlink.Header{Type: typeNew}, Data: make([]byte, 200-netlink.HeaderLen)}), Src: transport.Addr{Group: uint32(i + 1)}})
 		}
-		return append(reads, transport.Read{Data: datagram(ackFor(req)), Src: dst}), nil
+		return append(reads, nltest.Read{Data: datagram(ackFor(req)), Src: dst}), nil
 	}
-	c, _ := memConn(t, h, transport.MemConfig{}, &netlink.Config{QueueLimit: limit})
+	c, _ := memConn(t, h, nltest.MemConfig{}, &netlink.Config{QueueLimit: limit})
 	_, err := c.Execute(ctx, netlink.Message{Header: netlink.Header{Type: typeGet}})
 	require.NoError(t, err)
 
@@ -455,7 +455,7 @@ func TestConnQueueLimit(t *testing.T) {
 }
 
 func TestConnSetOptionUnsupported(t *testing.T) {
-	c, mem := memConn(t, nil, transport.MemConfig{Unsupported: []transport.Option{transport.OptionNoENOBUFS}}, nil)
+	c, mem := memConn(t, nil, nltest.MemConfig{Unsupported: []transport.Option{transport.OptionNoENOBUFS}}, nil)
 	err := c.SetOption(transport.OptionNoENOBUFS, true)
 	require.ErrorIs(t, err, netlink.ErrNotSupported)
 	var oe *netlink.OpError
@@ -466,10 +466,10 @@ func TestConnSetOptionUnsupported(t *testing.T) {
 	assert.True(t, mem.Option(transport.OptionCapAck))
 	assert.True(t, mem.Option(transport.OptionExtendedAck), "extended acks are on by default")
 
-	_, err = netlink.NewConn(transport.NewMem(nil, transport.MemConfig{Unsupported: []transport.Option{transport.OptionStrictCheck}}), &netlink.Config{Strict: true})
+	_, err = netlink.NewConn(nltest.NewMem(nil, nltest.MemConfig{Unsupported: []transport.Option{transport.OptionStrictCheck}}), &netlink.Config{Strict: true})
 	require.ErrorIs(t, err, netlink.ErrNotSupported)
 	// Extended acks are best effort.
-	c2, err := netlink.NewConn(transport.NewMem(nil, transport.MemConfig{Unsupported: []transport.Option{transport.OptionExtendedAck}}), nil)
+	c2, err := netlink.NewConn(nltest.NewMem(nil, nltest.MemConfig{Unsupported: []transport.Option{transport.OptionExtendedAck}}), nil)
 	require.NoError(t, err)
 	require.NoError(t, c2.Close())
 }
@@ -478,8 +478,8 @@ func TestConnDumpBreakDrains(t *testing.T) {
 	ctx := context.Background()
 	var mu sync.Mutex
 	busy := false // a dump is in progress until its DONE is read
-	var mem *transport.Mem
-	h := func(b []byte, dst transport.Addr) ([]transport.Read, error) {
+	var mem *nltest.Mem
+	h := func(b []byte, dst transport.Addr) ([]nltest.Read, error) {
 		req := request(b)
 		mu.Lock()
 		defer mu.Unlock()
@@ -488,16 +488,16 @@ func TestConnDumpBreakDrains(t *testing.T) {
 			// not been read to its end.
 			m := nltest.Error(unix.EBUSY, req, nil)
 			m.Header.Sequence = req.Header.Sequence
-			return []transport.Read{{Data: datagram(m), Src: dst}}, nil
+			return []nltest.Read{{Data: datagram(m), Src: dst}}, nil
 		}
 		busy = true
 		var msgs []netlink.Message
 		for i := range 20 {
 			msgs = append(msgs, reply(req, netlink.Multi, byte(i)))
 		}
-		return []transport.Read{{Data: datagram(append(msgs, doneFor(req, netlink.Multi, 0))...), Src: dst}}, nil
+		return []nltest.Read{{Data: datagram(append(msgs, doneFor(req, netlink.Multi, 0))...), Src: dst}}, nil
 	}
-	c, mem := memConn(t, h, transport.MemConfig{Split: true}, nil)
+	c, mem := memConn(t, h, nltest.MemConfig{Split: true}, nil)
 	for range 3 {
 		n := 0
 		for m, err := range c.Dump(ctx, dumpReq) {
@@ -555,7 +555,7 @@ func TestConnDoCallback(t *testing.T) {
 
 func TestConnUnblock(t *testing.T) {
 	ctx := context.Background()
-	silent := func([]byte, transport.Addr) ([]transport.Read, error) { return nil, nil }
+	silent := func([]byte, transport.Addr) ([]nltest.Read, error) { return nil, nil }
 	req := netlink.Message{Header: netlink.Header{Type: typeGet}}
 	tests := []struct {
 		name string
@@ -596,7 +596,7 @@ func TestConnUnblock(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, _ := memConn(t, silent, transport.MemConfig{}, nil)
+			c, _ := memConn(t, silent, nltest.MemConfig{}, nil)
 			if tt.wake != nil {
 				time.AfterFunc(20*time.Millisecond, func() { tt.wake(c) })
 			}
@@ -616,7 +616,7 @@ func TestConnUnblock(t *testing.T) {
 		})
 	}
 	t.Run("after-close", func(t *testing.T) {
-		c, _ := memConn(t, silent, transport.MemConfig{}, nil)
+		c, _ := memConn(t, silent, nltest.MemConfig{}, nil)
 		require.NoError(t, c.Close())
 		require.NoError(t, c.Close(), "Close is idempotent")
 		_, err := c.Execute(ctx, req)
@@ -688,8 +688,6 @@ func TestConnSendReceive(t *testing.T) {
 
 	require.NoError(t, c.JoinGroup(5))
 	require.NoError(t, c.LeaveGroup(5))
-	require.NoError(t, c.SetReadBuffer(1<<20))
-	require.NoError(t, c.SetWriteBuffer(1<<20))
 	require.NoError(t, c.SetWriteDeadline(time.Time{}))
 }
 
@@ -705,7 +703,7 @@ func TestConnConcurrent(t *testing.T) {
 	var (
 		mu      sync.Mutex
 		pending []netlink.Message
-		mem     *transport.Mem
+		mem     *nltest.Mem
 	)
 	flush := func() {
 		mu.Lock()
@@ -724,9 +722,9 @@ func TestConnConcurrent(t *testing.T) {
 				msgs = append(msgs, reply(req, 0, req.Data...), ackFor(req))
 			}
 		}
-		mem.Inject(transport.Read{Data: datagram(msgs...)})
+		mem.Inject(nltest.Read{Data: datagram(msgs...)})
 	}
-	h := func(b []byte, dst transport.Addr) ([]transport.Read, error) {
+	h := func(b []byte, dst transport.Addr) ([]nltest.Read, error) {
 		req := request(b)
 		mu.Lock()
 		pending = append(pending, req)
@@ -737,7 +735,7 @@ func TestConnConcurrent(t *testing.T) {
 		}
 		return nil, nil
 	}
-	c, mem := memConn(t, h, transport.MemConfig{}, nil)
+	c, mem := memConn(t, h, nltest.MemConfig{}, nil)
 	stop := make(chan struct{})
 	flusherDone := make(chan struct{})
 	go func() {

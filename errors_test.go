@@ -239,13 +239,13 @@ func TestDumpEnd(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, _ := memConn(t, func(b []byte, dst transport.Addr) ([]transport.Read, error) {
+			c, _ := memConn(t, func(b []byte, dst transport.Addr) ([]nltest.Read, error) {
 				req := request(b)
 				one := reply(req, netlink.Multi, 1)
 				done := tt.done
 				done.Header.Sequence = req.Header.Sequence
-				return []transport.Read{{Data: datagram(one, one, done)}}, nil
-			}, transport.MemConfig{}, nil)
+				return []nltest.Read{{Data: datagram(one, one, done)}}, nil
+			}, nltest.MemConfig{}, nil)
 			msgs, err := c.Execute(ctx, netlink.Message{Header: netlink.Header{Type: typeGet, Flags: netlink.Dump}})
 			assert.Len(t, msgs, 2)
 			if tt.errno != 0 {

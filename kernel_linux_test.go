@@ -746,7 +746,7 @@ func floodRoutes(t *testing.T) (*nettest.NS, *netlink.Conn) {
 	t.Helper()
 	ns := nettest.NewNS(t)
 	ns.AddDummy(t, "d0")
-	c := dialNS(t, ns, &netlink.Config{Groups: []uint32{unix.RTNLGRP_IPV4_ROUTE}, ReadBufferSize: 4096})
+	c := dialNS(t, ns, &netlink.Config{Groups: []uint32{unix.RTNLGRP_IPV4_ROUTE}, SocketReceiveBuffer: 4096})
 	addRoutes(t, ns, 1000)
 	return ns, c
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/nlbus/netlink"
+	"github.com/nlbus/netlink/nltest"
 	"github.com/nlbus/netlink/transport"
 )
 
@@ -19,11 +20,11 @@ import (
 // too, and its message with the same number is not a late reply.
 func TestConnRecentSequenceIsPerPort(t *testing.T) {
 	ctx := context.Background()
-	h := func(b []byte, dst transport.Addr) ([]transport.Read, error) {
+	h := func(b []byte, dst transport.Addr) ([]nltest.Read, error) {
 		req := request(b)
-		return []transport.Read{{Data: datagram(ackFor(req)), Src: dst}}, nil
+		return []nltest.Read{{Data: datagram(ackFor(req)), Src: dst}}, nil
 	}
-	c, mem := memConn(t, h, transport.MemConfig{}, nil)
+	c, mem := memConn(t, h, nltest.MemConfig{}, nil)
 	for _, port := range []uint32{0, 4000} {
 		t.Run("", func(t *testing.T) {
 			req := netlink.Message{Header: netlink.Header{Type: typeGet}, Addr: netlink.Addr{Port: port}}
@@ -34,7 +35,7 @@ func TestConnRecentSequenceIsPerPort(t *testing.T) {
 			// A peer on another port sends a message that happens to carry
 			// the same sequence number.
 			peer := netlink.Message{Header: netlink.Header{Type: typeNew, Sequence: seq}, Data: []byte{0xcc}}
-			mem.Inject(transport.Read{Data: datagram(peer), Src: transport.Addr{Port: port + 7}})
+			mem.Inject(nltest.Read{Data: datagram(peer), Src: transport.Addr{Port: port + 7}})
 
 			rctx, cancel := context.WithTimeout(ctx, time.Second)
 			defer cancel()
@@ -53,8 +54,8 @@ func TestConnReceiveTransientErrorOnce(t *testing.T) {
 	ctx := context.Background()
 	errBoom := errors.New("boom")
 	note := datagram(netlink.Message{Header: netlink.Header{Type: typeNew}, Data: []byte{1}})
-	c, mem := memConn(t, nil, transport.MemConfig{}, nil)
-	mem.Inject(transport.Read{Err: errBoom}, transport.Read{Data: note, Src: transport.Addr{Group: 1}})
+	c, mem := memConn(t, nil, nltest.MemConfig{}, nil)
+	mem.Inject(nltest.Read{Err: errBoom}, nltest.Read{Data: note, Src: transport.Addr{Group: 1}})
 
 	_, err := c.Receive(ctx)
 	require.ErrorIs(t, err, errBoom)
@@ -76,19 +77,19 @@ func TestConnReceiveErrorAfterOverrun(t *testing.T) {
 	errBoom := errors.New("boom")
 	// The first request's reply is lost in the overrun.
 	var sent atomic.Int32
-	h := func(b []byte, dst transport.Addr) ([]transport.Read, error) {
+	h := func(b []byte, dst transport.Addr) ([]nltest.Read, error) {
 		if sent.Add(1) == 1 {
 			return nil, nil
 		}
-		return []transport.Read{{Data: datagram(ackFor(request(b))), Src: dst}}, nil
+		return []nltest.Read{{Data: datagram(ackFor(request(b))), Src: dst}}, nil
 	}
-	c, mem := memConn(t, h, transport.MemConfig{}, nil)
+	c, mem := memConn(t, h, nltest.MemConfig{}, nil)
 	req := netlink.Message{Header: netlink.Header{Type: typeGet}}
 
-	mem.Inject(transport.Read{Overrun: true})
+	mem.Inject(nltest.Read{Overrun: true})
 	_, err := c.Execute(ctx, req)
 	require.ErrorIs(t, err, netlink.ErrOverrun)
-	mem.Inject(transport.Read{Err: errBoom})
+	mem.Inject(nltest.Read{Err: errBoom})
 	_, err = c.Execute(ctx, req)
 	require.ErrorIs(t, err, errBoom)
 

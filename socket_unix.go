@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nlbus/netlink/compat"
+	"github.com/nlbus/netlink/internal/pollfd"
 	"github.com/nlbus/netlink/transport"
 )
 
@@ -22,7 +23,7 @@ import (
 // the system calls that differ (bind, recvmsg, sendto) and override what
 // one OS does differently.
 type socket struct {
-	fd   *transport.FD
+	fd   *pollfd.FD
 	port uint32
 
 	// Receive state; one reader at a time (the Transport contract). The

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nlbus/netlink/compat"
+	"github.com/nlbus/netlink/internal/pollfd"
 	"github.com/nlbus/netlink/transport"
 )
 
@@ -69,7 +70,7 @@ func dialKernel(protocol int, cfg *Config) (transport.Transport, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("getsockname: %w", err)
 	}
-	pfd, err := transport.NewFD(fd, "netlink")
+	pfd, err := pollfd.New(fd, "netlink")
 	if err != nil {
 		unix.Close(fd)
 		return nil, err
@@ -137,7 +138,7 @@ func (s *bsdSocket) Send(ctx context.Context, b []byte, dst transport.Addr) erro
 	}
 	err := s.write(ctx, b, dst)
 	if errors.Is(err, unix.EMSGSIZE) {
-		return fmt.Errorf("request of %d bytes exceeds the socket's send buffer (raise Config.WriteBufferSize): %w", len(b), err)
+		return fmt.Errorf("request of %d bytes exceeds the socket's send buffer (raise Config.SocketSendBuffer): %w", len(b), err)
 	}
 	return err
 }

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/nlbus/netlink/internal/pollfd"
 	"github.com/nlbus/netlink/transport"
 )
 
@@ -61,7 +62,7 @@ func dialKernel(protocol int, cfg *Config) (transport.Transport, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("getsockname: unexpected address %T", sa)
 	}
-	pfd, err := transport.NewFD(fd, "netlink")
+	pfd, err := pollfd.New(fd, "netlink")
 	if err != nil {
 		unix.Close(fd)
 		return nil, err

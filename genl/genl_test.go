@@ -17,7 +17,7 @@ import (
 	"github.com/nlbus/netlink"
 	"github.com/nlbus/netlink/genl"
 	"github.com/nlbus/netlink/genl/genltest"
-	"github.com/nlbus/netlink/transport"
+	"github.com/nlbus/netlink/nltest"
 )
 
 func TestMain(m *testing.M) {
@@ -71,7 +71,7 @@ func newServer(t *testing.T, cfg *genltest.Config) (*genltest.Server, *genl.Conn
 	return srv, c
 }
 
-func sent(c *genl.Conn) int { return len(c.Netlink().Transport().(*transport.Mem).Sent()) }
+func sent(c *genl.Conn) int { return len(mustMem(c.Netlink()).Sent()) }
 
 func TestGetFamily(t *testing.T) {
 	ctx := context.Background()
@@ -185,7 +185,7 @@ func TestJoinGroupByName(t *testing.T) {
 	require.NoError(t, c.JoinGroup(ctx, "demo", "stats"))
 	id, err := c.GroupID(ctx, "demo", "stats")
 	require.NoError(t, err)
-	mem := c.Netlink().Transport().(*transport.Mem)
+	mem := mustMem(c.Netlink())
 	assert.Equal(t, []uint32{id}, mem.Groups())
 
 	ev := genl.Message{Header: genl.Header{Command: 7, Version: 3}, Data: []byte{9, 9, 9, 9}}
@@ -323,4 +323,12 @@ func TestCacheCloseStopsWatcher(t *testing.T) {
 	_, err = sub.Receive(context.Background())
 	require.ErrorIs(t, err, netlink.ErrClosed)
 	require.ErrorIs(t, c.EnableCache(context.Background(), sub), netlink.ErrClosed)
+}
+
+func mustMem(c *netlink.Conn) *nltest.Mem {
+	m, err := nltest.MemOf(c)
+	if err != nil {
+		panic(err)
+	}
+	return m
 }

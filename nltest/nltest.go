@@ -8,6 +8,7 @@ import (
 	"syscall"
 
 	"github.com/nlbus/netlink"
+	"github.com/nlbus/netlink/internal/seam"
 	"github.com/nlbus/netlink/transport"
 )
 
@@ -77,7 +78,7 @@ func Dial(fn Func, opts ...Option) *netlink.Conn {
 		opt(&o)
 	}
 	s := &server{fn: fn, o: o}
-	mem := transport.NewMem(s.serve, transport.MemConfig{
+	mem := NewMem(s.serve, MemConfig{
 		Port:        o.port,
 		Split:       o.split,
 		Coalesce:    o.freebsd,
@@ -97,7 +98,7 @@ type server struct {
 	o  options
 }
 
-func (s *server) serve(b []byte, dst transport.Addr) ([]transport.Read, error) {
+func (s *server) serve(b []byte, dst transport.Addr) ([]Read, error) {
 	reqs, err := netlink.ParseMessages(b)
 	if err != nil {
 		return nil, fmt.Errorf("nltest: malformed request: %w", err)
@@ -133,11 +134,11 @@ func (s *server) serve(b []byte, dst transport.Addr) ([]transport.Read, error) {
 	if err != nil {
 		return nil, err
 	}
-	var reads []transport.Read
+	var reads []Read
 	if overrun {
-		reads = append(reads, transport.Read{Overrun: true})
+		reads = append(reads, Read{Overrun: true})
 	}
-	return append(reads, transport.Read{Data: out, Src: transport.Addr{Port: dst.Port}}), nil
+	return append(reads, Read{Data: out, Src: transport.Addr{Port: dst.Port}}), nil
 }
 
 // complete adds what a kernel adds to replies, and marshals them.
@@ -251,10 +252,10 @@ func Error(errno syscall.Errno, req netlink.Message, ext *netlink.ExtAck) netlin
 }
 
 // Multicast delivers msgs, in one datagram from the kernel, to group on c,
-// a Conn from Dial (or any Conn over a transport.Mem). Conns receive them
+// a Conn from Dial (or any Conn over a Mem). Conns receive them
 // with Receive whether or not they joined the group.
 func Multicast(c *netlink.Conn, group uint32, msgs ...netlink.Message) error {
-	mem, err := memOf(c)
+	mem, err := MemOf(c)
 	if err != nil {
 		return err
 	}
@@ -267,25 +268,28 @@ func Multicast(c *netlink.Conn, group uint32, msgs ...netlink.Message) error {
 			return fmt.Errorf("nltest: %w", err)
 		}
 	}
-	mem.Inject(transport.Read{Data: b, Src: transport.Addr{Group: group}})
+	mem.Inject(Read{Data: b, Src: transport.Addr{Group: group}})
 	return nil
 }
 
 // Overrun makes the next read of c, a Conn from Dial, fail with an overrun
 // (ENOBUFS), as if the kernel had dropped notifications.
 func Overrun(c *netlink.Conn) error {
-	mem, err := memOf(c)
+	mem, err := MemOf(c)
 	if err != nil {
 		return err
 	}
-	mem.Inject(transport.Read{Overrun: true})
+	mem.Inject(Read{Overrun: true})
 	return nil
 }
 
-func memOf(c *netlink.Conn) (*transport.Mem, error) {
-	mem, ok := c.Transport().(*transport.Mem)
+// MemOf returns the Mem under c, a Conn from Dial or from netlink.NewConn
+// over a Mem, so that a test can inject reads or inspect what was sent.
+func MemOf(c *netlink.Conn) (*Mem, error) {
+	t := seam.TransportOf(c)
+	mem, ok := t.(*Mem)
 	if !ok {
-		return nil, fmt.Errorf("nltest: the Conn's transport is a %T, not a *transport.Mem", c.Transport())
+		return nil, fmt.Errorf("nltest: the Conn's transport is a %T, not a *nltest.Mem", t)
 	}
 	return mem, nil
 }

@@ -77,7 +77,7 @@ func TestDialCompletesReplies(t *testing.T) {
 }
 
 func TestDialRawReplies(t *testing.T) {
-	mem := func(c *netlink.Conn) *transport.Mem { return c.Transport().(*transport.Mem) }
+	mem := func(c *netlink.Conn) *nltest.Mem { m, err := nltest.MemOf(c); require.NoError(t, err); return m }
 	tests := []struct {
 		name    string
 		opts    []nltest.Option
@@ -247,7 +247,7 @@ func TestOverrunsAndMulticast(t *testing.T) {
 type wrapped struct{ transport.Transport }
 
 func TestNotMem(t *testing.T) {
-	c, err := netlink.NewConn(wrapped{transport.NewMem(nil, transport.MemConfig{})}, nil)
+	c, err := netlink.NewConn(wrapped{nltest.NewMem(nil, nltest.MemConfig{})}, nil)
 	require.NoError(t, err)
 	defer c.Close()
 	require.Error(t, nltest.Multicast(c, 1))

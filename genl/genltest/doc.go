@@ -1,5 +1,5 @@
 // Package genltest serves generic-netlink families and their controller from
-// memory, over transport.Mem, so that code using package genl can be tested
+// memory, over nltest.Mem, so that code using package genl can be tested
 // without a kernel.
 //
 // A Server plays the controller (nlctrl) the way Linux's does: GETFAMILY (do

@@ -10,6 +10,7 @@ import (
 
 	"github.com/nlbus/netlink"
 	"github.com/nlbus/netlink/genl"
+	"github.com/nlbus/netlink/nltest"
 	"github.com/nlbus/netlink/transport"
 )
 
@@ -45,7 +46,7 @@ type Server struct {
 
 	mu        sync.Mutex
 	families  []*Family
-	conns     []*transport.Mem
+	conns     []*nltest.Mem
 	nextPort  uint32
 	nextID    uint16
 	nextGroup uint32
@@ -111,9 +112,9 @@ func (s *Server) Dial() (*netlink.Conn, error) {
 	s.nextPort++
 	port := s.nextPort
 	s.mu.Unlock()
-	m := transport.NewMem(func(req []byte, dst transport.Addr) ([]transport.Read, error) {
+	m := nltest.NewMem(func(req []byte, dst transport.Addr) ([]nltest.Read, error) {
 		return s.serve(port, req), nil
-	}, transport.MemConfig{Port: port})
+	}, nltest.MemConfig{Port: port})
 	s.mu.Lock()
 	s.conns = append(s.conns, m)
 	s.mu.Unlock()
@@ -205,7 +206,7 @@ func (s *Server) RemoveFamily(name string) error {
 // group fail with ENOBUFS, as a kernel socket whose queue overflowed.
 func (s *Server) Overrun() {
 	for _, m := range s.members(ctrlNotifyGroup) {
-		m.Inject(transport.Read{Overrun: true})
+		m.Inject(nltest.Read{Overrun: true})
 	}
 }
 
@@ -229,16 +230,16 @@ func (s *Server) Multicast(family, group string, msgs ...genl.Message) error {
 		b = appendMessage(b, f.ID, 0, 0, 0, m)
 	}
 	for _, mem := range s.members(g.ID) {
-		mem.Inject(transport.Read{Data: b, Src: transport.Addr{Group: g.ID}})
+		mem.Inject(nltest.Read{Data: b, Src: transport.Addr{Group: g.ID}})
 	}
 	return nil
 }
 
-func (s *Server) members(group uint32) []*transport.Mem {
+func (s *Server) members(group uint32) []*nltest.Mem {
 	s.mu.Lock()
 	conns := slices.Clone(s.conns)
 	s.mu.Unlock()
-	var out []*transport.Mem
+	var out []*nltest.Mem
 	for _, m := range conns {
 		if slices.Contains(m.Groups(), group) {
 			out = append(out, m)
@@ -255,7 +256,7 @@ func (s *Server) notify(cmd uint8, f *genl.Family) {
 	}
 	b := appendMessage(nil, genl.CtrlID, 0, 0, 0, genl.Message{Header: genl.Header{Command: cmd, Version: ctrlVersion}, Data: attrs})
 	for _, m := range s.members(ctrlNotifyGroup) {
-		m.Inject(transport.Read{Data: b, Src: transport.Addr{Group: ctrlNotifyGroup}})
+		m.Inject(nltest.Read{Data: b, Src: transport.Addr{Group: ctrlNotifyGroup}})
 	}
 }
 
@@ -291,7 +292,7 @@ func appendDone(b []byte, seq, port uint32) []byte {
 }
 
 // serve answers one datagram from port.
-func (s *Server) serve(port uint32, req []byte) []transport.Read {
+func (s *Server) serve(port uint32, req []byte) []nltest.Read {
 	var out []byte
 	var it netlink.MessageIter
 	it.Reset(req)
@@ -301,7 +302,7 @@ func (s *Server) serve(port uint32, req []byte) []transport.Read {
 	if len(out) == 0 {
 		return nil
 	}
-	return []transport.Read{{Data: out}}
+	return []nltest.Read{{Data: out}}
 }
 
 func (s *Server) serveOne(out []byte, port uint32, m netlink.Message) []byte {

@@ -1,6 +1,8 @@
 //go:build unix
 
-package transport
+// Package pollfd puts raw non-blocking descriptors in the Go runtime poller,
+// for the kernel netlink sockets.
+package pollfd
 
 import (
 	"context"
@@ -51,11 +53,11 @@ type FD struct {
 	closed             atomic.Bool
 }
 
-// NewFD takes ownership of the non-blocking descriptor fd. name appears in
+// New takes ownership of the non-blocking descriptor fd. name appears in
 // errors from the os package.
-func NewFD(fd int, name string) (*FD, error) {
+func New(fd int, name string) (*FD, error) {
 	if fd < 0 {
-		return nil, errors.New("transport: invalid descriptor")
+		return nil, errors.New("pollfd: invalid descriptor")
 	}
 	p := &FD{raw: fd, name: name}
 	p.rd.ctl = func(fd uintptr) { p.rd.done = p.rd.fn(fd) }
@@ -75,7 +77,7 @@ func (p *FD) register() error {
 	}
 	f := os.NewFile(uintptr(p.raw), p.name)
 	if f == nil {
-		return errors.New("transport: invalid descriptor")
+		return errors.New("pollfd: invalid descriptor")
 	}
 	rc, err := f.SyscallConn()
 	if err != nil {

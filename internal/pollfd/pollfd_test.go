@@ -1,6 +1,6 @@
 //go:build unix
 
-package transport_test
+package pollfd_test
 
 import (
 	"context"
@@ -13,17 +13,17 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
-	"github.com/nlbus/netlink/transport"
+	"github.com/nlbus/netlink/internal/pollfd"
 )
 
 // socketpair returns an FD over one end of a datagram socket pair and the
 // raw other end.
-func socketpair(t *testing.T) (*transport.FD, int) {
+func socketpair(t *testing.T) (*pollfd.FD, int) {
 	t.Helper()
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM, 0)
 	require.NoError(t, err)
 	require.NoError(t, unix.SetNonblock(fds[0], true))
-	p, err := transport.NewFD(fds[0], "test")
+	p, err := pollfd.New(fds[0], "test")
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		p.Close()
@@ -76,23 +76,23 @@ func TestFDRead(t *testing.T) {
 func TestFDUnblock(t *testing.T) {
 	tests := []struct {
 		name  string
-		setup func(p *transport.FD) (context.Context, context.CancelFunc)
-		wake  func(p *transport.FD)
+		setup func(p *pollfd.FD) (context.Context, context.CancelFunc)
+		wake  func(p *pollfd.FD)
 		want  error
 	}{
-		{name: "context-cancel", want: context.Canceled, setup: func(*transport.FD) (context.Context, context.CancelFunc) {
+		{name: "context-cancel", want: context.Canceled, setup: func(*pollfd.FD) (context.Context, context.CancelFunc) {
 			ctx, cancel := context.WithCancel(context.Background())
 			time.AfterFunc(20*time.Millisecond, cancel)
 			return ctx, cancel
 		}},
-		{name: "context-deadline", want: context.DeadlineExceeded, setup: func(*transport.FD) (context.Context, context.CancelFunc) {
+		{name: "context-deadline", want: context.DeadlineExceeded, setup: func(*pollfd.FD) (context.Context, context.CancelFunc) {
 			return context.WithTimeout(context.Background(), 20*time.Millisecond)
 		}},
-		{name: "read-deadline", want: os.ErrDeadlineExceeded, setup: func(p *transport.FD) (context.Context, context.CancelFunc) {
+		{name: "read-deadline", want: os.ErrDeadlineExceeded, setup: func(p *pollfd.FD) (context.Context, context.CancelFunc) {
 			p.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
 			return context.Background(), func() {}
 		}},
-		{name: "close", want: os.ErrClosed, wake: func(p *transport.FD) { p.Close() }},
+		{name: "close", want: os.ErrClosed, wake: func(p *pollfd.FD) { p.Close() }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

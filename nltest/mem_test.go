@@ -1,4 +1,4 @@
-package transport_test
+package nltest_test
 
 import (
 	"context"
@@ -12,11 +12,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/nlbus/netlink/compat"
+	"github.com/nlbus/netlink/nltest"
 	"github.com/nlbus/netlink/transport"
 )
 
 // msg builds one netlink message of n bytes (header included, n >= 16).
-func msg(n int, tag byte) []byte {
+func rawMsg(n int, tag byte) []byte {
 	b := make([]byte, (n+3)&^3)
 	binary.NativeEndian.PutUint32(b, uint32(n))
 	for i := 16; i < n; i++ {
@@ -33,7 +34,7 @@ func cat(parts ...[]byte) []byte {
 	return b
 }
 
-func recv(t *testing.T, m *transport.Mem, size int) (transport.Info, []byte, error) {
+func recv(t *testing.T, m *nltest.Mem, size int) (transport.Info, []byte, error) {
 	t.Helper()
 	b := make([]byte, size)
 	info, err := m.Recv(context.Background(), b)
@@ -43,14 +44,14 @@ func recv(t *testing.T, m *transport.Mem, size int) (transport.Info, []byte, err
 func TestMemSendHandler(t *testing.T) {
 	var gotReq []byte
 	var gotDst transport.Addr
-	m := transport.NewMem(func(req []byte, dst transport.Addr) ([]transport.Read, error) {
+	m := nltest.NewMem(func(req []byte, dst transport.Addr) ([]nltest.Read, error) {
 		gotReq, gotDst = req, dst
-		return []transport.Read{{Data: msg(20, 1), Src: dst}}, nil
-	}, transport.MemConfig{Port: 9})
+		return []nltest.Read{{Data: rawMsg(20, 1), Src: dst}}, nil
+	}, nltest.MemConfig{Port: 9})
 	defer m.Close()
 	assert.Equal(t, uint32(9), m.PortID())
 
-	req := msg(16, 0)
+	req := rawMsg(16, 0)
 	require.NoError(t, m.Send(context.Background(), req, transport.Addr{Port: 5}))
 	req[0] = 0xff
 	assert.NotEqual(t, req, gotReq, "the handler gets a copy")
@@ -59,11 +60,11 @@ func TestMemSendHandler(t *testing.T) {
 
 	info, b, err := recv(t, m, 100)
 	require.NoError(t, err)
-	assert.Equal(t, msg(20, 1), b)
+	assert.Equal(t, rawMsg(20, 1), b)
 	assert.Equal(t, transport.Addr{Port: 5}, info.Src)
 
 	boom := errors.New("boom")
-	m2 := transport.NewMem(func([]byte, transport.Addr) ([]transport.Read, error) { return nil, boom }, transport.MemConfig{})
+	m2 := nltest.NewMem(func([]byte, transport.Addr) ([]nltest.Read, error) { return nil, boom }, nltest.MemConfig{})
 	require.ErrorIs(t, m2.Send(context.Background(), req, transport.Addr{}), boom)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -71,28 +72,28 @@ func TestMemSendHandler(t *testing.T) {
 }
 
 func TestMemReads(t *testing.T) {
-	a, b, c := msg(20, 'a'), msg(24, 'b'), msg(30, 'c')
+	a, b, c := rawMsg(20, 'a'), rawMsg(24, 'b'), rawMsg(30, 'c')
 	other := transport.Addr{Port: 7}
 	tests := []struct {
 		name  string
-		cfg   transport.MemConfig
-		reads []transport.Read
+		cfg   nltest.MemConfig
+		reads []nltest.Read
 		size  int
 		want  [][]byte
 		trunc []int // Size of truncated reads, 0 when whole
 	}{
-		{name: "datagrams", reads: []transport.Read{{Data: cat(a, b)}, {Data: c}}, size: 1000, want: [][]byte{cat(a, b), c}, trunc: []int{0, 0}},
-		{name: "split", cfg: transport.MemConfig{Split: true}, reads: []transport.Read{{Data: cat(a, b, c)}}, size: 1000, want: [][]byte{a, b, c}, trunc: []int{0, 0, 0}},
-		{name: "coalesce", cfg: transport.MemConfig{Coalesce: true}, reads: []transport.Read{{Data: a}, {Data: b}, {Data: c}}, size: 1000, want: [][]byte{cat(a, b, c)}, trunc: []int{0}},
-		{name: "coalesce-fits", cfg: transport.MemConfig{Coalesce: true}, reads: []transport.Read{{Data: a}, {Data: b}, {Data: c}}, size: 50, want: [][]byte{cat(a, b), c}, trunc: []int{0, 0}},
-		{name: "coalesce-whole-messages", cfg: transport.MemConfig{Coalesce: true}, reads: []transport.Read{{Data: cat(a, b, c)}}, size: 50, want: [][]byte{cat(a, b), c}, trunc: []int{0, 0}},
-		{name: "coalesce-source", cfg: transport.MemConfig{Coalesce: true}, reads: []transport.Read{{Data: a}, {Data: b, Src: other}, {Data: c, Src: other}}, size: 1000, want: [][]byte{a, cat(b, c)}, trunc: []int{0, 0}},
-		{name: "truncated", reads: []transport.Read{{Data: cat(a, b)}, {Data: c}}, size: 40, want: [][]byte{cat(a, b)[:40], c}, trunc: []int{44, 0}},
-		{name: "coalesce-truncated-first", cfg: transport.MemConfig{Coalesce: true}, reads: []transport.Read{{Data: cat(c, a)}}, size: 20, want: [][]byte{c[:20], a}, trunc: []int{32, 0}},
+		{name: "datagrams", reads: []nltest.Read{{Data: cat(a, b)}, {Data: c}}, size: 1000, want: [][]byte{cat(a, b), c}, trunc: []int{0, 0}},
+		{name: "split", cfg: nltest.MemConfig{Split: true}, reads: []nltest.Read{{Data: cat(a, b, c)}}, size: 1000, want: [][]byte{a, b, c}, trunc: []int{0, 0, 0}},
+		{name: "coalesce", cfg: nltest.MemConfig{Coalesce: true}, reads: []nltest.Read{{Data: a}, {Data: b}, {Data: c}}, size: 1000, want: [][]byte{cat(a, b, c)}, trunc: []int{0}},
+		{name: "coalesce-fits", cfg: nltest.MemConfig{Coalesce: true}, reads: []nltest.Read{{Data: a}, {Data: b}, {Data: c}}, size: 50, want: [][]byte{cat(a, b), c}, trunc: []int{0, 0}},
+		{name: "coalesce-whole-messages", cfg: nltest.MemConfig{Coalesce: true}, reads: []nltest.Read{{Data: cat(a, b, c)}}, size: 50, want: [][]byte{cat(a, b), c}, trunc: []int{0, 0}},
+		{name: "coalesce-source", cfg: nltest.MemConfig{Coalesce: true}, reads: []nltest.Read{{Data: a}, {Data: b, Src: other}, {Data: c, Src: other}}, size: 1000, want: [][]byte{a, cat(b, c)}, trunc: []int{0, 0}},
+		{name: "truncated", reads: []nltest.Read{{Data: cat(a, b)}, {Data: c}}, size: 40, want: [][]byte{cat(a, b)[:40], c}, trunc: []int{44, 0}},
+		{name: "coalesce-truncated-first", cfg: nltest.MemConfig{Coalesce: true}, reads: []nltest.Read{{Data: cat(c, a)}}, size: 20, want: [][]byte{c[:20], a}, trunc: []int{32, 0}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := transport.NewMem(nil, tt.cfg)
+			m := nltest.NewMem(nil, tt.cfg)
 			defer m.Close()
 			m.Inject(tt.reads...)
 			for i, want := range tt.want {
@@ -108,11 +109,11 @@ func TestMemReads(t *testing.T) {
 }
 
 func TestMemFaults(t *testing.T) {
-	m := transport.NewMem(nil, transport.MemConfig{})
+	m := nltest.NewMem(nil, nltest.MemConfig{})
 	defer m.Close()
 	boom := errors.New("boom")
 	creds := &transport.Credentials{PID: 1, UID: 2, GID: 3}
-	m.Inject(transport.Read{Overrun: true, Data: msg(16, 0)}, transport.Read{Err: boom}, transport.Read{Data: msg(16, 0), Creds: creds})
+	m.Inject(nltest.Read{Overrun: true, Data: rawMsg(16, 0)}, nltest.Read{Err: boom}, nltest.Read{Data: rawMsg(16, 0), Creds: creds})
 	_, _, err := recv(t, m, 100)
 	require.ErrorIs(t, err, transport.ErrOverrun)
 	_, _, err = recv(t, m, 100)
@@ -124,12 +125,12 @@ func TestMemFaults(t *testing.T) {
 }
 
 func TestMemTryRecv(t *testing.T) {
-	m := transport.NewMem(nil, transport.MemConfig{})
+	m := nltest.NewMem(nil, nltest.MemConfig{})
 	var tr transport.TryReceiver = m
 	b := make([]byte, 100)
 	_, err := tr.TryRecv(b)
 	require.ErrorIs(t, err, transport.ErrWouldBlock)
-	m.Inject(transport.Read{Data: msg(16, 0)})
+	m.Inject(nltest.Read{Data: rawMsg(16, 0)})
 	info, err := tr.TryRecv(b)
 	require.NoError(t, err)
 	assert.Equal(t, 16, info.N)
@@ -142,21 +143,21 @@ func TestMemUnblock(t *testing.T) {
 	tests := []struct {
 		name string
 		ctx  func() (context.Context, context.CancelFunc)
-		wake func(m *transport.Mem)
+		wake func(m *nltest.Mem)
 		want error
 	}{
 		{name: "context", want: context.DeadlineExceeded, ctx: func() (context.Context, context.CancelFunc) {
 			return context.WithTimeout(context.Background(), 20*time.Millisecond)
 		}},
-		{name: "deadline", want: os.ErrDeadlineExceeded, wake: func(m *transport.Mem) {
+		{name: "deadline", want: os.ErrDeadlineExceeded, wake: func(m *nltest.Mem) {
 			m.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
 		}},
-		{name: "close", want: os.ErrClosed, wake: func(m *transport.Mem) { m.Close() }},
-		{name: "inject", wake: func(m *transport.Mem) { m.Inject(transport.Read{Data: msg(16, 0)}) }},
+		{name: "close", want: os.ErrClosed, wake: func(m *nltest.Mem) { m.Close() }},
+		{name: "inject", wake: func(m *nltest.Mem) { m.Inject(nltest.Read{Data: rawMsg(16, 0)}) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := transport.NewMem(nil, transport.MemConfig{})
+			m := nltest.NewMem(nil, nltest.MemConfig{})
 			defer m.Close()
 			ctx, cancel := context.Background(), context.CancelFunc(func() {})
 			if tt.ctx != nil {
@@ -184,23 +185,23 @@ func TestMemUnblock(t *testing.T) {
 		})
 	}
 	t.Run("closed", func(t *testing.T) {
-		m := transport.NewMem(nil, transport.MemConfig{})
+		m := nltest.NewMem(nil, nltest.MemConfig{})
 		require.NoError(t, m.Close())
 		require.NoError(t, m.Close())
-		require.ErrorIs(t, m.Send(context.Background(), msg(16, 0), transport.Addr{}), os.ErrClosed)
+		require.ErrorIs(t, m.Send(context.Background(), rawMsg(16, 0), transport.Addr{}), os.ErrClosed)
 		_, err := m.Recv(context.Background(), make([]byte, 16))
 		require.ErrorIs(t, err, os.ErrClosed)
 	})
 	t.Run("write-deadline", func(t *testing.T) {
-		m := transport.NewMem(nil, transport.MemConfig{})
+		m := nltest.NewMem(nil, nltest.MemConfig{})
 		defer m.Close()
 		require.NoError(t, m.SetWriteDeadline(time.Now().Add(-time.Second)))
-		require.ErrorIs(t, m.Send(context.Background(), msg(16, 0), transport.Addr{}), os.ErrDeadlineExceeded)
+		require.ErrorIs(t, m.Send(context.Background(), rawMsg(16, 0), transport.Addr{}), os.ErrDeadlineExceeded)
 	})
 }
 
 func TestMemOptionsAndGroups(t *testing.T) {
-	m := transport.NewMem(nil, transport.MemConfig{Unsupported: []transport.Option{transport.OptionNoENOBUFS}, MaxGroup: 40})
+	m := nltest.NewMem(nil, nltest.MemConfig{Unsupported: []transport.Option{transport.OptionNoENOBUFS}, MaxGroup: 40})
 	defer m.Close()
 	require.ErrorIs(t, m.SetOption(transport.OptionNoENOBUFS, true), compat.ErrNotSupported)
 	require.NoError(t, m.SetOption(transport.OptionExtendedAck, true))
@@ -213,8 +214,10 @@ func TestMemOptionsAndGroups(t *testing.T) {
 	assert.Equal(t, []uint32{33}, m.Groups())
 	require.NoError(t, m.LeaveGroup(33))
 	assert.Empty(t, m.Groups())
-	require.NoError(t, m.SetReadBuffer(1<<20))
-	require.NoError(t, m.SetWriteBuffer(1<<20))
+	// Mem has no socket buffers, and says so by not implementing them.
+	var tr transport.Transport = m
+	_, sizes := tr.(transport.BufferSizer)
+	assert.False(t, sizes)
 }
 
 func TestOptionString(t *testing.T) {

@@ -1,4 +1,4 @@
-package transport
+package nltest
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nlbus/netlink/compat"
+	"github.com/nlbus/netlink/transport"
 )
 
 // Read is one result of Mem.Recv: a datagram of whole messages, or a fault.
@@ -18,10 +19,10 @@ type Read struct {
 	// read is reported truncated, as a kernel socket with MSG_TRUNC does.
 	Data []byte
 	// Src is the source address reported with it.
-	Src Addr
+	Src transport.Addr
 	// Creds, when not nil, are reported as the sender's credentials.
-	Creds *Credentials
-	// Overrun makes this read fail with ErrOverrun (ENOBUFS); Data is ignored.
+	Creds *transport.Credentials
+	// Overrun makes this read fail with transport.ErrOverrun (ENOBUFS); Data is ignored.
 	Overrun bool
 	// Err makes this read fail with Err; Data is ignored.
 	Err error
@@ -30,7 +31,7 @@ type Read struct {
 // Handler serves a datagram sent through a Mem: it returns the reads the
 // sender will receive. req is a copy the handler may keep. A returned error
 // fails the Send.
-type Handler func(req []byte, dst Addr) ([]Read, error)
+type Handler func(req []byte, dst transport.Addr) ([]Read, error)
 
 // MemConfig configures a Mem.
 type MemConfig struct {
@@ -46,12 +47,12 @@ type MemConfig struct {
 	Coalesce bool
 	// Unsupported lists options that fail with an error wrapping
 	// compat.ErrNotSupported, as FreeBSD's NO_ENOBUFS does.
-	Unsupported []Option
+	Unsupported []transport.Option
 	// MaxGroup, when non-zero, is the highest group JoinGroup accepts.
 	MaxGroup uint32
 }
 
-// Mem is an in-memory Transport for tests. Each Send runs the handler, whose
+// Mem is an in-memory transport.Transport for tests. Each Send runs the handler, whose
 // reads are queued for Recv; Inject queues reads directly (notifications,
 // faults). It is safe for concurrent use.
 type Mem struct {
@@ -65,10 +66,8 @@ type Mem struct {
 	rdl     time.Time
 	wdl     time.Time
 	groups  map[uint32]bool
-	options map[Option]bool
+	options map[transport.Option]bool
 	sent    [][]byte
-	rbytes  int
-	wbytes  int
 }
 
 // NewMem returns a Mem whose sends are served by h (nil: sends are dropped).
@@ -78,7 +77,7 @@ func NewMem(h Handler, cfg MemConfig) *Mem {
 		handler: h,
 		wake:    make(chan struct{}),
 		groups:  make(map[uint32]bool),
-		options: make(map[Option]bool),
+		options: make(map[transport.Option]bool),
 	}
 }
 
@@ -130,7 +129,7 @@ func (m *Mem) Groups() []uint32 {
 }
 
 // Option reports whether opt was turned on.
-func (m *Mem) Option(opt Option) bool {
+func (m *Mem) Option(opt transport.Option) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.options[opt]
@@ -147,8 +146,8 @@ func closedErr(op string) error {
 	return fmt.Errorf("%s: %w", op, os.ErrClosed)
 }
 
-// Send implements Transport.
-func (m *Mem) Send(ctx context.Context, b []byte, dst Addr) error {
+// Send implements transport.Transport.
+func (m *Mem) Send(ctx context.Context, b []byte, dst transport.Addr) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -179,13 +178,13 @@ func (m *Mem) Send(ctx context.Context, b []byte, dst Addr) error {
 	return nil
 }
 
-// Recv implements Transport.
-func (m *Mem) Recv(ctx context.Context, b []byte) (Info, error) {
+// Recv implements transport.Transport.
+func (m *Mem) Recv(ctx context.Context, b []byte) (transport.Info, error) {
 	for {
 		m.mu.Lock()
 		if m.closed {
 			m.mu.Unlock()
-			return Info{}, closedErr("recv")
+			return transport.Info{}, closedErr("recv")
 		}
 		if len(m.queue) > 0 {
 			info, err := m.popLocked(b)
@@ -200,7 +199,7 @@ func (m *Mem) Recv(ctx context.Context, b []byte) (Info, error) {
 		if !dl.IsZero() {
 			d := time.Until(dl)
 			if d <= 0 {
-				return Info{}, os.ErrDeadlineExceeded
+				return transport.Info{}, os.ErrDeadlineExceeded
 			}
 			t = time.NewTimer(d)
 			timer = t.C
@@ -216,38 +215,38 @@ func (m *Mem) Recv(ctx context.Context, b []byte) (Info, error) {
 			t.Stop()
 		}
 		if expired {
-			return Info{}, os.ErrDeadlineExceeded
+			return transport.Info{}, os.ErrDeadlineExceeded
 		}
 		if err := ctx.Err(); err != nil {
-			return Info{}, err
+			return transport.Info{}, err
 		}
 	}
 }
 
 // TryRecv implements TryReceiver.
-func (m *Mem) TryRecv(b []byte) (Info, error) {
+func (m *Mem) TryRecv(b []byte) (transport.Info, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
-		return Info{}, closedErr("recv")
+		return transport.Info{}, closedErr("recv")
 	}
 	if len(m.queue) == 0 {
-		return Info{}, ErrWouldBlock
+		return transport.Info{}, transport.ErrWouldBlock
 	}
 	return m.popLocked(b)
 }
 
-func (m *Mem) popLocked(b []byte) (Info, error) {
+func (m *Mem) popLocked(b []byte) (transport.Info, error) {
 	r := m.queue[0]
 	switch {
 	case r.Overrun:
 		m.queue = m.queue[1:]
-		return Info{}, fmt.Errorf("%w (in-memory transport)", ErrOverrun)
+		return transport.Info{}, fmt.Errorf("%w (in-memory transport)", transport.ErrOverrun)
 	case r.Err != nil:
 		m.queue = m.queue[1:]
-		return Info{}, r.Err
+		return transport.Info{}, r.Err
 	}
-	info := Info{Src: r.Src}
+	info := transport.Info{Src: r.Src}
 	if r.Creds != nil {
 		info.Creds, info.HasCreds = *r.Creds, true
 	}
@@ -337,10 +336,10 @@ func splitMessages(b []byte) [][]byte {
 	return out
 }
 
-// PortID implements Transport.
+// PortID implements transport.Transport.
 func (m *Mem) PortID() uint32 { return m.cfg.Port }
 
-// JoinGroup implements Transport.
+// JoinGroup implements transport.Transport.
 func (m *Mem) JoinGroup(g uint32) error {
 	if g == 0 || (m.cfg.MaxGroup != 0 && g > m.cfg.MaxGroup) {
 		return fmt.Errorf("join group %d: out of range", g)
@@ -351,7 +350,7 @@ func (m *Mem) JoinGroup(g uint32) error {
 	return nil
 }
 
-// LeaveGroup implements Transport.
+// LeaveGroup implements transport.Transport.
 func (m *Mem) LeaveGroup(g uint32) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -359,8 +358,8 @@ func (m *Mem) LeaveGroup(g uint32) error {
 	return nil
 }
 
-// SetOption implements Transport.
-func (m *Mem) SetOption(opt Option, on bool) error {
+// SetOption implements transport.OptionSetter: it records the option.
+func (m *Mem) SetOption(opt transport.Option, on bool) error {
 	for _, u := range m.cfg.Unsupported {
 		if u == opt {
 			return fmt.Errorf("option %s on %s/%s (in-memory): %w", opt, runtime.GOOS, runtime.GOARCH, compat.ErrNotSupported)
@@ -372,23 +371,7 @@ func (m *Mem) SetOption(opt Option, on bool) error {
 	return nil
 }
 
-// SetReadBuffer implements Transport.
-func (m *Mem) SetReadBuffer(n int) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.rbytes = n
-	return nil
-}
-
-// SetWriteBuffer implements Transport.
-func (m *Mem) SetWriteBuffer(n int) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.wbytes = n
-	return nil
-}
-
-// SetReadDeadline implements Transport.
+// SetReadDeadline implements transport.Deadliner.
 func (m *Mem) SetReadDeadline(t time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -397,7 +380,7 @@ func (m *Mem) SetReadDeadline(t time.Time) error {
 	return nil
 }
 
-// SetWriteDeadline implements Transport.
+// SetWriteDeadline implements transport.Deadliner.
 func (m *Mem) SetWriteDeadline(t time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -405,7 +388,7 @@ func (m *Mem) SetWriteDeadline(t time.Time) error {
 	return nil
 }
 
-// Close implements Transport; it unblocks a pending Recv.
+// Close implements transport.Transport; it unblocks a pending Recv.
 func (m *Mem) Close() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
