@@ -1,0 +1,329 @@
+package netlink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/nlbus/netlink/transport"
+)
+
+// run delivers the messages of cl to handle until handle reports done or
+// fails. Messages come from cl's queue (copies another reader made) or from
+// reads this goroutine makes while holding the read token; in that case they
+// are borrowed from a receive buffer the goroutine keeps until it has handled
+// them, after giving the token back, so that handle may itself use the Conn.
+// With batch set, run returns after the first non-empty batch.
+func (c *Conn) run(ctx context.Context, cl *call, batch bool, handle func(m *Message) (bool, error)) error {
+	for {
+		c.mu.Lock()
+		q, ferr := cl.q, cl.err
+		cl.q = nil
+		if cl == &c.unsol {
+			c.unsolLen = 0
+		}
+		c.mu.Unlock()
+		if done, err := c.deliver(cl, q, handle); done {
+			return err
+		}
+		if ferr != nil {
+			if cl == &c.unsol && !errors.Is(ferr, ErrClosed) {
+				// A transient failure is reported once: here, not when a
+				// message queued before it ended the call.
+				c.mu.Lock()
+				if cl.err == ferr {
+					cl.err = nil
+				}
+				c.mu.Unlock()
+			}
+			return ferr
+		}
+		if batch && len(q) > 0 {
+			return nil
+		}
+
+		select {
+		case <-cl.sig:
+			continue
+		case c.tok <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+
+		// This goroutine is the reader. Something may have been queued for
+		// it between the check above and taking the token.
+		c.mu.Lock()
+		pending := len(cl.q) > 0 || cl.err != nil
+		c.mu.Unlock()
+		if pending {
+			<-c.tok
+			continue
+		}
+		rb := c.getBuf()
+		err := c.readOnce(ctx, cl, rb)
+		<-c.tok
+		if err != nil {
+			c.putBuf(rb)
+			if errors.Is(err, ErrOverrun) && cl != &c.unsol {
+				continue
+			}
+			return err
+		}
+		n := len(rb.own)
+		done, err := c.deliver(cl, rb.own, handle)
+		c.putBuf(rb)
+		if done {
+			return err
+		}
+		if batch && n > 0 {
+			return nil
+		}
+	}
+}
+
+// deliver hands ms to handle in order. When handle ends the call early,
+// Receive's messages not yet returned go back to its queue, copied.
+func (c *Conn) deliver(cl *call, ms []Message, handle func(m *Message) (bool, error)) (bool, error) {
+	for i := range ms {
+		done, err := handle(&ms[i])
+		if !done && err == nil {
+			continue
+		}
+		rest := ms[i+1:]
+		if err == errRequeue {
+			rest, err = ms[i:], nil
+		}
+		if cl == &c.unsol && len(rest) > 0 {
+			c.requeue(rest)
+		}
+		return true, err
+	}
+	return false, nil
+}
+
+// requeue puts messages Receive did not return back at the head of its
+// queue, copying them (they may be borrowed from a receive buffer).
+func (c *Conn) requeue(ms []Message) {
+	q := make([]Message, 0, len(ms))
+	for i := range ms {
+		if ms[i].Header.Length == 0 {
+			q = append(q, overrunMark)
+			continue
+		}
+		q = append(q, copyMessage(&ms[i]))
+	}
+	c.mu.Lock()
+	c.unsol.q = append(q, c.unsol.q...)
+	for i := range q {
+		c.unsolLen += len(q[i].Data) + HeaderLen
+	}
+	c.mu.Unlock()
+	signal(&c.unsol)
+}
+
+func (c *Conn) getBuf() *rbuf {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if n := len(c.freeBufs); n > 0 {
+		rb := c.freeBufs[n-1]
+		c.freeBufs = c.freeBufs[:n-1]
+		if len(rb.b) >= c.bufSize {
+			return rb
+		}
+	}
+	return &rbuf{b: make([]byte, c.bufSize)}
+}
+
+func (c *Conn) putBuf(rb *rbuf) {
+	clear(rb.own)
+	rb.own = rb.own[:0]
+	c.mu.Lock()
+	if len(c.freeBufs) < 4 {
+		c.freeBufs = append(c.freeBufs, rb)
+	}
+	c.mu.Unlock()
+}
+
+// readOnce reads one buffer and dispatches its messages.
+func (c *Conn) readOnce(ctx context.Context, self *call, rb *rbuf) error {
+	info, err := c.t.Recv(ctx, rb.b)
+	if err != nil {
+		switch {
+		case errors.Is(err, ErrOverrun):
+			oe := &OpError{Op: "receive", Err: err}
+			c.overrun(self, rb, oe)
+			return oe
+		case ctx.Err() != nil, errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+			return err
+		}
+		var ne interface{ Timeout() bool }
+		if errors.As(err, &ne) && ne.Timeout() {
+			return &OpError{Op: "receive", Err: err}
+		}
+		if c.isClosed() {
+			err = ErrClosed
+		}
+		// The transport failed: no one will get replies any more. Receive
+		// learns it from the error returned here when it is the reader, so
+		// its queue is not failed as well (it would report it twice).
+		oe := &OpError{Op: "receive", Err: err}
+		c.mu.Lock()
+		c.failLocked(oe, self != &c.unsol)
+		c.mu.Unlock()
+		return oe
+	}
+	return c.dispatch(self, rb, info)
+}
+
+// maxDrainReads bounds the reads of one drain after an overrun.
+const maxDrainReads = 1 << 12
+
+// overrun handles lost messages. Any reply in flight may have been lost (a
+// congested Linux socket drops unicast replies too), so the requests in
+// flight fail with oe rather than wait forever; Receive gets the overrun in
+// its place in the stream. Then the socket is read until it is empty, which
+// is what ends the kernel's congestion; requests made during the drain whose
+// reply did not arrive fail as well.
+func (c *Conn) overrun(self *call, rb *rbuf, oe *OpError) {
+	c.log.Debug("receive overrun")
+	c.mu.Lock()
+	if self != &c.unsol {
+		c.queueUnsol(overrunMark)
+	}
+	c.failLocked(oe, false)
+	c.congested = true
+	c.mu.Unlock()
+	if tr, ok := c.t.(transport.TryReceiver); ok {
+		for i := 0; i < maxDrainReads; i++ {
+			info, err := tr.TryRecv(rb.b)
+			if errors.Is(err, ErrOverrun) {
+				continue
+			}
+			if err != nil {
+				break
+			}
+			c.dispatch(nil, rb, info)
+		}
+	}
+	c.mu.Lock()
+	c.congested = false
+	for _, cl := range c.calls {
+		if cl.suspect && len(cl.q) == 0 && cl.err == nil {
+			cl.err = oe
+			signal(cl)
+		}
+		cl.suspect = false
+	}
+	c.mu.Unlock()
+}
+
+// dispatch hands out the messages of one read: those of self stay in rb.own
+// (borrowed), those of other calls are copied to their queues, and the rest
+// go to Receive's queue.
+func (c *Conn) dispatch(self *call, rb *rbuf, info transport.Info) error {
+	if info.N < 0 || info.N > len(rb.b) {
+		// A transport that reports more than it could have read: keep what
+		// the buffer holds and treat the rest as lost.
+		info.N, info.Truncated = len(rb.b), true
+	}
+	b := rb.b[:info.N]
+	rb.info = info
+	var creds *Credentials
+	if info.HasCreds {
+		creds = &rb.info.Creds
+	}
+
+	var it MessageIter
+	it.Reset(b)
+	// A dump datagram holds hundreds of messages of one request: remember
+	// the last match instead of looking each one up.
+	var last *call
+	c.mu.Lock()
+	for it.Next() {
+		m := it.Message()
+		m.Addr = info.Src
+		m.Creds = creds
+		var target *call
+		if last != nil && m.Header.Sequence == last.seq && info.Src.Group == 0 {
+			target = last
+		} else {
+			target = c.match(&m)
+			if target != &c.unsol {
+				last = target
+			}
+		}
+		switch {
+		case target == nil: // dropped
+		case target == self:
+			rb.own = append(rb.own, m)
+		case target == &c.unsol && !c.queueUnsol(m):
+		default:
+			target.q = append(target.q, copyMessage(&m))
+			signal(target)
+		}
+	}
+	var failErr error
+	if info.Truncated {
+		// The tail of the datagram is lost, and with it possibly a reply of
+		// any call in flight: fail them rather than let them wait forever.
+		if info.Size > c.bufSize && info.Size <= maxMessageLen {
+			c.bufSize = info.Size
+		} else if c.bufSize < maxMessageLen/2 {
+			c.bufSize *= 2
+		}
+		cause := fmt.Errorf("%w: datagram longer than the %d-byte buffer", ErrTruncated, len(rb.b))
+		if info.Size > 0 {
+			cause = fmt.Errorf("%w: datagram of %d bytes, buffer of %d", ErrTruncated, info.Size, len(rb.b))
+		}
+		failErr = &OpError{Op: "receive", Err: cause}
+		c.failLocked(failErr, false)
+		if self != &c.unsol || len(rb.own) > 0 {
+			// Receive learns of the loss from the mark, unless it is the
+			// reader and gets failErr itself below.
+			c.queueUnsol(overrunMark)
+		}
+	} else if it.Err() != nil {
+		c.log.Debug("malformed datagram", "src", info.Src.Port, "error", it.Err())
+	}
+	c.mu.Unlock()
+	if failErr != nil && len(rb.own) == 0 {
+		return failErr
+	}
+	return nil
+}
+
+// match returns the call m belongs to, nil to drop it, or &c.unsol.
+// Called with c.mu held.
+func (c *Conn) match(m *Message) *call {
+	if m.Addr.Group == 0 {
+		if cl, ok := c.calls[m.Header.Sequence]; ok && cl.port == m.Addr.Port {
+			return cl
+		}
+		if m.Header.Sequence != 0 && c.isRecent(m.Header.Sequence, m.Addr.Port) {
+			if c.log.IsTrace() {
+				c.log.Trace("dropping late reply", "seq", m.Header.Sequence, "type", m.Header.Type)
+			}
+			return nil
+		}
+	}
+	return &c.unsol
+}
+
+// queueUnsol accounts for a message bound for Receive and reports whether
+// there is room for it; without room it records an overrun. The overrun
+// mark itself is queued here. Called with c.mu held.
+func (c *Conn) queueUnsol(m Message) bool {
+	if m.Header.Length == 0 { // the overrun mark
+		if n := len(c.unsol.q); n == 0 || c.unsol.q[n-1].Header.Length != 0 {
+			c.unsol.q = append(c.unsol.q, overrunMark)
+			signal(&c.unsol)
+		}
+		return false
+	}
+	if c.unsolLen+len(m.Data)+HeaderLen > c.cfg.QueueLimit {
+		c.queueUnsol(overrunMark)
+		return false
+	}
+	c.unsolLen += len(m.Data) + HeaderLen
+	return true
+}
