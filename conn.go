@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 
@@ -18,15 +19,24 @@ import (
 // else that implements transport.Transport (NewConn), such as the bus.
 //
 // All methods are safe for concurrent use. Many goroutines may call Execute,
-// Do and Dump at once: replies are matched to requests by sequence number and
-// by the port the request was sent to, whichever goroutine happens to read
-// them. Messages that match no request (multicast notifications, replies to
-// Send) are held, up to Config.QueueLimit bytes, for Receive.
+// Do, Query, Dump and Batch at once: replies are matched to requests by
+// sequence number and by the port the request was sent to, whichever
+// goroutine happens to read them. Linux runs one dump per socket at a time,
+// so on a kernel Conn concurrent dumps queue behind the running one (the
+// waiting goroutine helps read meanwhile); other requests are never held up
+// by a dump. Messages that match no request (multicast notifications,
+// replies to Send, requests from bus peers) are held, up to
+// Config.QueueLimit bytes, for Receive.
+//
+// A request that ends early (a cancelled context, a deadline, a break out
+// of a Dump loop, a panic in a callback) is abandoned: what still arrives
+// for it, up to its final ACK or DONE, is discarded as the Conn reads on and
+// counted in Stats().Discarded, and the next dump on the Conn is not refused
+// as busy. See doc.go ("Which call to use") for when to use which call.
 //
 // Use one Conn for requests and another for multicast subscriptions: a flood
 // of notifications can overrun the socket and cost a request its reply (the
-// request then fails with ErrOverrun), and FreeBSD notifications may carry
-// the sequence number of the request that caused them.
+// request then fails with ErrOverrun).
 type Conn struct {
 	t   transport.Transport
 	log hclog.Logger
@@ -41,19 +51,45 @@ type Conn struct {
 	// only one calling t.Recv until it takes the value out.
 	tok chan struct{}
 
+	// port is the transport's port ID; kernel holds what Dial knows of the
+	// kernel socket (zero for NewConn).
+	port   uint32
+	kernel kernelFacts
+
 	mu       sync.Mutex // guards everything below
 	calls    map[uint32]*call
 	unsol    call // the pseudo-call of Receive
 	unsolLen int  // bytes queued in unsol
 	recent   [64]recentCall
 	recentN  int
-	freeBufs []*rbuf
-	freeCall []*call
-	bufSize  int
+	// abandoned lists, oldest first, the calls that ended early and whose
+	// final message has not arrived yet; they stay in calls meanwhile.
+	abandoned []*call
+	// dumpHolder is the dump running on a kernel socket that runs one at a
+	// time; dumpFree is closed when it ends.
+	dumpHolder *call
+	dumpFree   chan struct{}
+	freeBufs   []*rbuf
+	freeCall   []*call
+	bufSize    int
+	stats      Stats
 	// congested is set from an overrun until the drain after it ends.
 	congested bool
-	closeErr  error
 	closed    bool
+}
+
+// kernelFacts are the properties of a kernel socket that change how
+// replies are matched (set by Dial from the per-OS transport file).
+type kernelFacts struct {
+	// protocol is the netlink protocol, for the quirks table (quirks.go).
+	protocol int
+	// oneDump: the kernel runs one dump per socket and refuses a second
+	// with EBUSY (Linux).
+	oneDump bool
+	// stampsPID: every reply carries the requester's port in nlmsg_pid,
+	// and notifications may reuse another socket's request header
+	// (FreeBSD), so a reply must carry our port.
+	stampsPID bool
 }
 
 // call is one request in flight (or, for unsol, Receive's queue).
@@ -66,11 +102,81 @@ type call struct {
 	// suspect marks a call registered while the socket was congested: its
 	// request may have been dropped.
 	suspect bool
+	end     ending
+	// abandoned: the caller left before the final message; holdsDump: the
+	// call holds the Conn's dump slot.
+	abandoned bool
+	holdsDump bool
+}
+
+// ending is what a request waits for before it is complete.
+type ending struct {
+	dump      bool // NLMSG_DONE (or an error) ends it
+	echo      bool // it asked for NLM_F_ECHO: its echo is a reply
+	awaitAck  bool // a do-request whose ACK has not arrived
+	noAck     bool // Query: the first reply (or an error) ends it
+	afterAck  int8 // replies that may follow the ACK (quirks.go)
+	completed bool
+}
+
+// Replies that follow a do-request's ACK (ending.afterAck).
+const (
+	afterAckNone  = 0
+	afterAckOne   = 1 // one reply message
+	afterAckMulti = 2 // a multipart reply ended by NLMSG_DONE
+)
+
+// observe records m and reports whether it completes the request. It is
+// called by the goroutine that owns the call, or under Conn.mu once the
+// call is abandoned.
+func (e *ending) observe(m *Message) bool {
+	switch m.Header.Type {
+	case Error:
+		if e.dump || e.noAck || errorCode(m) != 0 {
+			e.completed = true
+		} else {
+			e.awaitAck = false
+			e.completed = e.afterAck == afterAckNone
+		}
+	case Done:
+		switch {
+		case e.dump:
+			e.completed = true
+		case e.afterAck == afterAckMulti:
+			e.afterAck = afterAckNone
+			e.completed = !e.awaitAck
+		}
+	case Noop, Overrun:
+	default:
+		switch {
+		case e.noAck:
+			e.completed = true
+		case e.afterAck == afterAckOne:
+			e.afterAck = afterAckNone
+			e.completed = !e.awaitAck
+		}
+	}
+	return e.completed
+}
+
+// errorCode returns the errno field of an NLMSG_ERROR, or -1 when it is
+// too short to hold one.
+func errorCode(m *Message) int32 {
+	if len(m.Data) < 4 {
+		return -1
+	}
+	return int32(ne.Uint32(m.Data))
 }
 
 // recentCall is a finished request: its sequence number and the port it
-// was sent to, whose late messages are dropped.
+// was sent to. Its late ACKs and DONEs are absorbed; other late messages go
+// to Receive.
 type recentCall struct{ seq, port uint32 }
+
+// maxAbandoned bounds the abandoned calls kept waiting for their final
+// message; past it the oldest is retired (its late messages then count as
+// late, not discarded).
+const maxAbandoned = 64
 
 // rbuf is one receive buffer and the messages of its last read that belong
 // to the goroutine that read it.
@@ -83,6 +189,10 @@ type rbuf struct {
 // queued messages whose Header.Length is 0 mark an overrun in Receive's queue:
 // a parsed message always has a length of at least HeaderLen.
 var overrunMark = Message{}
+
+// A queued message of length 0 with this type marks a datagram that did not
+// parse; its Data holds the description Receive reports.
+const markMalformed HeaderType = 1
 
 // NewConn returns a Conn over t, applying cfg's groups and options. The Conn
 // owns t and closes it on Close (and when NewConn fails).
@@ -115,14 +225,20 @@ func NewConn(t transport.Transport, cfg *Config) (*Conn, error) {
 
 func newConn(t transport.Transport, cfg Config) *Conn {
 	c := &Conn{
-		t:       t,
-		cfg:     cfg,
-		log:     cfg.Logger,
-		tok:     make(chan struct{}, 1),
-		calls:   make(map[uint32]*call),
-		bufSize: cfg.MessageBufferSize,
+		t:        t,
+		cfg:      cfg,
+		log:      cfg.Logger,
+		tok:      make(chan struct{}, 1),
+		calls:    make(map[uint32]*call),
+		bufSize:  cfg.MessageBufferSize,
+		port:     t.PortID(),
+		dumpFree: make(chan struct{}),
 	}
 	c.unsol.sig = make(chan struct{}, 1)
+	// Start sequence numbers at a random value: a reply from an earlier
+	// socket, or (FreeBSD) a notification reusing another process's
+	// request header, is then unlikely to carry a number in flight.
+	c.seq.Store(rand.Uint32())
 	return c
 }
 
@@ -175,6 +291,13 @@ func (c *Conn) nextSeq() uint32 {
 // as sent, with the sequence number assigned when m had none. Replies go to
 // Receive. Send adds no flags: a request to the kernel needs Request (the
 // kernel ignores messages without it), which Execute, Do and Dump add.
+//
+// A send to a peer whose receive queue is full (NETLINK_USERSOCK, or a bus
+// peer) is retried, with a growing pause, while ctx and the write deadline
+// allow, and for at most a second when neither sets a limit; then it fails
+// with an error wrapping ErrPeerFull (and EAGAIN). A multicast send on
+// Linux reports success once the message went to the group's members (see
+// quirks.go).
 func (c *Conn) Send(ctx context.Context, m Message) (Header, error) {
 	if m.Header.Sequence == 0 {
 		m.Header.Sequence = c.nextSeq()
@@ -210,22 +333,54 @@ func (c *Conn) isClosed() bool {
 }
 
 // Receive returns the next messages that no request claimed: multicast
-// notifications, and replies to Send. The messages are copies the caller
-// owns. After an overrun, it returns an error wrapping ErrOverrun once, in
-// the place of the lost messages; the Conn stays usable.
+// notifications, replies to Send, requests from bus peers, and late replies
+// (a message that arrived for a request after the request ended, such as a
+// reply that follows its ACK on a protocol the quirks table does not know).
+// The messages are copies the caller owns.
+//
+// Losses are reported in their place in the stream, once each, as an
+// *OpError: an overrun wraps ErrOverrun, a datagram that did not parse
+// wraps ErrMalformed. The Conn stays usable after either; Stats counts them.
+// See also ReceiveBorrowed, which does not copy.
 func (c *Conn) Receive(ctx context.Context) ([]Message, error) {
 	var out []Message
+	err := c.receive(ctx, func(m *Message) {
+		out = append(out, copyMessage(m))
+	})
+	return out, err
+}
+
+// ReceiveBorrowed is Receive without copies, for service loops: it calls fn
+// for each message of the next batch. The message is borrowed: its Data is
+// valid only until fn returns. fn must not call ReceiveBorrowed or Receive.
+// A batch read by this goroutine costs no allocation per message.
+func (c *Conn) ReceiveBorrowed(ctx context.Context, fn func(Message)) error {
+	return c.receive(ctx, func(m *Message) { fn(*m) })
+}
+
+func (c *Conn) receive(ctx context.Context, fn func(m *Message)) error {
+	n := 0
 	err := c.run(ctx, &c.unsol, true, func(m *Message) (bool, error) {
-		if m.Header.Length == 0 { // overrun mark
-			if len(out) > 0 {
+		if m.Header.Length == 0 { // a mark
+			if n > 0 {
 				return true, errRequeue // report it on the next call, in order
+			}
+			if m.Header.Type == markMalformed {
+				return true, &OpError{Op: "receive", Err: fmt.Errorf("%w: %s", ErrMalformed, m.Data)}
 			}
 			return true, &OpError{Op: "receive", Err: ErrOverrun}
 		}
-		out = append(out, copyMessage(m))
+		n++
+		fn(m)
 		return false, nil
 	})
-	return out, err
+	if err != nil {
+		var oe *OpError
+		if !errors.As(err, &oe) {
+			err = &OpError{Op: "receive", Err: err}
+		}
+	}
+	return err
 }
 
 // errRequeue, returned by a handler of Receive's queue, puts the message back
@@ -240,7 +395,9 @@ var errRequeue = errors.New("requeue")
 // together with an error wrapping ErrDumpInterrupted (see Retry).
 //
 // The request is sent to req.Addr (the kernel, the bus controller, or a bus
-// peer) and only replies from that port are taken as its replies.
+// peer) and only replies from that port are taken as its replies. A request
+// with NLM_F_ECHO gets its echo among the replies. Protocols whose kernel
+// side answers after the ACK (audit) are waited for; see quirks.go.
 func (c *Conn) Execute(ctx context.Context, req Message) ([]Message, error) {
 	var out []Message
 	_, err := c.Do(ctx, req, func(m Message) error {
@@ -253,10 +410,24 @@ func (c *Conn) Execute(ctx context.Context, req Message) ([]Message, error) {
 // Do sends the request req and calls fn for each reply. The message passed
 // to fn is borrowed: its Data is valid only until fn returns. Do returns the
 // final acknowledgement, with any extended-ack warning or cookie. An error
-// from fn stops the calls to fn; Do still consumes the rest of the replies
-// and then returns that error.
+// from fn stops the calls to fn; for a do-request Do still reads up to the
+// ACK and then returns that error; a dump is abandoned (see Conn).
 func (c *Conn) Do(ctx context.Context, req Message, fn func(Message) error) (Ack, error) {
-	return c.request(ctx, req, req.Header.Flags&Dump == Dump, fn)
+	return c.request(ctx, req, ending{dump: req.Header.Flags&Dump == Dump}, fn)
+}
+
+// Query sends req without asking for an acknowledgement and calls fn with
+// the first reply, which ends the request; an error reply is returned as an
+// *OpError. It saves the kernel an ACK and the Conn a read, so it is the
+// fastest request, and it is safe only for requests that always get exactly
+// one reply message or an error: a GET of one object (RTM_GETLINK by index,
+// CTRL_CMD_GETFAMILY). A request that gets no reply on success (NEW, SET,
+// DEL) would wait until ctx ends, and one with several replies would leave
+// the rest to Receive. The message is borrowed, as in Do.
+func (c *Conn) Query(ctx context.Context, req Message, fn func(Message) error) error {
+	req.Header.Flags &^= Acknowledge
+	_, err := c.request(ctx, req, ending{noAck: true}, fn)
+	return err
 }
 
 // Dump sends req as a dump request (adding NLM_F_REQUEST|NLM_F_DUMP) and
@@ -264,13 +435,13 @@ func (c *Conn) Do(ctx context.Context, req Message, fn func(Message) error) (Ack
 // memory: each message is borrowed and valid until the next iteration. An
 // error ends the iteration as the last pair; an interrupted dump yields the
 // whole (partial) result and then an error wrapping ErrDumpInterrupted.
-// Breaking out of the loop early drains the rest of the dump before the
-// iterator returns, so the next request on the Conn is not refused as busy.
+// Leaving the loop early abandons the rest of the dump (see Conn): the next
+// dump on the Conn still succeeds at its first try.
 func (c *Conn) Dump(ctx context.Context, req Message) iter.Seq2[Message, error] {
 	return func(yield func(Message, error) bool) {
 		req.Header.Flags |= Dump
 		stopped := false
-		_, err := c.request(ctx, req, true, func(m Message) error {
+		_, err := c.request(ctx, req, ending{dump: true}, func(m Message) error {
 			if !yield(m, nil) {
 				stopped = true
 				return errStopIteration
@@ -285,29 +456,42 @@ func (c *Conn) Dump(ctx context.Context, req Message) iter.Seq2[Message, error] 
 
 var errStopIteration = errors.New("iteration stopped")
 
-func (c *Conn) request(ctx context.Context, req Message, dump bool, fn func(Message) error) (Ack, error) {
+func (c *Conn) request(ctx context.Context, req Message, end ending, fn func(Message) error) (Ack, error) {
 	op := "execute"
 	req.Header.Flags |= Request
-	if dump {
+	switch {
+	case end.dump:
 		op = "dump"
 		// Never ask for an ACK on a dump: FreeBSD 13.2 would send a trailing
 		// one after NLMSG_DONE.
 		req.Header.Flags &^= Acknowledge
-	} else {
+	case end.noAck:
+		op = "query"
+	default:
 		req.Header.Flags |= Acknowledge
+		end.awaitAck = true
+		end.afterAck = c.kernel.repliesAfterAck(req)
 	}
+	end.echo = req.Header.Flags&Echo != 0
 	if req.Header.Sequence == 0 {
 		req.Header.Sequence = c.nextSeq()
 	}
 	seq := req.Header.Sequence
-	cl, err := c.register(seq, req.Addr.Port)
+	cl, err := c.register(seq, req.Addr.Port, end)
 	if err != nil {
 		return Ack{}, &OpError{Op: op, Err: err, Sequence: seq}
 	}
-	defer c.unregister(cl)
+	sent, ended := false, false
+	defer func() { c.finish(cl, sent && !ended) }()
+	if end.dump && c.kernel.oneDump && req.Addr.Port == 0 {
+		if err := c.acquireDump(ctx, cl); err != nil {
+			return Ack{}, &OpError{Op: op, Err: err, Sequence: seq}
+		}
+	}
 	if err := c.send(ctx, op, req); err != nil {
 		return Ack{}, err
 	}
+	sent = true
 
 	var (
 		ack         Ack
@@ -318,27 +502,34 @@ func (c *Conn) request(ctx context.Context, req Message, dump bool, fn func(Mess
 		if m.Header.Flags&DumpInterrupted != 0 {
 			interrupted = true
 		}
+		final := cl.end.observe(m)
+		ended = final
 		switch m.Header.Type {
 		case Error, Done:
 			code, ext, perr := ParseError(*m)
 			if perr != nil {
+				ended = true
 				return true, &OpError{Op: op, Err: perr, Sequence: seq}
 			}
 			if code != 0 {
 				return true, &OpError{Op: op, Err: code, ExtAck: ext, Sequence: seq}
 			}
-			ack = Ack{ExtAck: ext, Received: true}
-			if ack.Message != "" && c.log.IsWarn() {
-				c.log.Warn("request succeeded with a warning", "seq", seq, "warning", ack.Message)
+			if m.Header.Type == Error || end.dump {
+				ack = Ack{ExtAck: ext, Received: true}
+				if ack.Message != "" && c.log.IsWarn() {
+					c.log.Warn("request succeeded with a warning", "seq", seq, "warning", ack.Message)
+				}
 			}
-			return true, nil
+			return final, nil
 		case Noop, Overrun:
-			return false, nil
+			return final, nil
 		}
 		if fnErr == nil {
-			fnErr = fn(*m)
+			if fnErr = fn(*m); fnErr != nil && end.dump {
+				return true, nil // abandon the rest of the dump
+			}
 		}
-		return false, nil
+		return final, nil
 	})
 	switch {
 	case err != nil:
@@ -355,6 +546,66 @@ func (c *Conn) request(ctx context.Context, req Message, dump bool, fn func(Mess
 	return ack, nil
 }
 
+// acquireDump waits until no other dump runs on the Conn's kernel socket
+// and makes cl the one that does. While it waits it takes its turn reading
+// the socket, which is what moves the running dump (or an abandoned one's
+// remains) along.
+func (c *Conn) acquireDump(ctx context.Context, cl *call) error {
+	for {
+		c.mu.Lock()
+		if c.closed {
+			c.mu.Unlock()
+			return ErrClosed
+		}
+		holder := c.dumpHolder
+		if holder == nil {
+			c.dumpHolder, cl.holdsDump = cl, true
+			c.mu.Unlock()
+			return nil
+		}
+		free, abandoned := c.dumpFree, holder.abandoned
+		c.mu.Unlock()
+
+		select {
+		case <-free:
+			continue
+		case <-ctx.Done():
+			return ctx.Err()
+		case c.tok <- struct{}{}:
+		}
+		rb := c.getBuf()
+		var err error
+		if tr, ok := c.t.(transport.TryReceiver); ok && abandoned {
+			// The kernel produces the next part of a dump when the
+			// previous one is read, so an abandoned dump whose socket is
+			// empty has ended: its final message was lost (truncated) or
+			// went by.
+			var info transport.Info
+			info, err = tr.TryRecv(rb.b)
+			switch {
+			case errors.Is(err, transport.ErrWouldBlock):
+				c.mu.Lock()
+				if c.dumpHolder == holder {
+					c.retire(holder)
+				}
+				c.mu.Unlock()
+				err = nil
+			case err == nil:
+				err = c.dispatch(nil, rb, info)
+			default:
+				err = c.readFailed(ctx, nil, rb, err)
+			}
+		} else {
+			err = c.readOnce(ctx, nil, rb)
+		}
+		<-c.tok
+		c.putBuf(rb)
+		if err != nil && !errors.Is(err, ErrOverrun) && !errors.Is(err, ErrTruncated) {
+			return err
+		}
+	}
+}
+
 func copyMessage(m *Message) Message {
 	out := Message{Header: m.Header, Addr: m.Addr}
 	if m.Data != nil {
@@ -367,14 +618,17 @@ func copyMessage(m *Message) Message {
 	return out
 }
 
-func (c *Conn) register(seq, port uint32) (*call, error) {
+func (c *Conn) register(seq, port uint32, end ending) (*call, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
 		return nil, ErrClosed
 	}
-	if _, dup := c.calls[seq]; dup {
-		return nil, fmt.Errorf("sequence number %d already in flight", seq)
+	if old, dup := c.calls[seq]; dup {
+		if !old.abandoned {
+			return nil, fmt.Errorf("sequence number %d already in flight", seq)
+		}
+		c.retire(old) // an abandoned call's number came round again
 	}
 	var cl *call
 	if n := len(c.freeCall); n > 0 {
@@ -383,17 +637,59 @@ func (c *Conn) register(seq, port uint32) (*call, error) {
 	} else {
 		cl = &call{sig: make(chan struct{}, 1)}
 	}
-	cl.seq, cl.port, cl.suspect = seq, port, c.congested
+	cl.seq, cl.port, cl.suspect, cl.end = seq, port, c.congested, end
 	c.calls[seq] = cl
 	return cl, nil
 }
 
-func (c *Conn) unregister(cl *call) {
+// finish ends the owner's use of cl. A request that was sent and did not
+// get its final message is abandoned rather than retired: it stays
+// registered, so that what still arrives for it is recognised, discarded
+// and counted, and (for a dump) so that the next dump waits for its end.
+func (c *Conn) finish(cl *call, abandon bool) {
 	c.mu.Lock()
-	delete(c.calls, cl.seq)
+	defer c.mu.Unlock()
+	if abandon && !c.closed {
+		// Messages another reader queued for it may include the end.
+		for i := range cl.q {
+			c.stats.Discarded++
+			if cl.end.observe(&cl.q[i]) {
+				abandon = false
+				break
+			}
+		}
+		cl.q = nil
+	}
+	if !abandon || c.closed {
+		c.retire(cl)
+		return
+	}
+	cl.abandoned, cl.err, cl.suspect = true, nil, false
+	c.abandoned = append(c.abandoned, cl)
+	if len(c.abandoned) > maxAbandoned {
+		c.retire(c.abandoned[0])
+	}
+}
+
+// retire forgets cl: it leaves the table (its number goes to the recent
+// ring), gives up the dump slot and returns to the free list. Called with
+// c.mu held.
+func (c *Conn) retire(cl *call) {
+	if c.calls[cl.seq] == cl {
+		delete(c.calls, cl.seq)
+	}
+	if cl.abandoned {
+		for i, a := range c.abandoned {
+			if a == cl {
+				c.abandoned = append(c.abandoned[:i], c.abandoned[i+1:]...)
+				break
+			}
+		}
+	}
+	c.releaseDump(cl)
 	c.recent[c.recentN%len(c.recent)] = recentCall{cl.seq, cl.port}
 	c.recentN++
-	cl.q, cl.err = nil, nil
+	*cl = call{sig: cl.sig}
 	select {
 	case <-cl.sig:
 	default:
@@ -401,12 +697,23 @@ func (c *Conn) unregister(cl *call) {
 	if len(c.freeCall) < 64 {
 		c.freeCall = append(c.freeCall, cl)
 	}
-	c.mu.Unlock()
+}
+
+// releaseDump gives up the dump slot if cl holds it. Called with c.mu held.
+func (c *Conn) releaseDump(cl *call) {
+	if !cl.holdsDump {
+		return
+	}
+	cl.holdsDump = false
+	if c.dumpHolder == cl {
+		c.dumpHolder = nil
+		close(c.dumpFree)
+		c.dumpFree = make(chan struct{})
+	}
 }
 
 // isRecent reports whether seq and port belong to a request that has
-// finished; its late messages (a stale ACK, the tail of an abandoned dump)
-// are dropped. Another port's message with the same number is not one.
+// finished. Another port's message with the same number is not one.
 func (c *Conn) isRecent(seq, port uint32) bool {
 	for _, r := range c.recent {
 		if r.seq == seq && r.port == port && r.seq != 0 {
@@ -432,6 +739,9 @@ func (c *Conn) failAll(err error) {
 
 func (c *Conn) failLocked(err error, unsol bool) {
 	for _, cl := range c.calls {
+		if cl.abandoned {
+			continue
+		}
 		if cl.err == nil {
 			cl.err = err
 		}
@@ -445,6 +755,39 @@ func (c *Conn) failLocked(err error, unsol bool) {
 	}
 }
 
+// Stats counts what the Conn read but did not hand over as a reply or as a
+// message of Receive, so that nothing is lost without a trace.
+type Stats struct {
+	// Overruns counts receive overruns: the socket's (ENOBUFS), a bus
+	// overrun mark, and Receive's own queue running full. Each is also
+	// reported by Receive, and fails the requests in flight.
+	Overruns uint64
+	// Truncated counts datagrams longer than the receive buffer.
+	Truncated uint64
+	// Malformed counts datagrams, or their tails, that did not parse as
+	// netlink messages; each is also reported by Receive (ErrMalformed).
+	Malformed uint64
+	// Discarded counts messages of abandoned requests (a dump left early,
+	// a cancelled call) read before their final ACK or DONE.
+	Discarded uint64
+	// Late counts messages for a request that had already completed; they
+	// are handed to Receive.
+	Late uint64
+	// Absorbed counts ACKs and DONEs of requests that had already
+	// completed, which are dropped.
+	Absorbed uint64
+}
+
+// Stats returns the Conn's counters.
+func (c *Conn) Stats() Stats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stats
+}
+
 func init() {
 	seam.TransportOf = func(c any) transport.Transport { return c.(*Conn).t }
+	seam.SetKernel = func(c any, protocol int, oneDump, stampsPID bool) {
+		c.(*Conn).kernel = kernelFacts{protocol: protocol, oneDump: oneDump, stampsPID: stampsPID}
+	}
 }

@@ -106,10 +106,6 @@ func (c *Conn) deliver(cl *call, ms []Message, handle func(m *Message) (bool, er
 func (c *Conn) requeue(ms []Message) {
 	q := make([]Message, 0, len(ms))
 	for i := range ms {
-		if ms[i].Header.Length == 0 {
-			q = append(q, overrunMark)
-			continue
-		}
 		q = append(q, copyMessage(&ms[i]))
 	}
 	c.mu.Lock()
@@ -148,31 +144,36 @@ func (c *Conn) putBuf(rb *rbuf) {
 func (c *Conn) readOnce(ctx context.Context, self *call, rb *rbuf) error {
 	info, err := c.t.Recv(ctx, rb.b)
 	if err != nil {
-		switch {
-		case errors.Is(err, ErrOverrun):
-			oe := &OpError{Op: "receive", Err: err}
-			c.overrun(self, rb, oe)
-			return oe
-		case ctx.Err() != nil, errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-			return err
-		}
-		var ne interface{ Timeout() bool }
-		if errors.As(err, &ne) && ne.Timeout() {
-			return &OpError{Op: "receive", Err: err}
-		}
-		if c.isClosed() {
-			err = ErrClosed
-		}
-		// The transport failed: no one will get replies any more. Receive
-		// learns it from the error returned here when it is the reader, so
-		// its queue is not failed as well (it would report it twice).
-		oe := &OpError{Op: "receive", Err: err}
-		c.mu.Lock()
-		c.failLocked(oe, self != &c.unsol)
-		c.mu.Unlock()
-		return oe
+		return c.readFailed(ctx, self, rb, err)
 	}
 	return c.dispatch(self, rb, info)
+}
+
+// readFailed handles a failed read of self's goroutine.
+func (c *Conn) readFailed(ctx context.Context, self *call, rb *rbuf, err error) error {
+	switch {
+	case errors.Is(err, ErrOverrun):
+		oe := &OpError{Op: "receive", Err: err}
+		c.overrun(self, rb, oe)
+		return oe
+	case ctx.Err() != nil, errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return err
+	}
+	var ne interface{ Timeout() bool }
+	if errors.As(err, &ne) && ne.Timeout() {
+		return &OpError{Op: "receive", Err: err}
+	}
+	if c.isClosed() {
+		err = ErrClosed
+	}
+	// The transport failed: no one will get replies any more. Receive
+	// learns it from the error returned here when it is the reader, so
+	// its queue is not failed as well (it would report it twice).
+	oe := &OpError{Op: "receive", Err: err}
+	c.mu.Lock()
+	c.failLocked(oe, self != &c.unsol)
+	c.mu.Unlock()
+	return oe
 }
 
 // maxDrainReads bounds the reads of one drain after an overrun.
@@ -187,8 +188,9 @@ const maxDrainReads = 1 << 12
 func (c *Conn) overrun(self *call, rb *rbuf, oe *OpError) {
 	c.log.Debug("receive overrun")
 	c.mu.Lock()
+	c.stats.Overruns++
 	if self != &c.unsol {
-		c.queueUnsol(overrunMark)
+		c.queueMark(overrunMark)
 	}
 	c.failLocked(oe, false)
 	c.congested = true
@@ -208,7 +210,7 @@ func (c *Conn) overrun(self *call, rb *rbuf, oe *OpError) {
 	c.mu.Lock()
 	c.congested = false
 	for _, cl := range c.calls {
-		if cl.suspect && len(cl.q) == 0 && cl.err == nil {
+		if cl.suspect && !cl.abandoned && len(cl.q) == 0 && cl.err == nil {
 			cl.err = oe
 			signal(cl)
 		}
@@ -244,7 +246,7 @@ func (c *Conn) dispatch(self *call, rb *rbuf, info transport.Info) error {
 		m.Addr = info.Src
 		m.Creds = creds
 		var target *call
-		if last != nil && m.Header.Sequence == last.seq && info.Src.Group == 0 {
+		if last != nil && m.Header.Sequence == last.seq && info.Src.Group == 0 && !c.isPeerRequest(&m) {
 			target = last
 		} else {
 			target = c.match(&m)
@@ -253,17 +255,27 @@ func (c *Conn) dispatch(self *call, rb *rbuf, info transport.Info) error {
 			}
 		}
 		switch {
-		case target == nil: // dropped
+		case target == nil: // absorbed
+		case target.abandoned:
+			c.stats.Discarded++
+			if target.end.observe(&m) {
+				c.retire(target)
+				last = nil
+			}
 		case target == self:
+			c.endOfDump(target, &m)
 			rb.own = append(rb.own, m)
-		case target == &c.unsol && !c.queueUnsol(m):
+		case target == &c.unsol:
+			c.queueUnsol(&m)
 		default:
+			c.endOfDump(target, &m)
 			target.q = append(target.q, copyMessage(&m))
 			signal(target)
 		}
 	}
 	var failErr error
 	if info.Truncated {
+		c.stats.Truncated++
 		// The tail of the datagram is lost, and with it possibly a reply of
 		// any call in flight: fail them rather than let them wait forever.
 		if info.Size > c.bufSize && info.Size <= maxMessageLen {
@@ -280,10 +292,15 @@ func (c *Conn) dispatch(self *call, rb *rbuf, info transport.Info) error {
 		if self != &c.unsol || len(rb.own) > 0 {
 			// Receive learns of the loss from the mark, unless it is the
 			// reader and gets failErr itself below.
-			c.queueUnsol(overrunMark)
+			c.queueMark(overrunMark)
 		}
 	} else if it.Err() != nil {
-		c.log.Debug("malformed datagram", "src", info.Src.Port, "error", it.Err())
+		// Not netlink, or damaged: Receive reports it in its place.
+		c.stats.Malformed++
+		desc := fmt.Sprintf("%d-byte datagram from port %d, group %d, unreadable from offset %d: %v",
+			info.N, info.Src.Port, info.Src.Group, it.Offset(), it.Err())
+		c.log.Debug("malformed datagram", "detail", desc)
+		c.queueMark(Message{Header: Header{Type: markMalformed}, Data: []byte(desc)})
 	}
 	c.mu.Unlock()
 	if failErr != nil && len(rb.own) == 0 {
@@ -292,38 +309,76 @@ func (c *Conn) dispatch(self *call, rb *rbuf, info transport.Info) error {
 	return nil
 }
 
-// match returns the call m belongs to, nil to drop it, or &c.unsol.
+// match returns the call m belongs to, nil to absorb it, or &c.unsol.
 // Called with c.mu held.
 func (c *Conn) match(m *Message) *call {
+	if c.isPeerRequest(m) {
+		// A request from another port (a bus service's caller) is never a
+		// reply, whatever its sequence number.
+		return &c.unsol
+	}
+	seq := m.Header.Sequence
+	cl, ok := c.calls[seq]
 	if m.Addr.Group == 0 {
-		if cl, ok := c.calls[m.Header.Sequence]; ok && cl.port == m.Addr.Port {
+		if ok && cl.port == m.Addr.Port && (!c.kernel.stampsPID || m.Header.PID == c.port) {
 			return cl
 		}
-		if m.Header.Sequence != 0 && c.isRecent(m.Header.Sequence, m.Addr.Port) {
-			if c.log.IsTrace() {
-				c.log.Trace("dropping late reply", "seq", m.Header.Sequence, "type", m.Header.Type)
+		if seq != 0 && c.isRecent(seq, m.Addr.Port) {
+			if m.Header.Type == Error || m.Header.Type == Done {
+				c.stats.Absorbed++
+				return nil
 			}
-			return nil
+			c.stats.Late++
+			if c.log.IsTrace() {
+				c.log.Trace("late reply for Receive", "seq", seq, "type", m.Header.Type)
+			}
 		}
+		return &c.unsol
+	}
+	// Linux sends the echo of an NLM_F_ECHO request to the requester as a
+	// unicast copy of the group notification, marked with the group.
+	if ok && cl.end.echo && m.Header.PID == c.port && cl.port == m.Addr.Port {
+		return cl
 	}
 	return &c.unsol
 }
 
-// queueUnsol accounts for a message bound for Receive and reports whether
-// there is room for it; without room it records an overrun. The overrun
-// mark itself is queued here. Called with c.mu held.
-func (c *Conn) queueUnsol(m Message) bool {
-	if m.Header.Length == 0 { // the overrun mark
-		if n := len(c.unsol.q); n == 0 || c.unsol.q[n-1].Header.Length != 0 {
-			c.unsol.q = append(c.unsol.q, overrunMark)
-			signal(&c.unsol)
-		}
-		return false
+// isPeerRequest reports a request from another process (a bus peer, a
+// NETLINK_USERSOCK socket): the kernel (port 0) never sends requests.
+func (c *Conn) isPeerRequest(m *Message) bool {
+	return m.Header.Flags&Request != 0 && m.Addr.Port != 0
+}
+
+// endOfDump gives up the dump slot as soon as a dump's final message has
+// been read, before its owner gets to it: the kernel's dump is over.
+// Called with c.mu held.
+func (c *Conn) endOfDump(cl *call, m *Message) {
+	if cl.holdsDump && (m.Header.Type == Done || m.Header.Type == Error) {
+		c.releaseDump(cl)
 	}
+}
+
+// queueUnsol queues a copy of m for Receive or, when the queue is full
+// (Config.QueueLimit), an overrun mark in its place. Called with c.mu held.
+func (c *Conn) queueUnsol(m *Message) {
 	if c.unsolLen+len(m.Data)+HeaderLen > c.cfg.QueueLimit {
-		c.queueUnsol(overrunMark)
-		return false
+		c.stats.Overruns++
+		c.queueMark(overrunMark)
+		return
 	}
 	c.unsolLen += len(m.Data) + HeaderLen
-	return true
+	c.unsol.q = append(c.unsol.q, copyMessage(m))
+	signal(&c.unsol)
+}
+
+// queueMark queues a mark for Receive: an overrun (never two in a row) or
+// a malformed datagram. Called with c.mu held.
+func (c *Conn) queueMark(mark Message) {
+	if mark.Header.Type == 0 {
+		if n := len(c.unsol.q); n > 0 && c.unsol.q[n-1].Header.Length == 0 && c.unsol.q[n-1].Header.Type == 0 {
+			return
+		}
+	}
+	c.unsol.q = append(c.unsol.q, mark)
+	signal(&c.unsol)
 }

@@ -24,6 +24,7 @@ func Dial(protocol int, cfg *Config) (*Conn, error) {
 		return nil, &OpError{Op: "dial", Err: err}
 	}
 	c := newConn(t, conf)
+	c.kernel = kernelFacts{protocol: protocol, oneDump: kernelOneDump, stampsPID: kernelStampsPID}
 	if err := c.setup(); err != nil {
 		t.Close()
 		return nil, err

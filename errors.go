@@ -30,6 +30,13 @@ var (
 	ErrTruncated = errors.New("message truncated: receive buffer too small")
 	// ErrClosed reports use of a closed Conn.
 	ErrClosed = errors.New("use of closed netlink connection")
+	// ErrMalformed reports a datagram (or its tail) that did not parse as
+	// netlink messages; Receive returns it in the place of what was lost.
+	ErrMalformed = errors.New("malformed netlink datagram")
+	// ErrPeerFull reports a send to a peer whose receive queue stayed full
+	// (EAGAIN from NETLINK_USERSOCK, or the bus's answer) until the context
+	// or deadline ended the retries.
+	ErrPeerFull = errors.New("the receiving socket's queue is full")
 )
 
 // Extended-ack attribute types (NLMSGERR_ATTR_*, include/uapi/linux/netlink.h;

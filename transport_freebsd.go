@@ -16,6 +16,15 @@ import (
 	"github.com/nlbus/netlink/transport"
 )
 
+// What the FreeBSD kernel socket does that changes reply matching (see
+// kernelFacts and quirks.go): dumps are built during the request, so any
+// number may run; every reply carries the requester's port, and
+// notifications may carry another socket's request header.
+const (
+	kernelOneDump   = false
+	kernelStampsPID = true
+)
+
 // bsdSocket is the kernel transport on FreeBSD 13.2+. golang.org/x/sys has no
 // AF_NETLINK for FreeBSD and its sockaddr conversion fails with EAFNOSUPPORT
 // after consuming the data, so bind, getsockname and recvmsg are raw system

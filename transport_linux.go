@@ -17,6 +17,14 @@ import (
 	"github.com/nlbus/netlink/transport"
 )
 
+// What the Linux kernel socket does that changes reply matching (see
+// kernelFacts and quirks.go): one dump per socket; replies are not
+// required to carry the requester's port (audit's carry 0).
+const (
+	kernelOneDump   = true
+	kernelStampsPID = false
+)
+
 // linuxSocket is the kernel transport on Linux: an AF_NETLINK socket in the
 // runtime poller. Receives and sends use raw recvmsg/sendto with buffers and
 // addresses kept in the struct, so a call allocates nothing.

@@ -4,6 +4,11 @@ package netlink
 
 import "github.com/nlbus/netlink/transport"
 
+const (
+	kernelOneDump   = false
+	kernelStampsPID = false
+)
+
 // dialKernel reports that this operating system has no kernel netlink (the
 // FreeBSD transport lives in transport_freebsd.go).
 func dialKernel(protocol int, cfg *Config) (transport.Transport, error) {

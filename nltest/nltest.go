@@ -88,6 +88,9 @@ func Dial(fn Func, opts ...Option) *netlink.Conn {
 	if err != nil {
 		panic(fmt.Sprintf("nltest: %v", err))
 	}
+	// Hold the Conn to a kernel socket's rules: on Linux one dump at a
+	// time, on FreeBSD replies that must carry the Conn's port.
+	seam.SetKernel(c, 0, !o.freebsd, o.freebsd)
 	return c
 }
 
