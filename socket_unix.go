@@ -174,6 +174,14 @@ func (s *socket) read(ctx context.Context, try bool, b []byte) (int, error) {
 }
 
 // write sends b to dst with sendFn.
+//
+// A netlink send never waits for its own socket: EAGAIN means the
+// receiving socket's queue is full (a NETLINK_USERSOCK peer), and nothing
+// will make the sender's socket "writable" when it drains, so waiting in
+// the poller would block until Close. write retries instead, with a growing
+// pause, while ctx and the write deadline allow (at most fullPeerWait when
+// neither sets a limit), then fails with an error wrapping ErrPeerFull and
+// EAGAIN.
 func (s *socket) write(ctx context.Context, b []byte, dst transport.Addr) error {
 	if len(b) == 0 {
 		return errors.New("netlink: empty message")
@@ -181,13 +189,64 @@ func (s *socket) write(ctx context.Context, b []byte, dst transport.Addr) error 
 	s.smu.Lock()
 	defer s.smu.Unlock()
 	s.sbuf, s.sdst = b, dst
-	err := s.fd.Write(ctx, s.sendFn)
-	s.sbuf = nil
-	if err != nil {
-		return err
+	defer func() { s.sbuf = nil }()
+	var (
+		giveUp time.Time
+		pause  = 50 * time.Microsecond
+		timer  *time.Timer
+	)
+	for {
+		if err := s.fd.Write(ctx, s.sendFn); err != nil {
+			return err
+		}
+		if s.serr == 0 {
+			return nil
+		}
+		if s.serr != unix.EAGAIN {
+			return os.NewSyscallError("sendto", s.serr)
+		}
+		now := time.Now()
+		if giveUp.IsZero() {
+			giveUp = retryLimit(ctx, s.fd.WriteDeadline(), now)
+		}
+		wait := min(pause, giveUp.Sub(now))
+		if wait <= 0 {
+			return fmt.Errorf("%w: destination port %d (%w)", ErrPeerFull, dst.Port, os.NewSyscallError("sendto", unix.EAGAIN))
+		}
+		if timer == nil {
+			timer = time.NewTimer(wait)
+			defer timer.Stop()
+		} else {
+			timer.Reset(wait)
+		}
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("%w: destination port %d: %w (%w)", ErrPeerFull, dst.Port, ctx.Err(), unix.EAGAIN)
+		}
+		pause = min(2*pause, 10*time.Millisecond)
 	}
-	if s.serr != 0 {
-		return os.NewSyscallError("sendto", s.serr)
-	}
-	return nil
 }
+
+// retryLimit is when the retries of a send to a full peer end: at ctx's
+// deadline, or never for a context that can be cancelled but has no
+// deadline (it decides), or fullPeerWait from now for one that can do
+// neither; a write deadline before that wins.
+func retryLimit(ctx context.Context, writeDL, now time.Time) time.Time {
+	limit := now.Add(fullPeerWait)
+	if d, ok := ctx.Deadline(); ok {
+		limit = d
+	} else if ctx.Done() != nil {
+		limit = now.Add(1<<63 - 1)
+	}
+	if !writeDL.IsZero() && writeDL.Before(limit) {
+		limit = writeDL
+	}
+	return limit
+}
+
+// fullPeerWait bounds the retries of a send to a full peer when neither the
+// context nor a write deadline does.
+const fullPeerWait = time.Second

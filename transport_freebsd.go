@@ -130,10 +130,8 @@ func (s *bsdSocket) send(fd uintptr) bool {
 		switch errno {
 		case unix.EINTR:
 			continue
-		case unix.EAGAIN:
-			return false
 		}
-		s.serr = errno
+		s.serr = errno // EAGAIN included: see socket.write
 		return true
 	}
 }

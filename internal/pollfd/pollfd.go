@@ -290,3 +290,10 @@ func (p *FD) Close() error {
 	})
 	return p.closeErr
 }
+
+// WriteDeadline returns the deadline set by SetWriteDeadline (zero: none).
+func (p *FD) WriteDeadline() time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.writeDL
+}

@@ -1,0 +1,228 @@
+//go:build linux
+
+package netlink_test
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"github.com/nlbus/netlink"
+	"github.com/nlbus/netlink/genl"
+	"github.com/nlbus/netlink/internal/nettest"
+)
+
+// routeNS returns a namespace holding n routes and a Conn in it, with the
+// number of messages a full IPv4 route dump returns.
+func routeNS(t *testing.T, n int) (*nettest.NS, *netlink.Conn, int) {
+	t.Helper()
+	ns := nettest.NewNS(t)
+	ns.AddDummy(t, "d0")
+	addRoutes(t, ns, n)
+	c := dialNS(t, ns, nil)
+	total := countRoutes(t, testContext(t), c)
+	require.Greater(t, total, n)
+	return ns, c, total
+}
+
+func countRoutes(t *testing.T, ctx context.Context, c *netlink.Conn) int {
+	t.Helper()
+	n := 0
+	for _, err := range c.Dump(ctx, routeDumpReq()) {
+		require.NoError(t, err, "a full dump after an early end succeeds at its first try")
+		n++
+	}
+	return n
+}
+
+// TestKernelDumpEarlyEnd: after a dump ends early in any way (break, a
+// cancelled context, a deadline, a panic in the loop body), the next dump
+// on the Conn succeeds at its first try: no EBUSY.
+func TestKernelDumpEarlyEnd(t *testing.T) {
+	_, c, total := routeNS(t, 20000)
+	ctx := testContext(t)
+
+	ends := []struct {
+		name string
+		run  func(t *testing.T)
+	}{
+		{"break", func(t *testing.T) {
+			n := 0
+			for _, err := range c.Dump(ctx, routeDumpReq()) {
+				require.NoError(t, err)
+				if n++; n == 100 {
+					break
+				}
+			}
+		}},
+		{"cancel", func(t *testing.T) {
+			cctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			n := 0
+			var last error
+			for _, err := range c.Dump(cctx, routeDumpReq()) {
+				if err != nil {
+					last = err
+					break
+				}
+				if n++; n == 100 {
+					cancel()
+				}
+			}
+			require.ErrorIs(t, last, context.Canceled)
+		}},
+		{"execute-deadline", func(t *testing.T) {
+			dctx, cancel := context.WithTimeout(ctx, 5*time.Millisecond)
+			defer cancel()
+			_, err := c.Execute(dctx, netlink.Message{Header: netlink.Header{Type: unix.RTM_GETROUTE, Flags: netlink.Dump}, Data: routeDumpReq().Data})
+			if err == nil {
+				t.Skip("the whole dump fit in 5 ms on this machine")
+			}
+			require.ErrorIs(t, err, context.DeadlineExceeded)
+		}},
+		{"panic", func(t *testing.T) {
+			defer func() { require.Equal(t, "boom", recover()) }()
+			n := 0
+			for range c.Dump(ctx, routeDumpReq()) {
+				if n++; n == 100 {
+					panic("boom")
+				}
+			}
+		}},
+	}
+	for _, e := range ends {
+		t.Run(e.name, func(t *testing.T) {
+			before := c.Stats().Discarded
+			e.run(t)
+			assert.Equal(t, total, countRoutes(t, ctx, c))
+			assert.Greater(t, c.Stats().Discarded, before, "the abandoned rest was counted")
+			// A do-request right after is not confused by the remains.
+			_, err := c.Execute(ctx, getLinkReq(1))
+			require.NoError(t, err)
+		})
+	}
+}
+
+// TestKernelConcurrentDumps: goroutines dumping on one Conn all get whole
+// dumps (Linux runs one dump per socket; the Conn queues them).
+func TestKernelConcurrentDumps(t *testing.T) {
+	_, c, total := routeNS(t, 2000)
+	ctx := testContext(t)
+	var wg sync.WaitGroup
+	counts := make([]int, 4)
+	errs := make([]error, 4)
+	for g := range 4 {
+		wg.Go(func() {
+			for range 3 {
+				n := 0
+				for _, err := range c.Dump(ctx, routeDumpReq()) {
+					if err != nil {
+						errs[g] = err
+						return
+					}
+					n++
+				}
+				counts[g] = n
+			}
+		})
+	}
+	// A do-request is not held up by the dumps.
+	_, err := c.Execute(ctx, getLinkReq(1))
+	require.NoError(t, err)
+	wg.Wait()
+	for g := range 4 {
+		require.NoError(t, errs[g])
+		assert.Equal(t, total, counts[g])
+	}
+}
+
+func TestKernelGenlConcurrentDumps(t *testing.T) {
+	nettest.RequireRoot(t)
+	c, err := genl.Dial(nil)
+	require.NoError(t, err)
+	defer c.Close()
+	ctx := testContext(t)
+	fams, err := c.ListFamilies(ctx)
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := range 4 {
+		wg.Go(func() {
+			for range 5 {
+				if g%2 == 0 {
+					got, err := c.ListFamilies(ctx)
+					if err == nil && len(got) != len(fams) {
+						err = errors.New("family count changed")
+					}
+					if err != nil {
+						errs <- err
+						return
+					}
+				} else if _, err := c.GetPolicy(ctx, "nlctrl"); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+}
+
+// rtmsgRoute returns an RTM_NEWROUTE body for dst via dev index.
+func newRouteReq(dst netip.Prefix, index int32) netlink.Message {
+	rtm := make([]byte, unix.SizeofRtMsg)
+	rtm[0] = unix.AF_INET
+	rtm[1] = byte(dst.Bits())
+	rtm[4] = unix.RT_TABLE_MAIN
+	rtm[5] = unix.RTPROT_STATIC
+	rtm[6] = unix.RT_SCOPE_LINK
+	rtm[7] = unix.RTN_UNICAST
+	var ae netlink.AttributeEncoder
+	ae.Raw(unix.RTA_DST, dst.Addr().AsSlice())
+	ae.Uint32(unix.RTA_OIF, uint32(index))
+	attrs, _ := ae.Bytes()
+	return netlink.Message{
+		Header: netlink.Header{Type: unix.RTM_NEWROUTE, Flags: netlink.Create | netlink.Excl | netlink.Echo},
+		Data:   append(rtm, attrs...),
+	}
+}
+
+// TestKernelEcho: the echo of an NLM_F_ECHO request comes back from the
+// call that asked for it, not from Receive.
+func TestKernelEcho(t *testing.T) {
+	ns := nettest.NewNS(t)
+	ns.AddDummy(t, "d0")
+	ns.Run(t, "link", "set", "d0", "up")
+	c := dialNS(t, ns, nil)
+	ctx := testContext(t)
+	idx := linkIndex(t, ns, "d0")
+
+	replies, err := c.Execute(ctx, newRouteReq(netip.MustParsePrefix("192.0.2.0/24"), idx))
+	require.NoError(t, err)
+	require.Len(t, replies, 1, "the echo")
+	assert.Equal(t, netlink.HeaderType(unix.RTM_NEWROUTE), replies[0].Header.Type)
+	assert.Equal(t, uint32(0), replies[0].Addr.Port)
+
+	// The same on a Conn that joined the route group: still the call's.
+	g := dialNS(t, ns, &netlink.Config{Groups: []uint32{unix.RTNLGRP_IPV4_ROUTE}})
+	replies, err = g.Execute(ctx, newRouteReq(netip.MustParsePrefix("198.51.100.0/24"), idx))
+	require.NoError(t, err)
+	require.Len(t, replies, 1)
+
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	msgs, err := c.Receive(short)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Empty(t, msgs, "the echo did not also surface on Receive")
+}
