@@ -46,6 +46,7 @@ type Conn struct {
 
 	sendMu sync.Mutex
 	sbuf   []byte
+	sends  atomic.Uint64
 
 	// tok is the read token: the goroutine that puts a value in it is the
 	// only one calling t.Recv until it takes the value out.
@@ -315,6 +316,7 @@ func (c *Conn) send(ctx context.Context, op string, m Message) error {
 	if err == nil {
 		c.sbuf = b
 		err = c.t.Send(ctx, b, m.Addr)
+		c.sends.Add(1)
 	}
 	c.sendMu.Unlock()
 	if err != nil {
@@ -776,13 +778,19 @@ type Stats struct {
 	// Absorbed counts ACKs and DONEs of requests that had already
 	// completed, which are dropped.
 	Absorbed uint64
+	// Sends and Reads count the datagrams sent and the reads made (system
+	// calls, on a kernel socket), as Batch's cost is measured.
+	Sends uint64
+	Reads uint64
 }
 
 // Stats returns the Conn's counters.
 func (c *Conn) Stats() Stats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.stats
+	st := c.stats
+	st.Sends = c.sends.Load()
+	return st
 }
 
 func init() {

@@ -241,6 +241,7 @@ func (c *Conn) dispatch(self *call, rb *rbuf, info transport.Info) error {
 	// the last match instead of looking each one up.
 	var last *call
 	c.mu.Lock()
+	c.stats.Reads++
 	for it.Next() {
 		m := it.Message()
 		m.Addr = info.Src
