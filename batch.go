@@ -187,10 +187,8 @@ func (c *Conn) Batch(ctx context.Context, msgs []Message, opts *BatchOptions) ([
 
 // sendRaw sends the datagram b, already marshalled, to dst.
 func (c *Conn) sendRaw(ctx context.Context, b []byte, dst Addr) error {
-	c.sendMu.Lock()
 	err := c.t.Send(ctx, b, dst)
 	c.sends.Add(1)
-	c.sendMu.Unlock()
 	if err != nil && c.isClosed() {
 		err = ErrClosed
 	}

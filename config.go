@@ -42,6 +42,17 @@ type Config struct {
 	// not fit is reported as ErrTruncated and the buffer grows.
 	MessageBufferSize int
 
+	// RequestSockets, when positive, lets a kernel Conn open up to that many
+	// more sockets (of the same protocol, in the same namespace, on first
+	// need) for requests made while another request is in flight, so that
+	// goroutines sharing the Conn do not wait for each other's replies: on
+	// a shared socket the replies are read one at a time. Requests then come
+	// from another port than PortID, so leave it at 0 when a request binds
+	// kernel state to the requesting socket (an nf_tables table with the
+	// owner flag, AUDIT_SET's pid, a genl family's "socket owner"); requests
+	// with NLM_F_ECHO always use the Conn's own socket. Dial only.
+	RequestSockets int
+
 	// QueueLimit bounds, in bytes, the messages held for Receive that
 	// arrived while another call was reading (multicast notifications,
 	// replies to Send). Past it, messages are dropped and Receive reports

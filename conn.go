@@ -44,9 +44,9 @@ type Conn struct {
 
 	seq atomic.Uint32
 
-	sendMu sync.Mutex
-	sbuf   []byte
-	sends  atomic.Uint64
+	// sbufs pools send buffers (*[]byte): sends run in parallel.
+	sbufs sync.Pool
+	sends atomic.Uint64
 
 	// tok is the read token: the goroutine that puts a value in it is the
 	// only one calling t.Recv until it takes the value out.
@@ -56,6 +56,7 @@ type Conn struct {
 	// kernel socket (zero for NewConn).
 	port   uint32
 	kernel kernelFacts
+	aux    *auxPool // extra request sockets (Config.RequestSockets), or nil
 
 	mu       sync.Mutex // guards everything below
 	calls    map[uint32]*call
@@ -255,6 +256,9 @@ func (c *Conn) Close() error {
 	}
 	c.closed = true
 	c.mu.Unlock()
+	if c.aux != nil {
+		c.aux.close()
+	}
 	err := c.t.Close()
 	c.failAll(ErrClosed)
 	if err != nil {
@@ -311,14 +315,19 @@ func (c *Conn) Send(ctx context.Context, m Message) (Header, error) {
 }
 
 func (c *Conn) send(ctx context.Context, op string, m Message) error {
-	c.sendMu.Lock()
-	b, err := AppendMessage(c.sbuf[:0], m)
+	bp, _ := c.sbufs.Get().(*[]byte)
+	if bp == nil {
+		bp = new([]byte)
+	}
+	b, err := AppendMessage((*bp)[:0], m)
 	if err == nil {
-		c.sbuf = b
 		err = c.t.Send(ctx, b, m.Addr)
 		c.sends.Add(1)
 	}
-	c.sendMu.Unlock()
+	if cap(b) <= 1<<20 {
+		*bp = b
+		c.sbufs.Put(bp)
+	}
 	if err != nil {
 		if c.isClosed() {
 			err = ErrClosed
@@ -459,6 +468,9 @@ func (c *Conn) Dump(ctx context.Context, req Message) iter.Seq2[Message, error] 
 var errStopIteration = errors.New("iteration stopped")
 
 func (c *Conn) request(ctx context.Context, req Message, end ending, fn func(Message) error) (Ack, error) {
+	if ack, ok, err := c.auxRequest(ctx, req, end, fn); ok {
+		return ack, err
+	}
 	op := "execute"
 	req.Header.Flags |= Request
 	switch {
@@ -787,9 +799,12 @@ type Stats struct {
 // Stats returns the Conn's counters.
 func (c *Conn) Stats() Stats {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	st := c.stats
+	c.mu.Unlock()
 	st.Sends = c.sends.Load()
+	if c.aux != nil {
+		c.aux.addStats(&st)
+	}
 	return st
 }
 

@@ -29,6 +29,17 @@ func Dial(protocol int, cfg *Config) (*Conn, error) {
 		t.Close()
 		return nil, err
 	}
+	if conf.RequestSockets > 0 {
+		c.aux = &auxPool{
+			idle: make(chan *Conn, conf.RequestSockets),
+			max:  conf.RequestSockets,
+			dial: func() (*Conn, error) {
+				aconf := conf
+				aconf.Groups, aconf.PID, aconf.RequestSockets = nil, 0, 0
+				return Dial(protocol, &aconf)
+			},
+		}
+	}
 	return c, nil
 }
 

@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -225,4 +227,70 @@ func TestKernelEcho(t *testing.T) {
 	msgs, err := c.Receive(short)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Empty(t, msgs, "the echo did not also surface on Receive")
+}
+
+// TestKernelRequestSockets: with Config.RequestSockets, concurrent requests
+// and dumps on one Conn use extra sockets; everything still completes, the
+// counters add up, and Close closes them all (TestMain checks for fds).
+func TestKernelRequestSockets(t *testing.T) {
+	ns := nettest.NewNS(t)
+	ns.AddDummy(t, "d0")
+	addRoutes(t, ns, 500)
+	c := dialNS(t, ns, &netlink.Config{RequestSockets: 2})
+	ctx := testContext(t)
+	total := countRoutes(t, ctx, c)
+	sockets := socketFDs(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := range 6 {
+		wg.Go(func() {
+			for range 20 {
+				if g%3 == 0 {
+					n := 0
+					for _, err := range c.Dump(ctx, routeDumpReq()) {
+						if err != nil {
+							errs <- err
+							return
+						}
+						n++
+					}
+					if n != total {
+						errs <- errors.New("short dump")
+						return
+					}
+					continue
+				}
+				msgs, err := c.Execute(ctx, getLinkReq(1))
+				if err == nil && len(msgs) != 1 {
+					err = errors.New("no reply")
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	assert.GreaterOrEqual(t, c.Stats().Sends, uint64(1+6*20), "the request sockets' sends are counted")
+	opened := socketFDs(t) - sockets
+	assert.Positive(t, opened, "request sockets were opened")
+	assert.LessOrEqual(t, opened, 2)
+}
+
+// socketFDs counts the process's open sockets.
+func socketFDs(t *testing.T) int {
+	ents, err := os.ReadDir("/proc/self/fd")
+	require.NoError(t, err)
+	n := 0
+	for _, e := range ents {
+		if l, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil && strings.HasPrefix(l, "socket:") {
+			n++
+		}
+	}
+	return n
 }

@@ -35,13 +35,34 @@ type socket struct {
 	// infoFn describes a read of n bytes into b (source, group, truncation).
 	infoFn func(n int, b []byte) transport.Info
 
-	// Send state, under smu. The per-OS sendto (sendFn, built once) sends
-	// sbuf to sdst and sets serr.
-	smu    sync.Mutex
-	sbuf   []byte
-	sdst   transport.Addr
-	serr   unix.Errno
-	sendFn func(fd uintptr) bool
+	// sendTo is the per-OS sendto of b to dst, through sa (the caller's,
+	// so that concurrent sends share nothing); it retries EINTR.
+	sendTo func(fd uintptr, b []byte, dst transport.Addr, sa *sendAddr) unix.Errno
+	// sends pools the state of a send (*sendOp), so that any number of
+	// goroutines send at once, without allocating: Linux does the
+	// kernel's work for a request inside sendmsg.
+	sends sync.Pool
+}
+
+// sendOp is one send in progress.
+type sendOp struct {
+	s   *socket
+	b   []byte
+	dst transport.Addr
+	sa  sendAddr
+	err unix.Errno
+	fn  func(fd uintptr) // op.run, built once
+}
+
+func (op *sendOp) run(fd uintptr) { op.err = op.s.sendTo(fd, op.b, op.dst, &op.sa) }
+
+func (s *socket) getSendOp() *sendOp {
+	if op, ok := s.sends.Get().(*sendOp); ok {
+		return op
+	}
+	op := &sendOp{s: s}
+	op.fn = op.run
+	return op
 }
 
 // setInt sets an int socket option. Options the kernel does not have
@@ -186,24 +207,31 @@ func (s *socket) write(ctx context.Context, b []byte, dst transport.Addr) error 
 	if len(b) == 0 {
 		return errors.New("netlink: empty message")
 	}
-	s.smu.Lock()
-	defer s.smu.Unlock()
-	s.sbuf, s.sdst = b, dst
-	defer func() { s.sbuf = nil }()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	op := s.getSendOp()
+	op.b, op.dst = b, dst
+	defer func() {
+		op.b = nil
+		s.sends.Put(op)
+	}()
 	var (
 		giveUp time.Time
 		pause  = 50 * time.Microsecond
 		timer  *time.Timer
 	)
 	for {
-		if err := s.fd.Write(ctx, s.sendFn); err != nil {
+		// A netlink send never blocks on its own socket, so it needs no
+		// poller: Control runs it at once, safely against Close.
+		if err := s.fd.Control(op.fn); err != nil {
 			return err
 		}
-		if s.serr == 0 {
+		if op.err == 0 {
 			return nil
 		}
-		if s.serr != unix.EAGAIN {
-			return os.NewSyscallError("sendto", s.serr)
+		if op.err != unix.EAGAIN {
+			return os.NewSyscallError("sendto", op.err)
 		}
 		now := time.Now()
 		if giveUp.IsZero() {

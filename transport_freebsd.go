@@ -85,7 +85,7 @@ func dialKernel(protocol int, cfg *Config) (transport.Transport, error) {
 		return nil, err
 	}
 	s := &bsdSocket{socket: socket{fd: pfd, port: port}}
-	s.recvFn, s.infoFn, s.sendFn = s.recv, s.recvInfo, s.send
+	s.recvFn, s.infoFn, s.sendTo = s.recv, s.recvInfo, sendTo
 	return s, nil
 }
 
@@ -123,16 +123,17 @@ func (s *bsdSocket) recvInfo(n int, b []byte) transport.Info {
 	return info
 }
 
-func (s *bsdSocket) send(fd uintptr) bool {
+// sendAddr is unused on FreeBSD, which sends everything to the kernel
+// without an address.
+type sendAddr struct{}
+
+func sendTo(fd uintptr, b []byte, _ transport.Addr, _ *sendAddr) unix.Errno {
 	for {
 		_, _, errno := unix.Syscall6(unix.SYS_SENDTO, fd,
-			uintptr(unsafe.Pointer(&s.sbuf[0])), uintptr(len(s.sbuf)), 0, 0, 0)
-		switch errno {
-		case unix.EINTR:
-			continue
+			uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), 0, 0, 0)
+		if errno != unix.EINTR {
+			return errno // EAGAIN included: see socket.write
 		}
-		s.serr = errno // EAGAIN included: see socket.write
-		return true
 	}
 }
 

@@ -37,9 +37,6 @@ type linuxSocket struct {
 	rsa  unix.RawSockaddrNetlink
 	roob [64]byte
 
-	// The destination of a send, under the socket's smu.
-	ssa unix.RawSockaddrNetlink
-
 	pktinfo atomic.Bool
 }
 
@@ -76,8 +73,7 @@ func dialKernel(protocol int, cfg *Config) (transport.Transport, error) {
 		return nil, err
 	}
 	s := &linuxSocket{socket: socket{fd: pfd, port: nsa.Pid}}
-	s.ssa.Family = unix.AF_NETLINK
-	s.recvFn, s.infoFn, s.sendFn = s.recv, s.recvInfo, s.send
+	s.recvFn, s.infoFn, s.sendTo = s.recv, s.recvInfo, sendTo
 	return s, nil
 }
 
@@ -200,21 +196,21 @@ func lowestGroup(mask uint32) uint32 {
 	return 0
 }
 
-func (s *linuxSocket) send(fd uintptr) bool {
-	s.ssa.Pid, s.ssa.Groups = s.sdst.Port, 0
-	if s.sdst.Group != 0 {
-		s.ssa.Groups = 1 << (s.sdst.Group - 1)
+// sendAddr is the destination address of one send.
+type sendAddr = unix.RawSockaddrNetlink
+
+func sendTo(fd uintptr, b []byte, dst transport.Addr, sa *sendAddr) unix.Errno {
+	*sa = unix.RawSockaddrNetlink{Family: unix.AF_NETLINK, Pid: dst.Port}
+	if dst.Group != 0 {
+		sa.Groups = 1 << (dst.Group - 1)
 	}
 	for {
 		_, _, errno := unix.Syscall6(unix.SYS_SENDTO, fd,
-			uintptr(unsafe.Pointer(&s.sbuf[0])), uintptr(len(s.sbuf)), 0,
-			uintptr(unsafe.Pointer(&s.ssa)), unix.SizeofSockaddrNetlink)
-		switch errno {
-		case unix.EINTR:
-			continue
+			uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), 0,
+			uintptr(unsafe.Pointer(sa)), unix.SizeofSockaddrNetlink)
+		if errno != unix.EINTR {
+			return errno // EAGAIN included: see socket.write
 		}
-		s.serr = errno // EAGAIN included: see socket.write
-		return true
 	}
 }
 

@@ -79,6 +79,29 @@ func BenchmarkGetLink(b *testing.B) {
 			b.Fatalf("%d replies for %d requests", n, b.N)
 		}
 	})
+	b.Run("nlbus-query", func(b *testing.B) {
+		c, err := netlink.Dial(netlink.Route, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.Close()
+		b.ReportAllocs()
+		n := 0
+		fn := func(m netlink.Message) error {
+			if m.Header.Type == unix.RTM_NEWLINK {
+				n++
+			}
+			return nil
+		}
+		for b.Loop() {
+			if err := c.Query(ctx, req, fn); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if n != b.N {
+			b.Fatalf("%d replies for %d requests", n, b.N)
+		}
+	})
 	b.Run("mdlayher", func(b *testing.B) {
 		c, err := mdnl.Dial(unix.NETLINK_ROUTE, nil)
 		if err != nil {
@@ -144,4 +167,72 @@ func BenchmarkGetLink(b *testing.B) {
 	b.Run("raw", raw(unix.NLM_F_ACK, dumps.DialRaw))
 	b.Run("raw-poll", raw(unix.NLM_F_ACK, dumps.DialRawPoll))
 	b.Run("raw-noack", raw(0, dumps.DialRaw))
+}
+
+// BenchmarkGetLinkParallel runs the GetLink do-request (with ACK) from 4
+// goroutines: nlbus-shared on one Conn and one socket, nlbus-request-sockets
+// on one Conn with Config.RequestSockets 4, raw with a socket per goroutine.
+// Compare ns/op with BenchmarkGetLink's nlbus-do (one goroutine) of the
+// same run: the rate ratio is the shared Conn's scaling.
+func BenchmarkGetLinkParallel(b *testing.B) {
+	ctx := context.Background()
+	req := netlink.Message{
+		Header: netlink.Header{Type: unix.RTM_GETLINK},
+		Data:   ifinfoLo[:],
+	}
+	b.Run("nlbus-shared", func(b *testing.B) {
+		c, err := netlink.Dial(netlink.Route, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.Close()
+		b.ReportAllocs()
+		b.SetParallelism(2) // 2 x GOMAXPROCS(2) = 4 goroutines
+		b.RunParallel(func(pb *testing.PB) {
+			fn := func(netlink.Message) error { return nil }
+			for pb.Next() {
+				if _, err := c.Do(ctx, req, fn); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+	b.Run("nlbus-request-sockets", func(b *testing.B) {
+		c, err := netlink.Dial(netlink.Route, &netlink.Config{RequestSockets: 4})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.Close()
+		b.ReportAllocs()
+		b.SetParallelism(2)
+		b.RunParallel(func(pb *testing.PB) {
+			fn := func(netlink.Message) error { return nil }
+			for pb.Next() {
+				if _, err := c.Do(ctx, req, fn); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+	b.Run("raw-per-goroutine", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetParallelism(2)
+		b.RunParallel(func(pb *testing.PB) {
+			r, err := dumps.DialRaw(unix.NETLINK_ROUTE, 0)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			defer r.Close()
+			fn := func(uint16, []byte) {}
+			for pb.Next() {
+				if err := r.Do(unix.RTM_GETLINK, unix.NLM_F_ACK, ifinfoLo[:], fn); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
 }
