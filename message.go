@@ -269,29 +269,28 @@ func (it *MessageIter) Reset(b []byte) {
 
 // Next advances to the next message and reports whether there is one.
 func (it *MessageIter) Next() bool {
-	rest := it.b[min(it.off, len(it.b)):]
-	if it.err != nil || len(rest) == 0 {
+	if it.err != nil || it.off >= len(it.b) {
 		return false
 	}
+	rest := it.b[it.off:]
 	if len(rest) < HeaderLen {
 		return it.fail(fmt.Errorf("%w: %d bytes left at offset %d", ErrShortMessage, len(rest), it.off))
 	}
-	l := ne.Uint32(rest)
+	h := rest[:HeaderLen:HeaderLen]
+	l := ne.Uint32(h[0:4])
 	if l < HeaderLen || uint64(l) > uint64(len(rest)) {
 		return it.badLength(l, len(rest))
 	}
-	it.m = Message{
-		Header: Header{
-			Length:   l,
-			Type:     HeaderType(ne.Uint16(rest[4:6])),
-			Flags:    HeaderFlags(ne.Uint16(rest[6:8])),
-			Sequence: ne.Uint32(rest[8:12]),
-			PID:      ne.Uint32(rest[12:16]),
-		},
-		Data: rest[HeaderLen:l:l],
+	it.m.Header = Header{
+		Length:   l,
+		Type:     HeaderType(ne.Uint16(h[4:6])),
+		Flags:    HeaderFlags(ne.Uint16(h[6:8])),
+		Sequence: ne.Uint32(h[8:12]),
+		PID:      ne.Uint32(h[12:16]),
 	}
+	it.m.Data = rest[HeaderLen:l:l]
 	// The last message may come unpadded.
-	it.off += min(Align(int(l)), len(rest))
+	it.off += min(int(l+3)&^3, len(rest))
 	return true
 }
 
