@@ -199,7 +199,8 @@ const markMalformed HeaderType = 1
 // NewConn returns a Conn over t, applying cfg's groups and options. The Conn
 // owns t and closes it on Close (and when NewConn fails).
 //
-// Settings that only a kernel socket opened by Dial can apply (NetNS, PID)
+// Settings that only a kernel socket opened by Dial can apply (NetNS, PID,
+// RequestSockets)
 // are an error here, and so are settings t has no optional interface for
 // (Strict needs a transport.OptionSetter, socket buffer sizes a
 // transport.BufferSizer): the error wraps ErrNotSupported. Nothing in cfg
@@ -212,6 +213,8 @@ func NewConn(t transport.Transport, cfg *Config) (*Conn, error) {
 		err = fmt.Errorf("Config.NetNS applies to kernel sockets opened by Dial: %w", ErrNotSupported)
 	case conf.PID != 0:
 		err = fmt.Errorf("Config.PID applies to kernel sockets opened by Dial: %w", ErrNotSupported)
+	case conf.RequestSockets != 0:
+		err = fmt.Errorf("Config.RequestSockets applies to kernel sockets opened by Dial: %w", ErrNotSupported)
 	}
 	if err != nil {
 		t.Close()

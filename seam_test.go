@@ -33,6 +33,7 @@ func TestNewConnRefusesWhatTheTransportCannotDo(t *testing.T) {
 	}{
 		{"netns", netlink.Config{NetNS: 3}},
 		{"pid", netlink.Config{PID: 9}},
+		{"request-sockets", netlink.Config{RequestSockets: 2}},
 		{"strict", netlink.Config{Strict: true}},
 		{"socket-receive-buffer", netlink.Config{SocketReceiveBuffer: 1 << 20}},
 		{"socket-send-buffer", netlink.Config{SocketSendBuffer: 1 << 20}},
