@@ -5,7 +5,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"iter"
 	"math"
+	"net"
 	"net/netip"
 )
 
@@ -169,26 +171,54 @@ func (ae *AttributeEncoder) Int(typ uint16, v int64) {
 	ae.Int64(typ, v)
 }
 
-// Uint16BE, Uint32BE and Uint64BE append integers in network byte order
-// with NLA_F_NET_BYTEORDER set in the type.
+// Uint16BE appends a 16-bit integer in network byte order with the type as
+// given, as the kernel's nla_put_be16 does: nf_tables, GRE keys and the ports
+// of several families carry big-endian integers without
+// NLA_F_NET_BYTEORDER. Use Uint16Net to set that flag.
 func (ae *AttributeEncoder) Uint16BE(typ uint16, v uint16) {
-	if p := ae.put(typ|AttrNetByteOrder, 2); p != nil {
+	if p := ae.put(typ, 2); p != nil {
 		binary.BigEndian.PutUint16(p, v)
 	}
 }
 
 // Uint32BE appends a 32-bit integer in network byte order (see Uint16BE).
 func (ae *AttributeEncoder) Uint32BE(typ uint16, v uint32) {
-	if p := ae.put(typ|AttrNetByteOrder, 4); p != nil {
+	if p := ae.put(typ, 4); p != nil {
 		binary.BigEndian.PutUint32(p, v)
 	}
 }
 
 // Uint64BE appends a 64-bit integer in network byte order (see Uint16BE).
 func (ae *AttributeEncoder) Uint64BE(typ uint16, v uint64) {
-	if p := ae.put(typ|AttrNetByteOrder, 8); p != nil {
+	if p := ae.put(typ, 8); p != nil {
 		binary.BigEndian.PutUint64(p, v)
 	}
+}
+
+// Uint16Net appends a 16-bit integer in network byte order with
+// NLA_F_NET_BYTEORDER set in the type (the kernel's nla_put_net16), so that
+// a decoder's Uint16 reads it big-endian.
+func (ae *AttributeEncoder) Uint16Net(typ uint16, v uint16) { ae.Uint16BE(typ|AttrNetByteOrder, v) }
+
+// Uint32Net appends a 32-bit integer in network byte order with
+// NLA_F_NET_BYTEORDER set (see Uint16Net).
+func (ae *AttributeEncoder) Uint32Net(typ uint16, v uint32) { ae.Uint32BE(typ|AttrNetByteOrder, v) }
+
+// Uint64Net appends a 64-bit integer in network byte order with
+// NLA_F_NET_BYTEORDER set (see Uint16Net).
+func (ae *AttributeEncoder) Uint64Net(typ uint16, v uint64) { ae.Uint64BE(typ|AttrNetByteOrder, v) }
+
+// HardwareAddr appends a link-layer address (IFLA_ADDRESS, NDA_LLADDR, an
+// nl80211 MAC): its bytes as they are, 6 for Ethernet, other lengths for
+// other link types. An empty address is an error.
+func (ae *AttributeEncoder) HardwareAddr(typ uint16, a net.HardwareAddr) {
+	if len(a) == 0 {
+		if ae.err == nil {
+			ae.err = fmt.Errorf("netlink: attribute %d: empty hardware address", typ)
+		}
+		return
+	}
+	copy(ae.put(typ, len(a)), a)
 }
 
 // Addr appends an IP address: 4 bytes for IPv4 (and IPv4-mapped IPv6), 16
@@ -317,6 +347,47 @@ func (ad *AttributeDecoder) fail(err error) {
 // Err returns the first error met, if any.
 func (ad *AttributeDecoder) Err() error { return ad.err }
 
+// Rest returns the bytes not yet iterated, borrowed: empty once every
+// attribute has been read or an error has stopped the decoder (Err says
+// which). Code that decodes a known prefix of attributes can hand the rest
+// to another decoder.
+func (ad *AttributeDecoder) Rest() []byte { return ad.b[min(ad.off, len(ad.b)):] }
+
+// Offset returns the offset in the decoded buffer of the byte after the
+// current attribute (its padding included).
+func (ad *AttributeDecoder) Offset() int { return min(ad.off, len(ad.b)) }
+
+// Done reports whether the decoder has nothing left to read: every attribute
+// was iterated, or an error stopped it.
+func (ad *AttributeDecoder) Done() bool { return ad.err != nil || ad.off >= len(ad.b) }
+
+// All returns an iterator over the remaining attributes: their type (without
+// flags, as Type) and payload (borrowed, as Bytes). Inside the loop the
+// decoder is positioned on the yielded attribute, so its getters (Uint32,
+// NestedDecoder, TypeFlags, ...) read it. A malformed attribute ends the loop
+// and is recorded like every decoder error: check Err after it.
+//
+//	for typ, data := range ad.All() {
+//		switch typ {
+//		case unix.IFLA_IFNAME:
+//			name = string(data)
+//		case unix.IFLA_MTU:
+//			mtu = ad.Uint32()
+//		}
+//	}
+//	if err := ad.Err(); err != nil { ... }
+//
+// Ranging over All costs no allocation.
+func (ad *AttributeDecoder) All() iter.Seq2[uint16, []byte] {
+	return func(yield func(uint16, []byte) bool) {
+		for ad.Next() {
+			if !yield(ad.typ&attrTypeMask, ad.data) {
+				return
+			}
+		}
+	}
+}
+
 // Type returns the current attribute's type without the nested and
 // byte-order flags.
 func (ad *AttributeDecoder) Type() uint16 { return ad.typ & attrTypeMask }
@@ -404,6 +475,38 @@ func (ad *AttributeDecoder) Uint64() uint64 {
 	return ne.Uint64(ad.data)
 }
 
+// Uint16BE returns the payload as a 16-bit integer in network byte order,
+// whether or not NLA_F_NET_BYTEORDER is set: for the big-endian integers of
+// nf_tables, GRE keys and ports that do not carry the flag (the kernel's
+// nla_get_be16).
+func (ad *AttributeDecoder) Uint16BE() uint16 {
+	if len(ad.data) != 2 {
+		ad.badSize(2, "uint16")
+		return 0
+	}
+	return binary.BigEndian.Uint16(ad.data)
+}
+
+// Uint32BE returns the payload as a 32-bit integer in network byte order
+// (see Uint16BE).
+func (ad *AttributeDecoder) Uint32BE() uint32 {
+	if len(ad.data) != 4 {
+		ad.badSize(4, "uint32")
+		return 0
+	}
+	return binary.BigEndian.Uint32(ad.data)
+}
+
+// Uint64BE returns the payload as a 64-bit integer in network byte order
+// (see Uint16BE).
+func (ad *AttributeDecoder) Uint64BE() uint64 {
+	if len(ad.data) != 8 {
+		ad.badSize(8, "uint64")
+		return 0
+	}
+	return binary.BigEndian.Uint64(ad.data)
+}
+
 // Int8 returns the payload as a signed 8-bit integer.
 func (ad *AttributeDecoder) Int8() int8 { return int8(ad.Uint8()) }
 
@@ -460,6 +563,28 @@ func (ad *AttributeDecoder) Addr() netip.Addr {
 	}
 	ad.fail(fmt.Errorf("%w: type %d: an address needs 4 or 16 bytes, have %d", ErrAttributeSize, ad.Type(), len(ad.data)))
 	return netip.Addr{}
+}
+
+// HardwareAddr returns the payload as a link-layer address, borrowed: it
+// aliases the decoded buffer (use CopyHardwareAddr to keep it). Any non-empty
+// length is accepted (6 for Ethernet, 20 for InfiniBand, ...); an empty
+// payload is an error.
+func (ad *AttributeDecoder) HardwareAddr() net.HardwareAddr {
+	if len(ad.data) == 0 {
+		ad.fail(fmt.Errorf("%w: type %d: a hardware address needs at least 1 byte, have 0", ErrAttributeSize, ad.Type()))
+		return nil
+	}
+	return net.HardwareAddr(ad.data)
+}
+
+// CopyHardwareAddr returns a copy of the payload as a link-layer address
+// (see HardwareAddr).
+func (ad *AttributeDecoder) CopyHardwareAddr() net.HardwareAddr {
+	a := ad.HardwareAddr()
+	if a == nil {
+		return nil
+	}
+	return append(net.HardwareAddr(nil), a...)
 }
 
 // NestedDecoder returns a decoder over the current attribute's payload, one

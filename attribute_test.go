@@ -3,6 +3,7 @@ package netlink_test
 import (
 	"encoding/binary"
 	"math"
+	"net"
 	"net/netip"
 	"strings"
 	"testing"
@@ -58,9 +59,14 @@ func TestAttributeEncoder(t *testing.T) {
 		{name: "empty-string", enc: func(ae *netlink.AttributeEncoder) { ae.String(7, "") }, want: attr(7, 0)},
 		{name: "flag", enc: func(ae *netlink.AttributeEncoder) { ae.Flag(8) }, want: attr(8)},
 		{name: "raw", enc: func(ae *netlink.AttributeEncoder) { ae.Raw(9, []byte{1, 2, 3}) }, want: attr(9, 1, 2, 3)},
-		{name: "uint16be", enc: func(ae *netlink.AttributeEncoder) { ae.Uint16BE(10, 0x0102) }, want: attr(10|netlink.AttrNetByteOrder, 1, 2)},
-		{name: "uint32be", enc: func(ae *netlink.AttributeEncoder) { ae.Uint32BE(10, 0x01020304) }, want: attr(10|netlink.AttrNetByteOrder, 1, 2, 3, 4)},
-		{name: "uint64be", enc: func(ae *netlink.AttributeEncoder) { ae.Uint64BE(10, 0x0102030405060708) }, want: attr(10|netlink.AttrNetByteOrder, 1, 2, 3, 4, 5, 6, 7, 8)},
+		{name: "uint16be", enc: func(ae *netlink.AttributeEncoder) { ae.Uint16BE(10, 0x0102) }, want: attr(10, 1, 2)},
+		{name: "uint32be", enc: func(ae *netlink.AttributeEncoder) { ae.Uint32BE(10, 0x01020304) }, want: attr(10, 1, 2, 3, 4)},
+		{name: "uint64be", enc: func(ae *netlink.AttributeEncoder) { ae.Uint64BE(10, 0x0102030405060708) }, want: attr(10, 1, 2, 3, 4, 5, 6, 7, 8)},
+		{name: "uint16net", enc: func(ae *netlink.AttributeEncoder) { ae.Uint16Net(10, 0x0102) }, want: attr(10|netlink.AttrNetByteOrder, 1, 2)},
+		{name: "uint32net", enc: func(ae *netlink.AttributeEncoder) { ae.Uint32Net(10, 0x01020304) }, want: attr(10|netlink.AttrNetByteOrder, 1, 2, 3, 4)},
+		{name: "uint64net", enc: func(ae *netlink.AttributeEncoder) { ae.Uint64Net(10, 0x0102030405060708) }, want: attr(10|netlink.AttrNetByteOrder, 1, 2, 3, 4, 5, 6, 7, 8)},
+		{name: "mac", enc: func(ae *netlink.AttributeEncoder) { ae.HardwareAddr(14, net.HardwareAddr{2, 0, 0, 0, 0, 1}) }, want: attr(14, 2, 0, 0, 0, 0, 1)},
+		{name: "eui64", enc: func(ae *netlink.AttributeEncoder) { ae.HardwareAddr(14, net.HardwareAddr{1, 2, 3, 4, 5, 6, 7, 8}) }, want: attr(14, 1, 2, 3, 4, 5, 6, 7, 8)},
 		{name: "ipv4", enc: func(ae *netlink.AttributeEncoder) { ae.Addr(11, netip.MustParseAddr("192.0.2.1")) }, want: attr(11, 192, 0, 2, 1)},
 		{name: "ipv4-mapped", enc: func(ae *netlink.AttributeEncoder) { ae.Addr(11, netip.MustParseAddr("::ffff:192.0.2.1")) }, want: attr(11, 192, 0, 2, 1)},
 		{name: "ipv6", enc: func(ae *netlink.AttributeEncoder) { ae.Addr(11, v6) }, want: attr(11, v6.AsSlice()...)},
@@ -110,6 +116,7 @@ func TestAttributeEncoderErrors(t *testing.T) {
 			ae.EndNested(n)
 		}, want: netlink.ErrAttributeTooLong},
 		{name: "invalid-addr", enc: func(ae *netlink.AttributeEncoder) { ae.Addr(1, netip.Addr{}) }},
+		{name: "empty-mac", enc: func(ae *netlink.AttributeEncoder) { ae.HardwareAddr(1, nil) }},
 		{name: "end-without-begin", enc: func(ae *netlink.AttributeEncoder) { ae.EndNested(100) }},
 		{name: "nested-fn-error", enc: func(ae *netlink.AttributeEncoder) {
 			ae.Nested(1, func(*netlink.AttributeEncoder) error { return netlink.ErrNestingDepth })
@@ -246,7 +253,7 @@ func TestAttributeDecoderGetters(t *testing.T) {
 
 func TestAttributeDecoderRoundTrip(t *testing.T) {
 	var ae netlink.AttributeEncoder
-	ae.Uint16BE(1, 8080)
+	ae.Uint16Net(1, 8080)
 	ae.Uint32(2, 42)
 	ae.Nested(3, func(ae *netlink.AttributeEncoder) error {
 		ae.String(1, "inner")
@@ -300,6 +307,11 @@ func TestAttributeDecoderWrongSize(t *testing.T) {
 		{name: "int", b: attr(1, 1, 2, 3, 4, 5, 6), get: func(ad *netlink.AttributeDecoder) { ad.Int() }},
 		{name: "flag", b: attr(1, 1), get: func(ad *netlink.AttributeDecoder) { ad.Flag() }},
 		{name: "addr", b: attr(1, 1, 2, 3), get: func(ad *netlink.AttributeDecoder) { ad.Addr() }},
+		{name: "uint16be", b: attr(1, 1, 2, 3, 4), get: func(ad *netlink.AttributeDecoder) { ad.Uint16BE() }},
+		{name: "uint32be", b: attr(1, 1, 2), get: func(ad *netlink.AttributeDecoder) { ad.Uint32BE() }},
+		{name: "uint64be", b: attr(1, 1, 2, 3, 4), get: func(ad *netlink.AttributeDecoder) { ad.Uint64BE() }},
+		{name: "mac", b: attr(1), get: func(ad *netlink.AttributeDecoder) { ad.HardwareAddr() }},
+		{name: "copy-mac", b: attr(1), get: func(ad *netlink.AttributeDecoder) { ad.CopyHardwareAddr() }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -588,4 +600,212 @@ func TestAllocsMessageIter(t *testing.T) {
 	})
 	assert.Zero(t, allocs)
 	require.NoError(t, it.Err())
+}
+
+func TestAttributeDecoderBigEndian(t *testing.T) {
+	// nf_tables style: big-endian without NLA_F_NET_BYTEORDER, next to the
+	// same values flagged.
+	var ae netlink.AttributeEncoder
+	ae.Uint16BE(1, 0x0102)
+	ae.Uint32BE(2, 0x01020304)
+	ae.Uint64BE(3, 0x0102030405060708)
+	ae.Uint16Net(4, 0x0102)
+	ae.Uint32Net(5, 0x01020304)
+	ae.Uint64Net(6, 0x0102030405060708)
+	b, err := ae.Bytes()
+	require.NoError(t, err)
+
+	ad := netlink.NewAttributeDecoder(b)
+	var got []any
+	for ad.Next() {
+		flagged := ad.TypeFlags()&netlink.AttrNetByteOrder != 0
+		assert.Equal(t, ad.Type() >= 4, flagged, "type %d", ad.Type())
+		switch ad.Type() {
+		case 1, 4:
+			got = append(got, ad.Uint16BE())
+			if flagged {
+				got = append(got, ad.Uint16())
+			}
+		case 2, 5:
+			got = append(got, ad.Uint32BE())
+			if flagged {
+				got = append(got, ad.Uint32())
+			}
+		case 3, 6:
+			got = append(got, ad.Uint64BE())
+			if flagged {
+				got = append(got, ad.Uint64())
+			}
+		}
+	}
+	require.NoError(t, ad.Err())
+	assert.Equal(t, []any{
+		uint16(0x0102), uint32(0x01020304), uint64(0x0102030405060708),
+		uint16(0x0102), uint16(0x0102), uint32(0x01020304), uint32(0x01020304), uint64(0x0102030405060708), uint64(0x0102030405060708),
+	}, got)
+}
+
+func TestAttributeDecoderHardwareAddr(t *testing.T) {
+	mac := net.HardwareAddr{0x02, 0x42, 0xac, 0x11, 0x00, 0x02}
+	var ae netlink.AttributeEncoder
+	ae.HardwareAddr(1, mac)
+	ae.HardwareAddr(2, make(net.HardwareAddr, 20)) // InfiniBand
+	b, err := ae.Bytes()
+	require.NoError(t, err)
+
+	ad := netlink.NewAttributeDecoder(b)
+	require.True(t, ad.Next())
+	borrowed, copied := ad.HardwareAddr(), ad.CopyHardwareAddr()
+	assert.Equal(t, mac, borrowed)
+	assert.Equal(t, "02:42:ac:11:00:02", copied.String())
+	b[4] = 0xff
+	assert.Equal(t, byte(0xff), borrowed[0], "HardwareAddr aliases the buffer")
+	assert.Equal(t, byte(0x02), copied[0], "CopyHardwareAddr does not")
+	require.True(t, ad.Next())
+	assert.Len(t, ad.HardwareAddr(), 20)
+	require.NoError(t, ad.Err())
+}
+
+func TestAttributeDecoderAll(t *testing.T) {
+	b := cat(attr(1, u32(7)...), attr(2|netlink.AttrNested, attr(3, 'x', 0)...), attr(4, 'a', 'b', 0))
+	t.Run("every attribute", func(t *testing.T) {
+		ad := netlink.NewAttributeDecoder(b)
+		var types []uint16
+		var payloads [][]byte
+		for typ, data := range ad.All() {
+			types = append(types, typ)
+			payloads = append(payloads, data)
+			if typ == 1 {
+				assert.Equal(t, uint32(7), ad.Uint32(), "getters read the yielded attribute")
+			}
+			if typ == 2 {
+				assert.True(t, ad.IsNested())
+				nd := ad.NestedDecoder()
+				for ntyp, ndata := range nd.All() {
+					assert.Equal(t, uint16(3), ntyp)
+					assert.Equal(t, []byte("x\x00"), ndata)
+				}
+				require.NoError(t, nd.Err())
+			}
+		}
+		require.NoError(t, ad.Err())
+		assert.Equal(t, []uint16{1, 2, 4}, types, "types come without flags")
+		assert.Equal(t, []byte("ab\x00"), payloads[2])
+		assert.Same(t, &b[len(b)-4], &payloads[2][0], "payloads are borrowed")
+		assert.True(t, ad.Done())
+	})
+	t.Run("break and resume", func(t *testing.T) {
+		ad := netlink.NewAttributeDecoder(b)
+		for typ := range ad.All() {
+			if typ == 1 {
+				break
+			}
+		}
+		assert.False(t, ad.Done())
+		var rest []uint16
+		for typ := range ad.All() {
+			rest = append(rest, typ)
+		}
+		assert.Equal(t, []uint16{2, 4}, rest, "a second range continues where the first stopped")
+	})
+	t.Run("malformed", func(t *testing.T) {
+		bad := cat(attr(1, 1), []byte{9, 0, 2, 0})
+		ad := netlink.NewAttributeDecoder(bad)
+		n := 0
+		for range ad.All() {
+			n++
+		}
+		assert.Equal(t, 1, n)
+		require.ErrorIs(t, ad.Err(), netlink.ErrAttributeLength)
+		assert.True(t, ad.Done())
+		assert.Empty(t, ad.Rest())
+	})
+}
+
+func TestAttributeDecoderRest(t *testing.T) {
+	a1, a2, a3 := attr(1, 1), attr(2, u32(2)...), attr(3)
+	b := cat(a1, a2, a3)
+	ad := netlink.NewAttributeDecoder(b)
+	assert.Equal(t, b, ad.Rest())
+	assert.Zero(t, ad.Offset())
+	assert.False(t, ad.Done())
+	require.True(t, ad.Next())
+	assert.Equal(t, len(a1), ad.Offset(), "the offset includes the padding")
+	assert.Equal(t, cat(a2, a3), ad.Rest())
+	require.True(t, ad.Next())
+	require.True(t, ad.Next())
+	assert.Empty(t, ad.Rest())
+	assert.Equal(t, len(b), ad.Offset())
+	assert.True(t, ad.Done())
+	assert.False(t, ad.Next())
+
+	// An unpadded last attribute ends the buffer exactly.
+	unpadded := cat(a2, []byte{5, 0, 4, 0, 'z'})
+	ad.Reset(unpadded)
+	require.True(t, ad.Next())
+	assert.Equal(t, []byte{5, 0, 4, 0, 'z'}, ad.Rest())
+	require.True(t, ad.Next())
+	assert.True(t, ad.Done())
+	assert.Equal(t, len(unpadded), ad.Offset())
+
+	var zero netlink.AttributeDecoder
+	assert.True(t, zero.Done())
+	assert.Empty(t, zero.Rest())
+}
+
+func TestAllocsAttributeAdditions(t *testing.T) {
+	var ae netlink.AttributeEncoder
+	buf := make([]byte, 0, 256)
+	mac := net.HardwareAddr{2, 0, 0, 0, 0, 1}
+	encode := func() []byte {
+		ae.Reset(buf[:0])
+		ae.Uint16BE(1, 80)
+		ae.Uint32BE(2, 0xc0000201)
+		ae.Uint64BE(3, 1)
+		ae.Uint32Net(4, 5)
+		ae.HardwareAddr(5, mac)
+		n := ae.BeginNested(6)
+		ae.Uint16BE(1, 443)
+		ae.EndNested(n)
+		b, err := ae.Bytes()
+		if err != nil {
+			panic(err)
+		}
+		return b
+	}
+	assert.Zero(t, testing.AllocsPerRun(100, func() { encode() }), "encode")
+
+	b := encode()
+	var (
+		ad  netlink.AttributeDecoder
+		sum uint64
+	)
+	allocs := testing.AllocsPerRun(100, func() {
+		ad.Reset(b)
+		for typ, data := range ad.All() {
+			switch typ {
+			case 1:
+				sum += uint64(ad.Uint16BE())
+			case 2:
+				sum += uint64(ad.Uint32BE())
+			case 3:
+				sum += ad.Uint64BE()
+			case 4:
+				sum += uint64(ad.Uint32())
+			case 5:
+				sum += uint64(ad.HardwareAddr()[5]) + uint64(len(data))
+			case 6:
+				nd := ad.NestedDecoder()
+				for range nd.All() {
+					sum += uint64(nd.Uint16BE())
+				}
+			}
+			sum += uint64(len(ad.Rest()) + ad.Offset())
+		}
+		if ad.Err() != nil || !ad.Done() {
+			panic(ad.Err())
+		}
+	})
+	assert.Zero(t, allocs, "decode with All, the big-endian and MAC getters, Rest")
+	assert.NotZero(t, sum)
 }

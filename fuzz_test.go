@@ -72,9 +72,28 @@ func FuzzAttributeDecoder(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		walkAttrs(netlink.NewAttributeDecoder(b), 0)
 
+		// All yields what Next reads, and Rest, Offset and Done agree with
+		// the position.
+		ad := netlink.NewAttributeDecoder(b)
+		nx := netlink.NewAttributeDecoder(b)
+		for typ, data := range ad.All() {
+			if !nx.Next() || nx.Type() != typ || !bytes.Equal(nx.Bytes(), data) {
+				t.Fatalf("All and Next disagree at offset %d", nx.Offset())
+			}
+			if ad.Offset()+len(ad.Rest()) != len(b) || ad.Offset() > len(b) {
+				t.Fatalf("offset %d and %d bytes left do not add up to %d", ad.Offset(), len(ad.Rest()), len(b))
+			}
+			if ad.Done() != (len(ad.Rest()) == 0) {
+				t.Fatalf("Done is %v with %d bytes left", ad.Done(), len(ad.Rest()))
+			}
+		}
+		if nx.Next() || (ad.Err() == nil) != (nx.Err() == nil) || !ad.Done() || len(ad.Rest()) != 0 {
+			t.Fatalf("All ended differently from Next: %v, %v", ad.Err(), nx.Err())
+		}
+
 		// Round trip: re-encode each attribute with its raw type and payload.
 		var ae netlink.AttributeEncoder
-		ad := netlink.NewAttributeDecoder(b)
+		ad = netlink.NewAttributeDecoder(b)
 		for ad.Next() {
 			ae.Raw(ad.TypeFlags(), ad.Bytes())
 		}
@@ -145,6 +164,11 @@ var getters = []func(ad *netlink.AttributeDecoder){
 	func(ad *netlink.AttributeDecoder) { ad.Int() },
 	func(ad *netlink.AttributeDecoder) { ad.Flag() },
 	func(ad *netlink.AttributeDecoder) { ad.Addr() },
+	func(ad *netlink.AttributeDecoder) { ad.Uint16BE() },
+	func(ad *netlink.AttributeDecoder) { ad.Uint32BE() },
+	func(ad *netlink.AttributeDecoder) { ad.Uint64BE() },
+	func(ad *netlink.AttributeDecoder) { ad.HardwareAddr() },
+	func(ad *netlink.AttributeDecoder) { ad.CopyHardwareAddr() },
 }
 
 // FuzzParseError fuzzes ParseError on the payload of an NLMSG_ERROR (or,

@@ -1,18 +1,22 @@
 package genl
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 )
 
 // Header is the generic-netlink header (struct genlmsghdr) that starts the
-// payload of every generic-netlink message. Its two reserved bytes are
-// written as zero and ignored when read.
+// payload of every generic-netlink message.
 type Header struct {
 	// Command is the family-specific command (for nlctrl, CTRL_CMD_*).
 	Command uint8
 	// Version is the family's interface version.
 	Version uint8
+	// Reserved is the header's reserved field, in host byte order: zero
+	// when sent by the kernel's own families, kept as read so that a decoded
+	// message re-encodes to the same bytes.
+	Reserved uint16
 }
 
 // Message is a generic-netlink message: a Header and the attributes (or a
@@ -36,7 +40,8 @@ func (m Message) MarshalBinary() ([]byte, error) {
 
 // Append appends the wire form of m to b and returns the extended buffer.
 func (m Message) Append(b []byte) []byte {
-	b = append(b, m.Header.Command, m.Header.Version, 0, 0)
+	b = append(b, m.Header.Command, m.Header.Version)
+	b = binary.NativeEndian.AppendUint16(b, m.Header.Reserved)
 	return append(b, m.Data...)
 }
 
@@ -57,5 +62,6 @@ func ParseMessage(b []byte) (Message, error) {
 	if len(b) < HeaderLen {
 		return Message{}, fmt.Errorf("%w: %d bytes", ErrShortMessage, len(b))
 	}
-	return Message{Header: Header{Command: b[0], Version: b[1]}, Data: b[HeaderLen:]}, nil
+	h := Header{Command: b[0], Version: b[1], Reserved: binary.NativeEndian.Uint16(b[2:4])}
+	return Message{Header: h, Data: b[HeaderLen:]}, nil
 }

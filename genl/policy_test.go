@@ -2,6 +2,7 @@ package genl_test
 
 import (
 	"context"
+	"encoding/binary"
 	"os"
 	"testing"
 
@@ -142,6 +143,16 @@ func TestMessageCodec(t *testing.T) {
 	assert.Equal(t, m, got)
 	_, err = genl.ParseMessage([]byte{1, 2, 3})
 	require.ErrorIs(t, err, genl.ErrShortMessage)
+
+	// The reserved field is kept both ways (host byte order).
+	m.Header.Reserved = 0x0102
+	b, err = m.MarshalBinary()
+	require.NoError(t, err)
+	assert.Equal(t, binary.NativeEndian.AppendUint16([]byte{3, 2}, 0x0102), b[:4])
+	pm, err := genl.ParseMessage(b)
+	require.NoError(t, err)
+	assert.Equal(t, m.Header, pm.Header)
+	assert.Equal(t, b[4:], pm.Data)
 }
 
 func TestFamilyAttributesRoundTrip(t *testing.T) {
