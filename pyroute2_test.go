@@ -27,14 +27,18 @@ import (
 // The samples are pyroute2's test data (https://github.com/svinota/pyroute2,
 // tests/test_unit/test_nlmsg/*.dump at commit 9b42cc25, iw_station_rsp.dump
 // at 72a81f0e; GPL-2.0-or-later OR Apache-2.0). They are not copied into
-// this repository: set NLBUS_PYROUTE2_DIR to a directory holding them.
+// this repository: set NLBUS_PYROUTE2_DIR to a directory holding them, or
+// put them in testdata/pyroute2.
 
 // pyroute2Dir returns the directory of the samples, or skips t.
 func pyroute2Dir(t *testing.T) string {
 	t.Helper()
 	dir := os.Getenv("NLBUS_PYROUTE2_DIR")
 	if dir == "" {
-		t.Skip("skipping: NLBUS_PYROUTE2_DIR is not set (a directory with pyroute2's tests/test_unit/test_nlmsg/*.dump samples)")
+		if _, err := os.Stat(filepath.Join("testdata", "pyroute2")); err != nil {
+			t.Skip("skipping: pyroute2's samples are neither in NLBUS_PYROUTE2_DIR nor in testdata/pyroute2 (tests/test_unit/test_nlmsg/*.dump of svinota/pyroute2)")
+		}
+		dir = filepath.Join("testdata", "pyroute2")
 	}
 	if binary.NativeEndian.Uint16([]byte{1, 0}) != 1 {
 		t.Skip("skipping: the samples were captured on a little-endian host")

@@ -18,8 +18,9 @@ import (
 // The committed corpus (testdata/fuzz/FuzzParse) holds uevents captured from
 // a Linux 6.18 kernel (a veth pair's add and remove, a queue's add) and a
 // libudev message framed by AppendUdev around one of them. When
-// NLBUS_PYROUTE2_DIR names a directory with pyroute2's uevent_*.dump samples
-// (see pyroute2_test.go in the root package), they are added as seeds.
+// NLBUS_PYROUTE2_DIR (or ../testdata/pyroute2) holds pyroute2's
+// uevent_*.dump samples (see pyroute2_test.go in the root package), they are
+// added as seeds.
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(vethAdd))
 	f.Add(udevMessage(40, 40, "ACTION=add\x00DEVPATH=/d\x00SUBSYSTEM=s\x00SEQNUM=1\x00", 1, 2, 3, 4))
@@ -71,7 +72,10 @@ func FuzzParse(f *testing.F) {
 func pyroute2Uevents(tb testing.TB) [][]byte {
 	dir := os.Getenv("NLBUS_PYROUTE2_DIR")
 	if dir == "" {
-		return nil
+		dir = filepath.Join("..", "testdata", "pyroute2")
+		if _, err := os.Stat(dir); err != nil {
+			return nil
+		}
 	}
 	var out [][]byte
 	for _, name := range []string{"uevent_kernel_backlight.dump", "uevent_udevd_backlight.dump"} {
@@ -127,7 +131,7 @@ func hexDump(tb testing.TB, b []byte) []byte {
 func TestPyroute2Uevents(t *testing.T) {
 	samples := pyroute2Uevents(t)
 	if samples == nil {
-		t.Skip("skipping: NLBUS_PYROUTE2_DIR is not set (a directory with pyroute2's uevent_*.dump samples)")
+		t.Skip("skipping: pyroute2's uevent_*.dump samples are neither in NLBUS_PYROUTE2_DIR nor in ../testdata/pyroute2")
 	}
 	const devpath = "/devices/pci0000:00/0000:00:02.0/drm/card0/card0-eDP-1/intel_backlight"
 	var ev uevent.Event
