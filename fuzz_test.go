@@ -10,7 +10,9 @@ import (
 // The seed corpora under testdata/fuzz were captured from a Linux kernel:
 // RTM_GETLINK, RTM_GETADDR and RTM_GETROUTE dump datagrams, a generic
 // netlink CTRL_CMD_GETFAMILY reply for nlctrl, an ENODEV error with
-// extended ack and an NLMSG_DONE.
+// extended ack and an NLMSG_DONE; and from the protocol tests (Linux 6.18):
+// an xfrm SA and an xfrm policy dump, a sock_diag TCP listener with every
+// INET_DIAG extension, and the attributes after their fixed headers.
 
 // FuzzParseMessages fuzzes the message framing of MessageIter and
 // ParseMessages: it must never panic or loop, and re-marshalling the
