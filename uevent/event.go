@@ -142,13 +142,14 @@ type Event struct {
 }
 
 // Parse parses one uevent datagram, as the kernel (KernelGroup) or udevd
-// (UdevGroup) sends it, into ev without copying: ev's slices alias b. An
-// event must have ACTION and DEVPATH; every variable must read KEY=VALUE
-// with a non-empty key. A datagram that is not a uevent returns an error
-// wrapping ErrMalformed, and ev is left unspecified. DEVPATH must be an
-// absolute sysfs path and ACTION must not contain '@', so that every parsed
-// event can be framed again (AppendKernel). Parse allocates nothing
-// for the kernel's actions.
+// (UdevGroup) sends it, into ev without copying: ev's slices alias b.
+//
+// An event must have an ACTION without '@' and an absolute DEVPATH, and
+// every variable must read KEY=VALUE with a non-empty key, so that every
+// parsed event can be framed again (AppendKernel); of a repeated variable
+// the first counts. A datagram that is not such a uevent returns an error
+// wrapping ErrMalformed, and ev is left unspecified. Parse allocates
+// nothing for the kernel's actions.
 func Parse(b []byte, ev *Event) error {
 	*ev = Event{}
 	if len(b) > MaxSize {
@@ -172,7 +173,7 @@ func Parse(b []byte, ev *Event) error {
 		ev.Source, ev.env = Kernel, b[i+1:]
 	}
 
-	var haveAction, havePath bool
+	var haveAction, havePath, haveSubsystem, haveSeqnum bool
 	for k, v := range ev.vars() {
 		if len(k) == 0 {
 			return malformed("variable %q without a key", truncate(v))
@@ -190,16 +191,16 @@ func Parse(b []byte, ev *Event) error {
 				ev.DevPath, havePath = v, true
 			}
 		case "SUBSYSTEM":
-			if ev.Subsystem == nil {
-				ev.Subsystem = v
+			if !haveSubsystem {
+				ev.Subsystem, haveSubsystem = v, true
 			}
 		case "SEQNUM":
-			if ev.Seqnum == 0 {
+			if !haveSeqnum {
 				n, err := parseUint(v)
 				if err != nil {
 					return malformed("SEQNUM %q is not a number", truncate(v))
 				}
-				ev.Seqnum = n
+				ev.Seqnum, haveSeqnum = n, true
 			}
 		}
 	}
@@ -212,7 +213,7 @@ func Parse(b []byte, ev *Event) error {
 	switch {
 	case !haveAction || ev.Action == "":
 		return malformed("no ACTION")
-	case strings.IndexByte(string(ev.Action), '@') >= 0:
+	case strings.Contains(string(ev.Action), "@"):
 		return malformed("ACTION %q contains '@'", truncate([]byte(ev.Action)))
 	case !havePath || len(ev.DevPath) == 0:
 		return malformed("no DEVPATH")
