@@ -3,10 +3,10 @@ package compat
 // Linux-only protocols that golang.org/x/sys/unix does not describe:
 // sock_diag's inet_diag, xfrm and the connector's process events. FreeBSD
 // has none of them. The struct sizes and offsets are those of the uapi
-// headers on 64-bit Linux (checked with gcc against the iproute2-6.1-era
-// headers of the test machine); 32-bit x86 lays out struct xfrm_usersa_info
-// differently after its lifetimes (220 bytes), which the offsets used below
-// do not reach.
+// headers (checked with gcc's offsetof on linux/amd64). They are the same on
+// every architecture except the sizes of the two xfrm structs that end in
+// padding after 64-bit members: 32-bit x86 aligns __u64 to 4 bytes, so
+// there they are 4 bytes shorter (linuxproto_386.go).
 
 // sock_diag (include/uapi/linux/inet_diag.h, include/uapi/linux/sock_diag.h).
 // SOCK_DIAG_BY_FAMILY itself is in x/sys/unix.
@@ -70,10 +70,11 @@ const (
 	XfrmSelPrefixlenS = 43
 	XfrmSelProto      = 44
 
-	// SizeofXfrmUsersaInfo is sizeof(struct xfrm_usersa_info) on 64-bit
-	// Linux: sel, id (struct xfrm_id: daddr, __be32 spi, u8 proto), saddr,
-	// lft, curlft, stats, seq, reqid, family, mode, replay_window, flags.
-	SizeofXfrmUsersaInfo = 224
+	// SizeofXfrmUsersaInfo is sizeof(struct xfrm_usersa_info): sel, id
+	// (struct xfrm_id: daddr, __be32 spi, u8 proto), saddr, lft, curlft,
+	// stats, seq, reqid, family, mode, replay_window, flags; 224 bytes, 220
+	// on 32-bit x86.
+	SizeofXfrmUsersaInfo = sizeofXfrmUsersaInfo
 	// Offsets in struct xfrm_usersa_info.
 	XfrmSAIDDaddr = 56
 	XfrmSAIDSPI   = 72
@@ -84,8 +85,9 @@ const (
 	XfrmSAMode    = 214
 
 	// SizeofXfrmUserpolicyInfo is sizeof(struct xfrm_userpolicy_info): sel,
-	// lft, curlft, priority, index (u32), dir, action, flags, share (u8).
-	SizeofXfrmUserpolicyInfo = 168
+	// lft, curlft, priority, index (u32), dir, action, flags, share (u8);
+	// 168 bytes, 164 on 32-bit x86.
+	SizeofXfrmUserpolicyInfo = sizeofXfrmUserpolicyInfo
 	// Offsets in struct xfrm_userpolicy_info.
 	XfrmPolPriority = 152
 	XfrmPolIndex    = 156

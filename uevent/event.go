@@ -95,7 +95,7 @@ func (s Source) String() string {
 // byte order, and four filter words in network byte order.
 const (
 	udevPrefix      = "libudev\x00"
-	udevMagic       = 0xfeedcafe
+	udevMagic       = uint32(0xfeedcafe)
 	udevMinHeader   = 24 // up to properties_len: what locating the variables needs
 	udevHeaderSize  = 40 // with the filter words
 	offMagic        = 8
