@@ -378,9 +378,9 @@ func (ad *AttributeDecoder) Done() bool { return ad.err != nil || ad.off >= len(
 //	if err := ad.Err(); err != nil { ... }
 //
 // Ranging over All costs no allocation, but a function call per attribute
-// when the loop body is too large to inline: measured in bench/
-// (BenchmarkAttrDecode, nlbus-all against nlbus) it took 1.2 to 1.6 times
-// as long as a Next loop. Next stays the fastest for hot paths.
+// when the loop body is too large to inline: in bench/ (BenchmarkAttrDecode,
+// nlbus-all against nlbus) it took up to 1.6 times as long as a Next loop.
+// Next stays the fastest for hot paths.
 func (ad *AttributeDecoder) All() iter.Seq2[uint16, []byte] {
 	return func(yield func(uint16, []byte) bool) {
 		for ad.Next() {
