@@ -407,6 +407,8 @@ func TestKernelConnectorProcEvents(t *testing.T) {
 	// The kernel confirms the subscription with a PROC_EVENT_NONE multicast
 	// (on kernels since 2.6.15, ack = seq + 1); wait for it so that the
 	// children start after the subscription is in force.
+	// waitFor reads batches until one holds an event ok accepts; ok sees
+	// every event of that batch.
 	waitFor := func(what string, ok func(procEvent) bool) {
 		t.Helper()
 		for {
@@ -415,10 +417,14 @@ func TestKernelConnectorProcEvents(t *testing.T) {
 				t.Fatalf("waiting for %s: events were lost: %v", what, err)
 			}
 			require.NoError(t, err, "waiting for %s", what)
+			found := false
 			for _, m := range msgs {
 				if pe, isProc := parseProcEvent(m); isProc && ok(pe) {
-					return
+					found = true
 				}
+			}
+			if found {
+				return
 			}
 		}
 	}
