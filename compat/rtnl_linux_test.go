@@ -93,7 +93,6 @@ func TestRtnlLinuxMatchXSys(t *testing.T) {
 		{"IFLA_ALT_IFNAME", IflaAltIfname, unix.IFLA_ALT_IFNAME},
 		{"IFLA_PERM_ADDRESS", IflaPermAddress, unix.IFLA_PERM_ADDRESS},
 
-
 		{"IFA_ADDRESS", IfaAddress, unix.IFA_ADDRESS},
 		{"IFA_LOCAL", IfaLocal, unix.IFA_LOCAL},
 		{"IFA_LABEL", IfaLabel, unix.IFA_LABEL},
