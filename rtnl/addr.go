@@ -122,6 +122,9 @@ func decodeAddress(f compat.Facts, data []byte, a *Address) error {
 	default:
 		return fmt.Errorf("address without IFA_LOCAL or IFA_ADDRESS")
 	}
+	if local.Is4() != (fam == IPv4) {
+		return fmt.Errorf("address %v in family %v", local, fam)
+	}
 	p, err := local.Prefix(plen)
 	if err != nil {
 		return fmt.Errorf("address prefix length %d for %v", plen, local)

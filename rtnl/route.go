@@ -169,6 +169,9 @@ func decodeRoute(f compat.Facts, data []byte, r *Route) error {
 	if !dst.IsValid() {
 		dst = unspecified(fam)
 	}
+	if dst.Is4() != (fam == IPv4) || (src.IsValid() && src.Is4() != (fam == IPv4)) {
+		return fmt.Errorf("route of family %v with an address of another family", fam)
+	}
 	p, err := dst.Prefix(dstLen)
 	if err != nil || dst.BitLen() < dstLen {
 		return fmt.Errorf("route prefix length %d for %v", dstLen, dst)

@@ -1,0 +1,5 @@
+package rtnl_test
+
+import "encoding/binary"
+
+var ne = binary.NativeEndian
