@@ -89,11 +89,17 @@ type Monitor struct {
 	nl      *netlink.Conn
 	facts   compat.Facts
 	own     bool
-	pending []netlink.Message
+	pending []pendingEvent
+	head    int
+}
+
+type pendingEvent struct {
+	ev  Event
+	err error
 }
 
 // NewMonitor opens a NETLINK_ROUTE socket with cfg (nil: defaults; NetNS
-// and ReadBufferSize are honoured) subscribed to the groups of kinds.
+// and SocketReceiveBuffer are honoured) subscribed to the groups of kinds.
 func NewMonitor(cfg *netlink.Config, kinds Kinds) (*Monitor, error) {
 	var c netlink.Config
 	if cfg != nil {
@@ -131,27 +137,27 @@ func (m *Monitor) Netlink() *netlink.Conn { return m.nl }
 // context, a closed Conn).
 func (m *Monitor) Next(ctx context.Context) (Event, error) {
 	for {
-		for len(m.pending) > 0 {
-			msg := m.pending[0]
-			m.pending[0] = netlink.Message{}
-			m.pending = m.pending[1:]
-			ev, ok, err := decodeEvent(m.facts, msg)
-			if err != nil {
-				return Event{}, err
-			}
-			if ok {
-				return ev, nil
-			}
+		if m.head < len(m.pending) {
+			p := m.pending[m.head]
+			m.pending[m.head] = pendingEvent{}
+			m.head++
+			return p.ev, p.err
 		}
-		msgs, err := m.nl.Receive(ctx)
+		m.pending, m.head = m.pending[:0], 0
+		// Messages are decoded straight from the receive buffer: only
+		// what the typed values keep is copied.
+		err := m.nl.ReceiveBorrowed(ctx, func(msg netlink.Message) {
+			ev, ok, err := decodeEvent(m.facts, msg)
+			if ok || err != nil {
+				m.pending = append(m.pending, pendingEvent{ev, err})
+			}
+		})
 		if err != nil {
 			if errors.Is(err, netlink.ErrOverrun) {
-				m.pending = msgs
 				return Event{Type: Overrun}, nil
 			}
 			return Event{}, err
 		}
-		m.pending = msgs
 	}
 }
 

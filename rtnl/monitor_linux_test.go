@@ -52,7 +52,7 @@ func TestKernelMonitor(t *testing.T) {
 
 	a := rtnl.Address{Index: d0, Prefix: netip.MustParsePrefix("10.0.0.1/24")}
 	require.NoError(t, c.AddAddress(ctx, a))
-	ev = waitFor(t, m, "newaddr", func(ev rtnl.Event) bool { return ev.Type == rtnl.NewAddress && ev.Address.Index == d0 })
+	ev = waitFor(t, m, "newaddr", func(ev rtnl.Event) bool { return ev.Type == rtnl.NewAddress && ev.Address.Family == rtnl.IPv4 && ev.Address.Index == d0 })
 	assert.Equal(t, a.Prefix, ev.Address.Prefix)
 	waitFor(t, m, "prefix route", func(ev rtnl.Event) bool {
 		return ev.Type == rtnl.NewRoute && ev.Route.Dst.String() == "10.0.0.0/24"
@@ -96,7 +96,7 @@ func TestKernelMonitorOverrun(t *testing.T) {
 	ns.AddDummy(t, "d0")
 	ns.Run(t, "link", "set", "d0", "up")
 	ns.Run(t, "addr", "add", "10.0.0.1/24", "dev", "d0")
-	m, err := rtnl.NewMonitor(&netlink.Config{NetNS: ns.FD(), ReadBufferSize: 4096}, rtnl.KindRoute)
+	m, err := rtnl.NewMonitor(&netlink.Config{NetNS: ns.FD(), SocketReceiveBuffer: 4096}, rtnl.KindRoute)
 	require.NoError(t, err)
 	defer m.Close()
 	c := dialNS(t, ns)
