@@ -52,7 +52,9 @@ func TestKernelMonitor(t *testing.T) {
 
 	a := rtnl.Address{Index: d0, Prefix: netip.MustParsePrefix("10.0.0.1/24")}
 	require.NoError(t, c.AddAddress(ctx, a))
-	ev = waitFor(t, m, "newaddr", func(ev rtnl.Event) bool { return ev.Type == rtnl.NewAddress && ev.Address.Family == rtnl.IPv4 && ev.Address.Index == d0 })
+	ev = waitFor(t, m, "newaddr", func(ev rtnl.Event) bool {
+		return ev.Type == rtnl.NewAddress && ev.Address.Family == rtnl.IPv4 && ev.Address.Index == d0
+	})
 	assert.Equal(t, a.Prefix, ev.Address.Prefix)
 	waitFor(t, m, "prefix route", func(ev rtnl.Event) bool {
 		return ev.Type == rtnl.NewRoute && ev.Route.Dst.String() == "10.0.0.0/24"
