@@ -1,0 +1,362 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/nlbus/netlink"
+	"github.com/nlbus/netlink/compat"
+	"github.com/nlbus/netlink/rtnl"
+)
+
+func init() {
+	register("link", command{summary: "link list [--json] [--netns NAME]: network interfaces (ip link show)", run: runLinkCmd})
+	register("addr", command{summary: "addr list [--json] [-4|-6] [--dev NAME]: addresses (ip addr show)", run: runAddrCmd})
+	register("route", command{summary: "route list [--json] [-4|-6] [--table N]: routes of every table (ip route show table all)", run: runRouteCmd})
+	register("neigh", command{summary: "neigh list [--json] [-4|-6]: ARP and NDP caches (ip neigh show)", run: runNeighCmd})
+}
+
+// rtnlFlags are the flags shared by the rtnetlink list commands.
+type rtnlFlags struct {
+	fs        *flag.FlagSet
+	json      *bool
+	four, six *bool
+	netns     *string
+	table     *string
+	dev       *string
+}
+
+func parseRtnlFlags(name string, e *env, args []string, withTable, withFamily bool) (*rtnlFlags, error) {
+	if len(args) == 0 || (args[0] != "list" && args[0] != "show" && args[0] != "ls") {
+		return nil, errUsage
+	}
+	f := &rtnlFlags{fs: flag.NewFlagSet(name+" list", flag.ContinueOnError)}
+	f.fs.SetOutput(e.stderr)
+	f.json = f.fs.Bool("json", false, "print JSON with iproute2's keys")
+	f.netns = f.fs.String("netns", "", "network namespace `NAME` (/run/netns/NAME; Linux)")
+	if withFamily {
+		f.four = f.fs.Bool("4", false, "IPv4 only")
+		f.six = f.fs.Bool("6", false, "IPv6 only")
+		f.dev = f.fs.String("dev", "", "interface `NAME` only")
+	}
+	if withTable {
+		f.table = f.fs.String("table", "", "routing table `N` only (a number, main, local or all)")
+	}
+	if err := f.fs.Parse(args[1:]); err != nil || f.fs.NArg() != 0 {
+		return nil, errUsage
+	}
+	return f, nil
+}
+
+// dial opens an rtnl.Conn, in the namespace --netns names.
+func (f *rtnlFlags) dial() (*rtnl.Conn, error) {
+	var cfg netlink.Config
+	if *f.netns != "" {
+		fd, err := os.Open(filepath.Join("/run/netns", *f.netns))
+		if err != nil {
+			return nil, err
+		}
+		defer fd.Close() // the socket stays in the namespace once open
+		cfg.NetNS = int(fd.Fd())
+	}
+	return rtnl.Dial(&cfg)
+}
+
+func (f *rtnlFlags) filter(c *rtnl.Conn, names map[int]string) (rtnl.Filter, error) {
+	var flt rtnl.Filter
+	if f.four != nil {
+		switch {
+		case *f.four && *f.six:
+			return flt, fmt.Errorf("-4 and -6 together")
+		case *f.four:
+			flt.Family = rtnl.IPv4
+		case *f.six:
+			flt.Family = rtnl.IPv6
+		}
+	}
+	if f.dev != nil && *f.dev != "" {
+		for i, n := range names {
+			if n == *f.dev {
+				flt.LinkIndex = i
+			}
+		}
+		if flt.LinkIndex == 0 {
+			return flt, fmt.Errorf("no interface %q", *f.dev)
+		}
+	}
+	if f.table != nil && *f.table != "" && *f.table != "all" {
+		facts := c.Facts()
+		switch *f.table {
+		case "main":
+			flt.Table = facts.RTTableMain
+		case "local":
+			flt.Table = 255
+		default:
+			n, err := strconv.ParseUint(*f.table, 10, 32)
+			if err != nil {
+				return flt, fmt.Errorf("bad table %q", *f.table)
+			}
+			flt.Table = uint32(n)
+		}
+		flt.HasTable = true
+	}
+	return flt, nil
+}
+
+// linkNames maps interface indexes to names.
+func linkNames(ctx context.Context, c *rtnl.Conn) (map[int]string, []rtnl.Link, error) {
+	names := map[int]string{}
+	var links []rtnl.Link
+	for l, err := range c.Links(ctx, rtnl.Filter{}) {
+		if err != nil {
+			return nil, nil, err
+		}
+		names[l.Index] = l.Name
+		links = append(links, l)
+	}
+	return names, links, nil
+}
+
+// upLinks maps each link's index to whether it is up.
+func upLinks(links []rtnl.Link) map[int]bool {
+	up := make(map[int]bool, len(links))
+	for _, l := range links {
+		up[l.Index] = l.Flags&compat.IffUp != 0
+	}
+	return up
+}
+
+// jsonArray writes a JSON array one element at a time, so that a listing
+// streams instead of being held in memory.
+type jsonArray struct {
+	w   io.Writer
+	n   int
+	err error
+}
+
+func (a *jsonArray) add(v any) {
+	if a.err != nil {
+		return
+	}
+	sep := ","
+	if a.n == 0 {
+		sep = "["
+	}
+	a.n++
+	b, err := json.Marshal(v)
+	if err != nil {
+		a.err = err
+		return
+	}
+	_, a.err = io.WriteString(a.w, sep+string(b))
+}
+
+func (a *jsonArray) close() error {
+	if a.err != nil {
+		return a.err
+	}
+	end := "]\n"
+	if a.n == 0 {
+		end = "[]\n"
+	}
+	_, err := io.WriteString(a.w, end)
+	return err
+}
+
+func runLinkCmd(ctx context.Context, e *env, args []string) error {
+	f, err := parseRtnlFlags("link", e, args, false, false)
+	if err != nil {
+		return err
+	}
+	c, err := f.dial()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	names, links, err := linkNames(ctx, c)
+	if err != nil {
+		return err
+	}
+	if *f.json {
+		out := &jsonArray{w: e.stdout}
+		up := upLinks(links)
+		for _, l := range links {
+			out.add(toLinkJSON(l, names, up))
+		}
+		return out.close()
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "INDEX\tNAME\tMTU\tSTATE\tADDRESS\tKIND\tFLAGS")
+	for _, l := range links {
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\t%s\n", l.Index, l.Name, l.MTU, l.OperState, l.HardwareAddr, l.Kind, strings.Join(linkFlags(l.Flags, false), ","))
+	}
+	return tw.Flush()
+}
+
+func runAddrCmd(ctx context.Context, e *env, args []string) error {
+	f, err := parseRtnlFlags("addr", e, args, false, true)
+	if err != nil {
+		return err
+	}
+	c, err := f.dial()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	names, links, err := linkNames(ctx, c)
+	if err != nil {
+		return err
+	}
+	flt, err := f.filter(c, names)
+	if err != nil {
+		return err
+	}
+	byLink := map[int][]rtnl.Address{}
+	for a, err := range c.Addresses(ctx, flt) {
+		if err != nil {
+			return err
+		}
+		byLink[a.Index] = append(byLink[a.Index], a)
+	}
+	if *f.json {
+		out := &jsonArray{w: e.stdout}
+		up := upLinks(links)
+		for _, l := range links {
+			if flt.LinkIndex != 0 && l.Index != flt.LinkIndex {
+				continue
+			}
+			j := toLinkJSON(l, names, up)
+			j.AddrInfo = []addrJSON{}
+			for _, a := range byLink[l.Index] {
+				j.AddrInfo = append(j.AddrInfo, toAddrJSON(a))
+			}
+			out.add(j)
+		}
+		return out.close()
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "DEV\tFAMILY\tADDRESS\tSCOPE\tLABEL")
+	for _, l := range links {
+		for _, a := range byLink[l.Index] {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", l.Name, a.Family, a.Prefix, scopeName(a.Scope), a.Label)
+		}
+	}
+	return tw.Flush()
+}
+
+func runRouteCmd(ctx context.Context, e *env, args []string) error {
+	f, err := parseRtnlFlags("route", e, args, true, true)
+	if err != nil {
+		return err
+	}
+	c, err := f.dial()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	names, _, err := linkNames(ctx, c)
+	if err != nil {
+		return err
+	}
+	flt, err := f.filter(c, names)
+	if err != nil {
+		return err
+	}
+	facts := c.Facts()
+	if *f.json {
+		out := &jsonArray{w: e.stdout}
+		for r, err := range c.Routes(ctx, flt) {
+			if err != nil {
+				return err
+			}
+			out.add(toRouteJSON(facts, r, names, flt.HasTable))
+		}
+		return out.close()
+	}
+	for r, err := range c.Routes(ctx, flt) {
+		if err != nil {
+			return err
+		}
+		j := toRouteJSON(facts, r, names, flt.HasTable)
+		var b strings.Builder
+		if j.Type != "" {
+			b.WriteString(j.Type + " ")
+		}
+		b.WriteString(j.Dst)
+		if j.Gateway != "" {
+			b.WriteString(" via " + j.Gateway)
+		}
+		if j.Dev != "" {
+			b.WriteString(" dev " + j.Dev)
+		}
+		if j.Table != "" {
+			b.WriteString(" table " + j.Table)
+		}
+		if j.Protocol != "" {
+			b.WriteString(" proto " + j.Protocol)
+		}
+		if j.Scope != "" {
+			b.WriteString(" scope " + j.Scope)
+		}
+		if j.PrefSrc != "" {
+			b.WriteString(" src " + j.PrefSrc)
+		}
+		if j.Metric != nil {
+			fmt.Fprintf(&b, " metric %d", *j.Metric)
+		}
+		for _, h := range j.Nexthops {
+			fmt.Fprintf(&b, " nexthop via %s dev %s weight %d", h.Gateway, h.Dev, h.Weight)
+		}
+		if _, err := fmt.Fprintln(e.stdout, b.String()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func runNeighCmd(ctx context.Context, e *env, args []string) error {
+	f, err := parseRtnlFlags("neigh", e, args, false, true)
+	if err != nil {
+		return err
+	}
+	c, err := f.dial()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	names, _, err := linkNames(ctx, c)
+	if err != nil {
+		return err
+	}
+	flt, err := f.filter(c, names)
+	if err != nil {
+		return err
+	}
+	out := &jsonArray{w: e.stdout}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	if !*f.json {
+		fmt.Fprintln(tw, "ADDRESS\tDEV\tLLADDR\tSTATE")
+	}
+	for n, err := range c.Neighbors(ctx, flt) {
+		if err != nil {
+			return err
+		}
+		if *f.json {
+			out.add(toNeighJSON(n, names))
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", n.IP, names[n.Index], n.HardwareAddr, strings.Join(n.State.Names(), ","))
+	}
+	if *f.json {
+		return out.close()
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,341 @@
+package main
+
+import (
+	"encoding/json"
+	"net/netip"
+	"strconv"
+
+	"github.com/nlbus/netlink/compat"
+	"github.com/nlbus/netlink/rtnl"
+)
+
+// The JSON forms below use iproute2's key names and value spellings
+// (ip -j link|addr|route|neigh show), so that scripts written against ip
+// read nlbus's output.
+
+type linkJSON struct {
+	Index     int        `json:"ifindex"`
+	Name      string     `json:"ifname"`
+	Flags     []string   `json:"flags"`
+	MTU       uint32     `json:"mtu"`
+	Qdisc     string     `json:"qdisc,omitempty"`
+	Master    string     `json:"master,omitempty"`
+	OperState string     `json:"operstate"`
+	Group     string     `json:"group"`
+	TxQLen    uint32     `json:"txqlen,omitempty"`
+	LinkType  string     `json:"link_type"`
+	Address   string     `json:"address,omitempty"`
+	Broadcast string     `json:"broadcast,omitempty"`
+	Alias     string     `json:"ifalias,omitempty"`
+	Kind      *infoJSON  `json:"linkinfo,omitempty"`
+	AddrInfo  []addrJSON `json:"addr_info,omitempty"`
+}
+
+type infoJSON struct {
+	Kind      string `json:"info_kind,omitempty"`
+	SlaveKind string `json:"info_slave_kind,omitempty"`
+}
+
+type addrJSON struct {
+	Family    string `json:"family"`
+	Local     string `json:"local"`
+	Peer      string `json:"address,omitempty"`
+	Prefixlen int    `json:"prefixlen"`
+	Broadcast string `json:"broadcast,omitempty"`
+	Scope     string `json:"scope"`
+	Label     string `json:"label,omitempty"`
+	Valid     uint32 `json:"valid_life_time"`
+	Preferred uint32 `json:"preferred_life_time"`
+}
+
+type routeJSON struct {
+	Type     string           `json:"type,omitempty"`
+	Dst      string           `json:"dst"`
+	From     string           `json:"from,omitempty"`
+	Gateway  string           `json:"gateway,omitempty"`
+	Via      *viaJSON         `json:"via,omitempty"`
+	Dev      string           `json:"dev,omitempty"`
+	Table    string           `json:"table,omitempty"`
+	Protocol string           `json:"protocol,omitempty"`
+	Scope    string           `json:"scope,omitempty"`
+	Metric   *uint32          `json:"metric,omitempty"`
+	PrefSrc  string           `json:"prefsrc,omitempty"`
+	Flags    []string         `json:"flags"`
+	Pref     string           `json:"pref,omitempty"`
+	Metrics  []map[string]any `json:"metrics,omitempty"`
+	Nexthops []nexthopJSON    `json:"nexthops,omitempty"`
+}
+
+type viaJSON struct {
+	Family string `json:"family"`
+	Host   string `json:"host"`
+}
+
+type nexthopJSON struct {
+	Gateway string   `json:"gateway,omitempty"`
+	Dev     string   `json:"dev,omitempty"`
+	Weight  int      `json:"weight"`
+	Flags   []string `json:"flags"`
+}
+
+type neighJSON struct {
+	Dst    string           `json:"dst"`
+	Dev    string           `json:"dev,omitempty"`
+	Lladdr string           `json:"lladdr,omitempty"`
+	Router *json.RawMessage `json:"router,omitempty"` // null when set, as ip prints it
+	Proxy  *json.RawMessage `json:"proxy,omitempty"`
+	State  []string         `json:"state"`
+}
+
+// ipFlagOrder is the order ip(8) prints interface flags in
+// (iproute2 ip/ipaddress.c print_link_flags).
+var ipFlagOrder = []struct {
+	f    compat.IfFlags
+	name string
+}{
+	{compat.IffLoopback, "LOOPBACK"}, {compat.IffBroadcast, "BROADCAST"}, {compat.IffPointToPoint, "POINTOPOINT"},
+	{compat.IffMulticast, "MULTICAST"}, {compat.IffNoARP, "NOARP"}, {compat.IffAllMulti, "ALLMULTI"},
+	{compat.IffPromisc, "PROMISC"}, {compat.IffMaster, "MASTER"}, {compat.IffSlave, "SLAVE"},
+	{compat.IffDebug, "DEBUG"}, {compat.IffUp, "UP"}, {compat.IffLowerUp, "LOWER_UP"}, {compat.IffDormant, "DORMANT"},
+}
+
+// linkFlags lists f as ip prints it; mdown adds "M-DOWN" (the lower link
+// of IFLA_LINK is down).
+func linkFlags(f compat.IfFlags, mdown bool) []string {
+	out := []string{}
+	if f&compat.IffUp != 0 && f&compat.IffRunning == 0 {
+		out = append(out, "NO-CARRIER")
+	}
+	for _, x := range ipFlagOrder {
+		if f&x.f != 0 {
+			out = append(out, x.name)
+		}
+	}
+	if mdown {
+		out = append(out, "M-DOWN")
+	}
+	return out
+}
+
+func linkTypeName(t compat.LinkType) string {
+	switch t {
+	case compat.LinkEther, compat.LinkVLAN, compat.LinkBridge:
+		return "ether"
+	case compat.LinkLoopback:
+		return "loopback"
+	case compat.LinkNone:
+		return "none"
+	case compat.LinkTunnel:
+		return "ipip"
+	case compat.LinkGRE:
+		return "gre"
+	}
+	return t.String()
+}
+
+// toLinkJSON converts l; up tells which links are up (for M-DOWN), nil
+// when unknown.
+func toLinkJSON(l rtnl.Link, names map[int]string, up map[int]bool) linkJSON {
+	mdown := false
+	if isUp, ok := up[l.ParentIndex]; ok && l.ParentIndex != 0 {
+		mdown = !isUp
+	}
+	j := linkJSON{
+		Index: l.Index, Name: l.Name, Flags: linkFlags(l.Flags, mdown), MTU: l.MTU, Qdisc: l.Qdisc,
+		Master: names[l.MasterIndex], OperState: l.OperState.String(), Group: "default",
+		TxQLen: l.TxQueueLen, LinkType: linkTypeName(l.Type), Alias: l.Alias,
+	}
+	if l.Group != 0 {
+		j.Group = strconv.Itoa(int(l.Group))
+	}
+	if len(l.HardwareAddr) > 0 {
+		j.Address = l.HardwareAddr.String()
+	}
+	if len(l.Broadcast) > 0 {
+		j.Broadcast = l.Broadcast.String()
+	}
+	if l.Kind != "" || l.SlaveKind != "" {
+		j.Kind = &infoJSON{Kind: l.Kind, SlaveKind: l.SlaveKind}
+	}
+	return j
+}
+
+func scopeName(s uint8) string {
+	switch s {
+	case compat.RtScopeUniverse:
+		return "global"
+	case compat.RtScopeSite:
+		return "site"
+	case compat.RtScopeLink:
+		return "link"
+	case compat.RtScopeHost:
+		return "host"
+	case compat.RtScopeNowhere:
+		return "nowhere"
+	}
+	return strconv.Itoa(int(s))
+}
+
+func toAddrJSON(a rtnl.Address) addrJSON {
+	j := addrJSON{
+		Family: a.Family.String(), Local: a.Prefix.Addr().String(), Prefixlen: a.Prefix.Bits(),
+		Scope: scopeName(a.Scope), Valid: a.ValidLifetime, Preferred: a.PreferredLifetime,
+	}
+	if a.Peer.IsValid() {
+		j.Peer = a.Peer.String()
+	}
+	if a.Broadcast.IsValid() {
+		j.Broadcast = a.Broadcast.String()
+	}
+	if a.Family == rtnl.IPv4 {
+		j.Label = a.Label
+	}
+	return j
+}
+
+var routeTypes = [...]string{"unspec", "unicast", "local", "broadcast", "anycast", "multicast", "blackhole", "unreachable", "prohibit", "throw", "nat", "xresolve"}
+
+var protoNames = map[uint8]string{
+	compat.RtprotUnspec: "unspec", compat.RtprotRedirect: "redirect", compat.RtprotKernel: "kernel",
+	compat.RtprotBoot: "boot", compat.RtprotStatic: "static", compat.RtprotGated: "gated", compat.RtprotRA: "ra",
+	compat.RtprotZebra: "zebra", compat.RtprotBird: "bird", compat.RtprotDnrouted: "dnrouted",
+	compat.RtprotXorp: "xorp", compat.RtprotNTK: "ntk", compat.RtprotDHCP: "dhcp",
+	compat.RtprotKeepalived: "keepalived", compat.RtprotBabel: "babel", compat.RtprotOpenr: "openr",
+	compat.RtprotBGP: "bgp", compat.RtprotISIS: "isis", compat.RtprotOSPF: "ospf", compat.RtprotRIP: "rip",
+	compat.RtprotEIGRP: "eigrp",
+}
+
+var metricNames = map[uint16]string{
+	compat.RtaxLock: "lock", compat.RtaxMTU: "mtu", compat.RtaxWindow: "window", compat.RtaxRTT: "rtt",
+	compat.RtaxRTTVar: "rttvar", compat.RtaxSSThresh: "ssthresh", compat.RtaxCwnd: "cwnd",
+	compat.RtaxAdvmss: "advmss", compat.RtaxReordering: "reordering", compat.RtaxHoplimit: "hoplimit",
+	compat.RtaxInitcwnd: "initcwnd", compat.RtaxFeatures: "features", compat.RtaxRTOMin: "rto_min",
+	compat.RtaxInitrwnd: "initrwnd", compat.RtaxQuickack: "quickack",
+}
+
+func tableName(f compat.Facts, t uint32) string {
+	if t == f.RTTableMain {
+		return "main"
+	}
+	if f.OS == compat.Linux {
+		switch t {
+		case compat.RtTableLocalLinux:
+			return "local"
+		case compat.RtTableDefaultLinux:
+			return "default"
+		}
+	}
+	return strconv.FormatUint(uint64(t), 10)
+}
+
+func nhFlags(fl uint32) []string {
+	out := []string{}
+	if fl&compat.RtnhFDead != 0 {
+		out = append(out, "dead")
+	}
+	if fl&compat.RtnhFOnlink != 0 {
+		out = append(out, "onlink")
+	}
+	if fl&compat.RtnhFLinkdown != 0 {
+		out = append(out, "linkdown")
+	}
+	return out
+}
+
+func prefixString(p netip.Prefix) string {
+	if p.Bits() == 0 {
+		return "default"
+	}
+	if p.Bits() == p.Addr().BitLen() {
+		return p.Addr().String()
+	}
+	return p.String()
+}
+
+func toRouteJSON(f compat.Facts, r rtnl.Route, names map[int]string, tableKnown bool) routeJSON {
+	j := routeJSON{Dst: prefixString(r.Dst), Dev: names[r.OutIndex], Flags: nhFlags(r.Flags)}
+	if r.Type != compat.RtnUnicast {
+		if int(r.Type) < len(routeTypes) {
+			j.Type = routeTypes[r.Type]
+		} else {
+			j.Type = strconv.Itoa(int(r.Type))
+		}
+	}
+	if r.Src.IsValid() && r.Src.Bits() > 0 {
+		j.From = prefixString(r.Src)
+	}
+	if r.Gateway.IsValid() {
+		j.Gateway = r.Gateway.String()
+	}
+	if r.Via.IsValid() {
+		fam := "inet"
+		if r.Via.Is6() {
+			fam = "inet6"
+		}
+		j.Via = &viaJSON{Family: fam, Host: r.Via.String()}
+	}
+	if !tableKnown && r.Table != f.RTTableMain {
+		j.Table = tableName(f, r.Table)
+	}
+	if r.Protocol != compat.RtprotBoot {
+		if n, ok := protoNames[r.Protocol]; ok {
+			j.Protocol = n
+		} else {
+			j.Protocol = strconv.Itoa(int(r.Protocol))
+		}
+	}
+	if r.Scope != compat.RtScopeUniverse {
+		j.Scope = scopeName(r.Scope)
+	}
+	if r.Family == rtnl.IPv6 || r.Priority != 0 {
+		m := r.Priority
+		j.Metric = &m
+	}
+	if r.PrefSrc.IsValid() {
+		j.PrefSrc = r.PrefSrc.String()
+	}
+	if r.Family == rtnl.IPv6 {
+		switch r.Pref {
+		case 0:
+			j.Pref = "medium"
+		case 1:
+			j.Pref = "high"
+		case 3:
+			j.Pref = "low"
+		}
+	}
+	for _, m := range r.Metrics {
+		name, ok := metricNames[m.Type]
+		if !ok {
+			name = strconv.Itoa(int(m.Type))
+		}
+		j.Metrics = append(j.Metrics, map[string]any{name: m.Value})
+	}
+	if r.CCAlgo != "" {
+		j.Metrics = append(j.Metrics, map[string]any{"congctl": r.CCAlgo})
+	}
+	for _, h := range r.Multipath {
+		nh := nexthopJSON{Dev: names[h.Index], Weight: h.Weight, Flags: nhFlags(uint32(h.Flags))}
+		if h.Gateway.IsValid() {
+			nh.Gateway = h.Gateway.String()
+		}
+		j.Nexthops = append(j.Nexthops, nh)
+	}
+	return j
+}
+
+func toNeighJSON(n rtnl.Neighbor, names map[int]string) neighJSON {
+	j := neighJSON{Dst: n.IP.String(), Dev: names[n.Index], State: n.State.Names()}
+	if len(n.HardwareAddr) > 0 {
+		j.Lladdr = n.HardwareAddr.String()
+	}
+	if n.Flags&compat.NtfRouter != 0 {
+		j.Router = &jsonNull
+	}
+	if n.Flags&compat.NtfProxy != 0 {
+		j.Proxy = &jsonNull
+	}
+	return j
+}
+
+var jsonNull = json.RawMessage("null")
