@@ -382,3 +382,13 @@ const (
 	AFUnspec = 0
 	AFInet   = 2
 )
+
+// IFLA_EXT_MASK bits of a RTM_GETLINK request (RTEXT_FILTER_*). Linux
+// include/uapi/linux/rtnetlink.h; absent from golang.org/x/sys/unix.
+// FreeBSD ignores IFLA_EXT_MASK (its parser skips unknown attributes,
+// sys/netlink/route/iface.c).
+const (
+	RtextFilterVF        = 1 << 0
+	RtextFilterBrvlan    = 1 << 1
+	RtextFilterSkipStats = 1 << 3
+)

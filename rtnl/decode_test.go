@@ -56,12 +56,14 @@ func TestDecodeCapturedLinuxLinks(t *testing.T) {
 	assert.Equal(t, "bridge", links["va"].SlaveKind)
 	assert.Equal(t, links["br0"].Index, links["va"].MasterIndex)
 	assert.Equal(t, links["vb"].Index, links["va"].ParentIndex)
-	// Unknown attributes are kept: IFLA_STATS64 among them.
+	// IFLA_STATS64 is decoded; unknown attributes are kept: IFLA_STATS among them.
+	require.True(t, d0.HasStats)
 	var types []uint16
 	for typ := range rtnl.Attrs(d0.Extra) {
 		types = append(types, typ)
 	}
-	assert.Contains(t, types, uint16(compat.IflaStats64))
+	assert.Contains(t, types, uint16(compat.IflaStats))
+	assert.NotContains(t, types, uint16(compat.IflaStats64))
 	assert.Contains(t, types, uint16(compat.IflaLinkinfo))
 }
 

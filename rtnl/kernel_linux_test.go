@@ -124,6 +124,28 @@ func TestKernelLinks(t *testing.T) {
 	}
 	assert.Equal(t, uint32(1300), links[slices.IndexFunc(links, func(l rtnl.Link) bool { return l.Name == "va" })].MTU)
 
+	// Link counters always; the per-protocol ones in IFLA_AF_SPEC only
+	// when asked for.
+	afSpec := func(l rtnl.Link) int {
+		for typ, b := range rtnl.Attrs(l.Extra) {
+			if typ == compat.IflaAfSpec {
+				return len(b)
+			}
+		}
+		return 0
+	}
+	short := map[string]int{}
+	for l, err := range c.Links(ctx, rtnl.Filter{}) {
+		require.NoError(t, err)
+		assert.True(t, l.HasStats, l.Name)
+		short[l.Name] = afSpec(l)
+	}
+	for l, err := range c.Links(ctx, rtnl.Filter{Stats: true}) {
+		require.NoError(t, err)
+		require.True(t, l.HasStats, l.Name)
+		assert.Greater(t, afSpec(l), short[l.Name], l.Name)
+	}
+
 	// Filter, down, free from the master, delete.
 	one := collect(t, c.Links(ctx, rtnl.Filter{LinkIndex: va.Index}))
 	require.Len(t, one, 1)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"iter"
 	"net"
+	"unsafe"
 
 	"github.com/nlbus/netlink"
 	"github.com/nlbus/netlink/compat"
@@ -75,10 +76,27 @@ type Link struct {
 	Kind, SlaveKind string
 	// PeerName, on AddLink of a veth, names the peer. It is not decoded.
 	PeerName string
+	// Stats are IFLA_STATS64, when the kernel sent them (HasStats).
+	Stats    LinkStats
+	HasStats bool
 	// Extra holds, in wire form, every attribute not decoded above
-	// (statistics, IFLA_AF_SPEC, IFLA_LINKINFO's data, ...); iterate it with
-	// Attrs.
+	// (IFLA_AF_SPEC, the whole IFLA_LINKINFO, IFLA_STATS, ...); iterate it
+	// with Attrs.
 	Extra []byte
+}
+
+// LinkStats are a link's counters (struct rtnl_link_stats64, the first ten
+// fields; FreeBSD fills only these).
+type LinkStats struct {
+	RxPackets, TxPackets, RxBytes, TxBytes, RxErrors, TxErrors, RxDropped, TxDropped, Multicast, Collisions uint64
+}
+
+func decodeStats64(b []byte) (LinkStats, bool) {
+	if len(b) < 80 {
+		return LinkStats{}, false
+	}
+	u := func(i int) uint64 { return ne.Uint64(b[8*i:]) }
+	return LinkStats{u(0), u(1), u(2), u(3), u(4), u(5), u(6), u(7), u(8), u(9)}, true
 }
 
 // DecodeLink decodes the payload of an RTM_NEWLINK or RTM_DELLINK message
@@ -101,31 +119,31 @@ func decodeLink(f compat.Facts, data []byte, l *Link) error {
 	l.RawFlags = ne.Uint32(hdr[8:12])
 	l.Flags = f.IfFlagsFromRaw(l.RawFlags)
 
-	// One allocation holds the hardware addresses and the kept attributes.
-	var addrNeed, extNeed int
-	var ad netlink.AttributeDecoder
-	ad.Reset(rest)
-	for ad.Next() {
-		switch ad.Type() {
-		case compat.IflaIfname, compat.IflaIfalias, compat.IflaQdisc,
-			compat.IflaMTU, compat.IflaMinMTU, compat.IflaMaxMTU, compat.IflaMaster,
-			compat.IflaLink, compat.IflaTxqlen, compat.IflaOperstate, compat.IflaGroup,
-			compat.IflaPromiscuity:
-		case compat.IflaAddress, compat.IflaBroadcast:
-			addrNeed += ad.Len()
-		default:
-			extNeed += 4 + netlink.Align(ad.Len())
+	return decodeLinkAttrs(rest, l)
+}
+
+// errShortAttr reports an attribute payload of the wrong size.
+func errAttrSize(typ uint16, n int) error {
+	return fmt.Errorf("%w: link attribute %d of %d bytes", netlink.ErrAttributeSize, typ, n)
+}
+
+// decodeLinkAttrs walks the attributes once. One allocation, sized from
+// the bytes present, holds every byte the Link keeps: the kept attributes
+// grow from its front, the hardware addresses and the strings (which alias
+// it through unsafe.String) from its back; no slice the Link exposes
+// overlaps another. Unknown attributes are copied raw, padding included.
+func decodeLinkAttrs(rest []byte, l *Link) error {
+	buf := make([]byte, len(rest))
+	ext := buf[:0]
+	back := len(buf) // buf[back:] holds addresses and strings
+	keep := func(b []byte) []byte {
+		if back-len(b) < len(ext) {
+			return append([]byte(nil), b...) // no room left: rare (kinds)
 		}
+		back -= len(b)
+		copy(buf[back:], b)
+		return buf[back : back+len(b) : back+len(b)]
 	}
-	if err := ad.Err(); err != nil {
-		return err
-	}
-	var buf []byte
-	if addrNeed+extNeed > 0 {
-		buf = make([]byte, addrNeed+extNeed)
-	}
-	ext := buf[:0:extNeed]
-	arena := buf[extNeed:extNeed]
 	str := func(b []byte) string {
 		if i := indexNUL(b); i >= 0 {
 			b = b[:i]
@@ -133,47 +151,71 @@ func decodeLink(f compat.Facts, data []byte, l *Link) error {
 		if len(b) == 0 {
 			return ""
 		}
-		return string(b)
+		k := keep(b)
+		return unsafe.String(&k[0], len(k))
 	}
-	bytes := func(b []byte) []byte {
-		off := len(arena)
-		arena = append(arena, b...)
-		return arena[off:len(arena):len(arena)]
+	u32 := func(typ uint16, p []byte) (uint32, error) {
+		if len(p) != 4 {
+			return 0, errAttrSize(typ, len(p))
+		}
+		return ne.Uint32(p), nil
 	}
-	ad.Reset(rest)
-	for ad.Next() {
-		switch ad.Type() {
+	var err error
+	for b := rest; len(b) > 0; {
+		if len(b) < 4 {
+			return fmt.Errorf("%w: %d bytes left", netlink.ErrAttributeLength, len(b))
+		}
+		n := int(ne.Uint16(b))
+		if n < 4 || n > len(b) {
+			return fmt.Errorf("%w: length %d with %d bytes left", netlink.ErrAttributeLength, n, len(b))
+		}
+		typ := ne.Uint16(b[2:]) & 0x3fff
+		p := b[4:n]
+		next := min(netlink.Align(n), len(b))
+		switch typ {
 		case compat.IflaIfname:
-			l.Name = str(ad.Bytes())
+			l.Name = str(p)
 		case compat.IflaIfalias:
-			l.Alias = str(ad.Bytes())
+			l.Alias = str(p)
 		case compat.IflaQdisc:
-			l.Qdisc = str(ad.Bytes())
+			l.Qdisc = str(p)
 		case compat.IflaAddress:
-			l.HardwareAddr = net.HardwareAddr(bytes(ad.Bytes()))
+			l.HardwareAddr = net.HardwareAddr(keep(p))
 		case compat.IflaBroadcast:
-			l.Broadcast = net.HardwareAddr(bytes(ad.Bytes()))
+			l.Broadcast = net.HardwareAddr(keep(p))
 		case compat.IflaMTU:
-			l.MTU = ad.Uint32()
+			l.MTU, err = u32(typ, p)
 		case compat.IflaMinMTU:
-			l.MinMTU = ad.Uint32()
+			l.MinMTU, err = u32(typ, p)
 		case compat.IflaMaxMTU:
-			l.MaxMTU = ad.Uint32()
+			l.MaxMTU, err = u32(typ, p)
 		case compat.IflaMaster:
-			l.MasterIndex = int(ad.Uint32())
+			var v uint32
+			v, err = u32(typ, p)
+			l.MasterIndex = int(v)
 		case compat.IflaLink:
-			l.ParentIndex = int(ad.Uint32())
+			var v uint32
+			v, err = u32(typ, p)
+			l.ParentIndex = int(v)
 		case compat.IflaTxqlen:
-			l.TxQueueLen = ad.Uint32()
-		case compat.IflaOperstate:
-			l.OperState = OperState(ad.Uint8())
+			l.TxQueueLen, err = u32(typ, p)
 		case compat.IflaGroup:
-			l.Group = ad.Uint32()
+			l.Group, err = u32(typ, p)
 		case compat.IflaPromiscuity:
-			l.Promiscuity = ad.Uint32()
+			l.Promiscuity, err = u32(typ, p)
+		case compat.IflaOperstate:
+			if len(p) != 1 {
+				return errAttrSize(typ, len(p))
+			}
+			l.OperState = OperState(p[0])
+		case compat.IflaStats64:
+			if l.Stats, l.HasStats = decodeStats64(p); !l.HasStats {
+				ext = append(ext, b[:next]...)
+			}
 		case compat.IflaLinkinfo:
 			// Kind and slave kind are decoded; the whole attribute is kept.
-			nd := ad.NestedDecoder()
+			var nd netlink.AttributeDecoder
+			nd.Reset(p)
 			for nd.Next() {
 				switch nd.Type() {
 				case compat.IflaInfoKind:
@@ -185,16 +227,17 @@ func decodeLink(f compat.Facts, data []byte, l *Link) error {
 			if err := nd.Err(); err != nil {
 				return fmt.Errorf("IFLA_LINKINFO: %w", err)
 			}
-			ext = extra(ext, &ad)
+			ext = append(ext, b[:next]...)
 		default:
-			ext = extra(ext, &ad)
+			ext = append(ext, b[:next]...)
 		}
-	}
-	if err := ad.Err(); err != nil {
-		return err
+		if err != nil {
+			return err
+		}
+		b = b[next:]
 	}
 	if len(ext) > 0 {
-		l.Extra = ext
+		l.Extra = ext[:len(ext):len(ext)]
 	}
 	return nil
 }
@@ -217,13 +260,22 @@ func ifinfomsg(f compat.Facts, index int, flags, change uint32) []byte {
 }
 
 // Links lists the interfaces, streaming them from one dump. A Filter's
-// LinkIndex narrows the listing to one link; Family and Table do not apply.
+// LinkIndex narrows the listing to one link and Stats asks for the
+// per-protocol counters;
+// Family and Table do not apply.
 func (c *Conn) Links(ctx context.Context, flt Filter) iter.Seq2[Link, error] {
 	var keep func(*Link) bool
 	if flt.LinkIndex != 0 {
 		keep = func(l *Link) bool { return l.Index == flt.LinkIndex }
 	}
-	return list(ctx, c, "list links", compat.RtmGetLink, ifinfomsg(c.facts, 0, 0, 0), decodeLink, keep)
+	req := ifinfomsg(c.facts, 0, 0, 0)
+	if !flt.Stats && c.facts.OS == compat.Linux {
+		var ae netlink.AttributeEncoder
+		ae.Reset(req)
+		ae.Uint32(compat.IflaExtMask, compat.RtextFilterSkipStats)
+		req = mustBytes(&ae)
+	}
+	return list(ctx, c, "list links", compat.RtmGetLink, req, decodeLink, keep)
 }
 
 // Link returns the interface with the given index.
