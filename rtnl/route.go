@@ -25,7 +25,9 @@ type Route struct {
 	// OutIndex and InIndex are RTA_OIF and RTA_IIF.
 	OutIndex, InIndex int
 	// Table is the routing table (RTA_TABLE, else rtm_table) in the OS's
-	// numbering: Linux main is 254, FreeBSD main (fib 0) is 0.
+	// numbering: Linux main is 254, FreeBSD main (fib 0) is 0. On
+	// AddRoute, ReplaceRoute and DeleteRoute, 0 means the main table on
+	// both systems (Linux maps table 0 to main).
 	Table uint32
 	// Protocol, Scope and Type are rtm_protocol (RTPROT_*), rtm_scope
 	// (RT_SCOPE_*) and rtm_type (RTN_*). On AddRoute a zero Protocol
