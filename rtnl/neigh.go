@@ -119,7 +119,7 @@ func decodeNeighbor(f compat.Facts, data []byte, n *Neighbor) error {
 	}
 	if len(lladdr)+extNeed > 0 {
 		buf := make([]byte, extNeed, extNeed+len(lladdr))
-		ext = buf[:0]
+		ext = buf[:0:extNeed]
 		if lladdr != nil {
 			n.HardwareAddr = net.HardwareAddr(append(buf[extNeed:extNeed], lladdr...))
 		}
