@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -416,4 +417,24 @@ func TestMonitorFake(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, w, ev.Type)
 	}
+
+	// A notification that does not decode is an error, and the monitor
+	// goes on; types it does not report are skipped.
+	bad := netlink.Message{Header: netlink.Header{Type: compat.RtmNewRoute}, Data: []byte{2, 99, 0, 0}}
+	other := netlink.Message{Header: netlink.Header{Type: compat.RtmNewNexthop}, Data: make([]byte, 8)}
+	require.NoError(t, nltest.Multicast(nl, compat.RtnlgrpIPv4Route, bad, other, links[0]))
+	_, err := m.Next(ctx)
+	require.Error(t, err)
+	ev, err := m.Next(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, rtnl.NewLink, ev.Type)
+
+	cctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	n := 0
+	for _, err := range m.Events(cctx) {
+		require.Error(t, err)
+		n++
+	}
+	assert.Equal(t, 1, n, "the iterator ends with its context")
 }
