@@ -146,6 +146,21 @@ func TestKernelLinks(t *testing.T) {
 		assert.Greater(t, afSpec(l), short[l.Name], l.Name)
 	}
 
+	// Replace: several attributes in one request.
+	mac := net.HardwareAddr{2, 0, 0, 0, 0x42, 1}
+	require.NoError(t, c.ReplaceLink(ctx, rtnl.Link{Index: vb.Index, MTU: 1280, HardwareAddr: mac, Alias: "peer side", Flags: compat.IffUp}))
+	got, err = c.Link(ctx, vb.Index)
+	require.NoError(t, err)
+	assert.Equal(t, uint32(1280), got.MTU)
+	assert.Equal(t, mac, got.HardwareAddr)
+	assert.Equal(t, "peer side", got.Alias)
+	assert.NotZero(t, got.Flags&compat.IffUp)
+	var ipv []ipLink
+	ns.JSON(t, &ipv, "link", "show", "dev", "vpeer")
+	require.Len(t, ipv, 1)
+	assert.Equal(t, uint32(1280), ipv[0].MTU)
+	assert.Equal(t, mac.String(), ipv[0].Address)
+
 	// Filter, down, free from the master, delete.
 	one := collect(t, c.Links(ctx, rtnl.Filter{LinkIndex: va.Index}))
 	require.Len(t, one, 1)

@@ -379,6 +379,29 @@ func (c *Conn) changeLink(ctx context.Context, op string, index int, flags, chan
 	return c.do(ctx, op, compat.RtmNewLink, 0, b)
 }
 
+// ReplaceLink changes the existing link l.Index to match l: up or down as
+// l.Flags has IffUp, and the MTU, hardware address and alias (IFLA_IFALIAS,
+// FreeBSD: the description) that l sets (zero values are left alone). The
+// name and the master have their own calls (SetLinkName, SetLinkMaster).
+func (c *Conn) ReplaceLink(ctx context.Context, l Link) error {
+	up := c.facts.IfFlagsToRaw(compat.IffUp)
+	var flags uint32
+	if l.Flags&compat.IffUp != 0 {
+		flags = up
+	}
+	return c.changeLink(ctx, fmt.Sprintf("replace link %d", l.Index), l.Index, flags, up, func(ae *netlink.AttributeEncoder) {
+		if l.MTU != 0 {
+			ae.Uint32(compat.IflaMTU, l.MTU)
+		}
+		if len(l.HardwareAddr) != 0 {
+			ae.Raw(compat.IflaAddress, l.HardwareAddr)
+		}
+		if l.Alias != "" {
+			ae.String(compat.IflaIfalias, l.Alias)
+		}
+	})
+}
+
 // SetLinkUp brings the interface up (IFF_UP).
 func (c *Conn) SetLinkUp(ctx context.Context, index int) error {
 	up := c.facts.IfFlagsToRaw(compat.IffUp)
