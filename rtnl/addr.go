@@ -167,6 +167,33 @@ func (c *Conn) Addresses(ctx context.Context, flt Filter) iter.Seq2[Address, err
 	return list(ctx, c, "list addresses", compat.RtmGetAddr, ifaddrmsg(c.facts, flt.Family, 0, 0, 0, 0), decodeAddress, keep)
 }
 
+// Address returns the address ip of interface index, read from a dump of
+// its family (neither Linux's IPv4 nor FreeBSD has a single-address get);
+// the error wraps ErrNotFound when there is none.
+func (c *Conn) Address(ctx context.Context, index int, ip netip.Addr) (Address, error) {
+	fam := IPv4
+	if ip.Is6() && !ip.Is4In6() {
+		fam = IPv6
+	}
+	ip = ip.Unmap()
+	var (
+		found Address
+		ok    bool
+	)
+	for a, err := range c.Addresses(ctx, Filter{Family: fam, LinkIndex: index}) {
+		if err != nil {
+			return Address{}, err
+		}
+		if !ok && a.Prefix.Addr() == ip {
+			found, ok = a, true
+		}
+	}
+	if !ok {
+		return Address{}, fmt.Errorf("rtnl: address %v on link %d: %w", ip, index, ErrNotFound)
+	}
+	return found, nil
+}
+
 // AddAddress adds a to interface a.Index (NLM_F_CREATE|NLM_F_EXCL).
 func (c *Conn) AddAddress(ctx context.Context, a Address) error {
 	return c.addrOp(ctx, "add address", compat.RtmNewAddr, netlink.Create|netlink.Excl, a)

@@ -213,6 +213,11 @@ func TestKernelAddresses(t *testing.T) {
 	}
 	require.Error(t, c.AddAddress(ctx, adds[0]), "exclusive")
 	require.NoError(t, c.ReplaceAddress(ctx, adds[0]), "replace")
+	got, err := c.Address(ctx, d0.Index, netip.MustParseAddr("192.0.2.10"))
+	require.NoError(t, err)
+	assert.Equal(t, "d0:a", got.Label)
+	_, err = c.Address(ctx, d0.Index, netip.MustParseAddr("192.0.2.11"))
+	assert.ErrorIs(t, err, rtnl.ErrNotFound)
 
 	var want []ipAddrLink
 	ns.JSON(t, &want, "addr", "show")
@@ -445,6 +450,12 @@ func TestKernelRoutes(t *testing.T) {
 		assert.ErrorIs(t, c.AddRoute(ctx, r), os_ErrExist())
 		r.Gateway = netip.MustParseAddr("10.0.0.4")
 		require.NoError(t, c.ReplaceRoute(ctx, r))
+		exact, err := c.Route(ctx, r.Dst, 0)
+		require.NoError(t, err)
+		assert.Equal(t, "10.0.0.4", exact.Gateway.String())
+		assert.Contains(t, exact.Metrics, rtnl.Metric{Type: compat.RtaxMTU, Value: 1400})
+		_, err = c.Route(ctx, r.Dst, 100)
+		assert.ErrorIs(t, err, rtnl.ErrNotFound)
 		got, err := c.RouteGet(ctx, netip.MustParseAddr("203.0.113.9"))
 		require.NoError(t, err)
 		assert.Equal(t, "10.0.0.4", got.Gateway.String())

@@ -358,6 +358,38 @@ func (flt *Filter) matchRoute(r *Route) bool {
 	return true
 }
 
+// Route returns the route to exactly dst in table (0: the main table),
+// read from a dump of dst's family; the error wraps ErrNotFound when there
+// is none. With several routes to dst (other metrics or TOS) it returns the
+// first the kernel lists. For the route the kernel would use to reach an
+// address, see RouteGet.
+func (c *Conn) Route(ctx context.Context, dst netip.Prefix, table uint32) (Route, error) {
+	if table == 0 {
+		table = c.MainTable()
+	}
+	fam := IPv4
+	if dst.Addr().Is6() {
+		fam = IPv6
+	}
+	dst = dst.Masked()
+	var (
+		found Route
+		ok    bool
+	)
+	for r, err := range c.Routes(ctx, Filter{Family: fam, Table: table, HasTable: true}) {
+		if err != nil {
+			return Route{}, err
+		}
+		if !ok && r.Dst == dst {
+			found, ok = r, true
+		}
+	}
+	if !ok {
+		return Route{}, fmt.Errorf("rtnl: route %v in table %d: %w", dst, table, ErrNotFound)
+	}
+	return found, nil
+}
+
 // RouteGet asks the kernel which route it would use to reach dst
 // (RTM_GETROUTE lookup).
 func (c *Conn) RouteGet(ctx context.Context, dst netip.Addr) (Route, error) {
