@@ -16,6 +16,8 @@ import (
 type linkJSON struct {
 	Index     int        `json:"ifindex"`
 	Name      string     `json:"ifname"`
+	Link      string     `json:"link,omitempty"`
+	LinkIndex int        `json:"link_index,omitempty"`
 	Flags     []string   `json:"flags"`
 	MTU       uint32     `json:"mtu"`
 	Qdisc     string     `json:"qdisc,omitempty"`
@@ -147,6 +149,19 @@ func toLinkJSON(l rtnl.Link, names map[int]string, up map[int]bool) linkJSON {
 	}
 	if l.Group != 0 {
 		j.Group = strconv.Itoa(int(l.Group))
+	}
+	if l.ParentIndex != 0 {
+		// ip names the lower link when it is in this namespace, and gives
+		// its index when IFLA_LINK_NETNSID says it is in another.
+		other := false
+		for typ := range rtnl.Attrs(l.Extra) {
+			other = other || typ == iflaLinkNetnsID
+		}
+		if other {
+			j.LinkIndex = l.ParentIndex
+		} else {
+			j.Link = names[l.ParentIndex]
+		}
 	}
 	if len(l.HardwareAddr) > 0 {
 		j.Address = l.HardwareAddr.String()
@@ -339,3 +354,7 @@ func toNeighJSON(n rtnl.Neighbor, names map[int]string) neighJSON {
 }
 
 var jsonNull = json.RawMessage("null")
+
+// iflaLinkNetnsID is IFLA_LINK_NETNSID, the same on Linux and FreeBSD
+// (below compat.IFLACommonMax).
+const iflaLinkNetnsID = 37

@@ -83,7 +83,7 @@ func TestKernelCLIMatchesIPJSON(t *testing.T) {
 		return v
 	}
 	t.Run("link", func(t *testing.T) {
-		keys := []string{"ifindex", "ifname", "mtu", "master", "operstate", "group", "txqlen", "link_type", "address", "broadcast", "flags", "qdisc"}
+		keys := []string{"ifindex", "ifname", "link", "link_index", "mtu", "master", "operstate", "group", "txqlen", "link_type", "address", "broadcast", "flags", "qdisc"}
 		assert.Equal(t, canon(t, ipJSON("link", "show"), keys...), canon(t, nlbusJSON(t, "link", "list", "--json", "--netns", ns.Name), keys...))
 	})
 	t.Run("addr", func(t *testing.T) {
