@@ -21,7 +21,7 @@ func init() {
 		register("monitor", command{
 			summary: "monitor --kernel [--json] [link|addr|route|neigh...]: kernel rtnetlink events",
 			run: func(ctx context.Context, e *env, args []string) error {
-				rest, kernel := cutFlag(args, "--kernel")
+				rest, kernel := cutKernelFlag(args, "--kernel")
 				if !kernel {
 					return errNoBus
 				}
@@ -31,9 +31,9 @@ func init() {
 	}
 }
 
-// cutFlag removes every occurrence of name (or -name) from args and reports
+// cutKernelFlag removes every occurrence of name (or -name) from args and reports
 // whether there was one.
-func cutFlag(args []string, name string) ([]string, bool) {
+func cutKernelFlag(args []string, name string) ([]string, bool) {
 	var out []string
 	found := false
 	for _, a := range args {
@@ -97,11 +97,11 @@ func runKernelMonitor(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer c.Close()
-	names, _, err := linkNames(ctx, c)
+	names, _, err := rtLinkNames(ctx, c)
 	if err != nil {
 		return err
 	}
-	p := &eventPrinter{e: e, json: *asJSON, names: names, c: c}
+	p := &rtEventPrinter{e: e, json: *asJSON, names: names, c: c}
 	for ev, err := range m.Events(ctx) {
 		if err != nil {
 			if ctx.Err() != nil {
@@ -131,7 +131,7 @@ func runKernelMonitor(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-type eventPrinter struct {
+type rtEventPrinter struct {
 	e     *env
 	json  bool
 	names map[int]string
@@ -139,7 +139,7 @@ type eventPrinter struct {
 }
 
 // print writes one event; label replaces the event name (for resync).
-func (p *eventPrinter) print(label string, ev rtnl.Event) error {
+func (p *rtEventPrinter) print(label string, ev rtnl.Event) error {
 	name := ev.Type.String()
 	if label != "" {
 		name = label
@@ -153,18 +153,18 @@ func (p *eventPrinter) print(label string, ev rtnl.Event) error {
 		} else {
 			p.names[ev.Link.Index] = ev.Link.Name
 		}
-		obj = toLinkJSON(*ev.Link, p.names, nil)
+		obj = rtToLinkJSON(*ev.Link, p.names, nil)
 	case ev.Address != nil:
-		j := toAddrJSON(*ev.Address)
+		j := rtToAddrJSON(*ev.Address)
 		obj = struct {
 			Index int    `json:"ifindex"`
 			Dev   string `json:"dev"`
-			addrJSON
+			rtAddrJSON
 		}{ev.Address.Index, p.names[ev.Address.Index], j}
 	case ev.Route != nil:
-		obj = toRouteJSON(facts, *ev.Route, p.names, false)
+		obj = rtToRouteJSON(facts, *ev.Route, p.names, false)
 	case ev.Neighbor != nil:
-		obj = toNeighJSON(*ev.Neighbor, p.names)
+		obj = rtToNeighJSON(*ev.Neighbor, p.names)
 	}
 	if p.json {
 		b, err := json.Marshal(struct {

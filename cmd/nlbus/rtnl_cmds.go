@@ -24,8 +24,8 @@ func init() {
 	register("neigh", command{summary: "neigh list [--json] [-4|-6]: ARP and NDP caches (ip neigh show)", run: runNeighCmd})
 }
 
-// rtnlFlags are the flags shared by the rtnetlink list commands.
-type rtnlFlags struct {
+// rtListFlags are the flags shared by the rtnetlink list commands.
+type rtListFlags struct {
 	fs        *flag.FlagSet
 	json      *bool
 	four, six *bool
@@ -34,11 +34,11 @@ type rtnlFlags struct {
 	dev       *string
 }
 
-func parseRtnlFlags(name string, e *env, args []string, withTable, withFamily bool) (*rtnlFlags, error) {
+func parseRtListFlags(name string, e *env, args []string, withTable, withFamily bool) (*rtListFlags, error) {
 	if len(args) == 0 || (args[0] != "list" && args[0] != "show" && args[0] != "ls") {
 		return nil, errUsage
 	}
-	f := &rtnlFlags{fs: flag.NewFlagSet(name+" list", flag.ContinueOnError)}
+	f := &rtListFlags{fs: flag.NewFlagSet(name+" list", flag.ContinueOnError)}
 	f.fs.SetOutput(e.stderr)
 	f.json = f.fs.Bool("json", false, "print JSON with iproute2's keys")
 	f.netns = f.fs.String("netns", "", "network namespace `NAME` (/run/netns/NAME; Linux)")
@@ -57,7 +57,7 @@ func parseRtnlFlags(name string, e *env, args []string, withTable, withFamily bo
 }
 
 // dial opens an rtnl.Conn, in the namespace --netns names.
-func (f *rtnlFlags) dial() (*rtnl.Conn, error) {
+func (f *rtListFlags) dial() (*rtnl.Conn, error) {
 	var cfg netlink.Config
 	if *f.netns != "" {
 		fd, err := os.Open(filepath.Join("/run/netns", *f.netns))
@@ -70,7 +70,7 @@ func (f *rtnlFlags) dial() (*rtnl.Conn, error) {
 	return rtnl.Dial(&cfg)
 }
 
-func (f *rtnlFlags) filter(c *rtnl.Conn, names map[int]string) (rtnl.Filter, error) {
+func (f *rtListFlags) filter(c *rtnl.Conn, names map[int]string) (rtnl.Filter, error) {
 	var flt rtnl.Filter
 	if f.four != nil {
 		switch {
@@ -111,8 +111,8 @@ func (f *rtnlFlags) filter(c *rtnl.Conn, names map[int]string) (rtnl.Filter, err
 	return flt, nil
 }
 
-// linkNames maps interface indexes to names.
-func linkNames(ctx context.Context, c *rtnl.Conn) (map[int]string, []rtnl.Link, error) {
+// rtLinkNames maps interface indexes to names.
+func rtLinkNames(ctx context.Context, c *rtnl.Conn) (map[int]string, []rtnl.Link, error) {
 	names := map[int]string{}
 	var links []rtnl.Link
 	for l, err := range c.Links(ctx, rtnl.Filter{}) {
@@ -125,8 +125,8 @@ func linkNames(ctx context.Context, c *rtnl.Conn) (map[int]string, []rtnl.Link, 
 	return names, links, nil
 }
 
-// upLinks maps each link's index to whether it is up.
-func upLinks(links []rtnl.Link) map[int]bool {
+// rtUpLinks maps each link's index to whether it is up.
+func rtUpLinks(links []rtnl.Link) map[int]bool {
 	up := make(map[int]bool, len(links))
 	for _, l := range links {
 		up[l.Index] = l.Flags&compat.IffUp != 0
@@ -134,15 +134,15 @@ func upLinks(links []rtnl.Link) map[int]bool {
 	return up
 }
 
-// jsonArray writes a JSON array one element at a time, so that a listing
+// rtJSONArray writes a JSON array one element at a time, so that a listing
 // streams instead of being held in memory.
-type jsonArray struct {
+type rtJSONArray struct {
 	w   io.Writer
 	n   int
 	err error
 }
 
-func (a *jsonArray) add(v any) {
+func (a *rtJSONArray) add(v any) {
 	if a.err != nil {
 		return
 	}
@@ -159,7 +159,7 @@ func (a *jsonArray) add(v any) {
 	_, a.err = io.WriteString(a.w, sep+string(b))
 }
 
-func (a *jsonArray) close() error {
+func (a *rtJSONArray) close() error {
 	if a.err != nil {
 		return a.err
 	}
@@ -172,7 +172,7 @@ func (a *jsonArray) close() error {
 }
 
 func runLinkCmd(ctx context.Context, e *env, args []string) error {
-	f, err := parseRtnlFlags("link", e, args, false, false)
+	f, err := parseRtListFlags("link", e, args, false, false)
 	if err != nil {
 		return err
 	}
@@ -181,28 +181,28 @@ func runLinkCmd(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer c.Close()
-	names, links, err := linkNames(ctx, c)
+	names, links, err := rtLinkNames(ctx, c)
 	if err != nil {
 		return err
 	}
 	if *f.json {
-		out := &jsonArray{w: e.stdout}
-		up := upLinks(links)
+		out := &rtJSONArray{w: e.stdout}
+		up := rtUpLinks(links)
 		for _, l := range links {
-			out.add(toLinkJSON(l, names, up))
+			out.add(rtToLinkJSON(l, names, up))
 		}
 		return out.close()
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "INDEX\tNAME\tMTU\tSTATE\tADDRESS\tKIND\tFLAGS")
 	for _, l := range links {
-		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\t%s\n", l.Index, l.Name, l.MTU, l.OperState, l.HardwareAddr, l.Kind, strings.Join(linkFlags(l.Flags, false), ","))
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\t%s\n", l.Index, l.Name, l.MTU, l.OperState, l.HardwareAddr, l.Kind, strings.Join(rtLinkFlags(l.Flags, false), ","))
 	}
 	return tw.Flush()
 }
 
 func runAddrCmd(ctx context.Context, e *env, args []string) error {
-	f, err := parseRtnlFlags("addr", e, args, false, true)
+	f, err := parseRtListFlags("addr", e, args, false, true)
 	if err != nil {
 		return err
 	}
@@ -211,7 +211,7 @@ func runAddrCmd(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer c.Close()
-	names, links, err := linkNames(ctx, c)
+	names, links, err := rtLinkNames(ctx, c)
 	if err != nil {
 		return err
 	}
@@ -227,16 +227,16 @@ func runAddrCmd(ctx context.Context, e *env, args []string) error {
 		byLink[a.Index] = append(byLink[a.Index], a)
 	}
 	if *f.json {
-		out := &jsonArray{w: e.stdout}
-		up := upLinks(links)
+		out := &rtJSONArray{w: e.stdout}
+		up := rtUpLinks(links)
 		for _, l := range links {
 			if flt.LinkIndex != 0 && l.Index != flt.LinkIndex {
 				continue
 			}
-			j := toLinkJSON(l, names, up)
-			j.AddrInfo = []addrJSON{}
+			j := rtToLinkJSON(l, names, up)
+			j.AddrInfo = []rtAddrJSON{}
 			for _, a := range byLink[l.Index] {
-				j.AddrInfo = append(j.AddrInfo, toAddrJSON(a))
+				j.AddrInfo = append(j.AddrInfo, rtToAddrJSON(a))
 			}
 			out.add(j)
 		}
@@ -246,14 +246,14 @@ func runAddrCmd(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintln(tw, "DEV\tFAMILY\tADDRESS\tSCOPE\tLABEL")
 	for _, l := range links {
 		for _, a := range byLink[l.Index] {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", l.Name, a.Family, a.Prefix, scopeName(a.Scope), a.Label)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", l.Name, a.Family, a.Prefix, rtScopeName(a.Scope), a.Label)
 		}
 	}
 	return tw.Flush()
 }
 
 func runRouteCmd(ctx context.Context, e *env, args []string) error {
-	f, err := parseRtnlFlags("route", e, args, true, true)
+	f, err := parseRtListFlags("route", e, args, true, true)
 	if err != nil {
 		return err
 	}
@@ -262,7 +262,7 @@ func runRouteCmd(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer c.Close()
-	names, _, err := linkNames(ctx, c)
+	names, _, err := rtLinkNames(ctx, c)
 	if err != nil {
 		return err
 	}
@@ -272,12 +272,12 @@ func runRouteCmd(ctx context.Context, e *env, args []string) error {
 	}
 	facts := c.Facts()
 	if *f.json {
-		out := &jsonArray{w: e.stdout}
+		out := &rtJSONArray{w: e.stdout}
 		for r, err := range c.Routes(ctx, flt) {
 			if err != nil {
 				return err
 			}
-			out.add(toRouteJSON(facts, r, names, flt.HasTable))
+			out.add(rtToRouteJSON(facts, r, names, flt.HasTable))
 		}
 		return out.close()
 	}
@@ -285,7 +285,7 @@ func runRouteCmd(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		j := toRouteJSON(facts, r, names, flt.HasTable)
+		j := rtToRouteJSON(facts, r, names, flt.HasTable)
 		var b strings.Builder
 		if j.Type != "" {
 			b.WriteString(j.Type + " ")
@@ -323,7 +323,7 @@ func runRouteCmd(ctx context.Context, e *env, args []string) error {
 }
 
 func runNeighCmd(ctx context.Context, e *env, args []string) error {
-	f, err := parseRtnlFlags("neigh", e, args, false, true)
+	f, err := parseRtListFlags("neigh", e, args, false, true)
 	if err != nil {
 		return err
 	}
@@ -332,7 +332,7 @@ func runNeighCmd(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer c.Close()
-	names, _, err := linkNames(ctx, c)
+	names, _, err := rtLinkNames(ctx, c)
 	if err != nil {
 		return err
 	}
@@ -340,7 +340,7 @@ func runNeighCmd(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	out := &jsonArray{w: e.stdout}
+	out := &rtJSONArray{w: e.stdout}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	if !*f.json {
 		fmt.Fprintln(tw, "ADDRESS\tDEV\tLLADDR\tSTATE")
@@ -350,7 +350,7 @@ func runNeighCmd(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		if *f.json {
-			out.add(toNeighJSON(n, names))
+			out.add(rtToNeighJSON(n, names))
 			continue
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", n.IP, names[n.Index], n.HardwareAddr, strings.Join(n.State.Names(), ","))

@@ -13,32 +13,32 @@ import (
 // (ip -j link|addr|route|neigh show), so that scripts written against ip
 // read nlbus's output.
 
-type linkJSON struct {
-	Index     int        `json:"ifindex"`
-	Name      string     `json:"ifname"`
-	Link      string     `json:"link,omitempty"`
-	LinkIndex int        `json:"link_index,omitempty"`
-	Flags     []string   `json:"flags"`
-	MTU       uint32     `json:"mtu"`
-	Qdisc     string     `json:"qdisc,omitempty"`
-	Master    string     `json:"master,omitempty"`
-	OperState string     `json:"operstate"`
-	Group     string     `json:"group"`
-	TxQLen    uint32     `json:"txqlen,omitempty"`
-	LinkType  string     `json:"link_type"`
-	Address   string     `json:"address,omitempty"`
-	Broadcast string     `json:"broadcast,omitempty"`
-	Alias     string     `json:"ifalias,omitempty"`
-	Kind      *infoJSON  `json:"linkinfo,omitempty"`
-	AddrInfo  []addrJSON `json:"addr_info,omitempty"`
+type rtLinkJSON struct {
+	Index     int          `json:"ifindex"`
+	Name      string       `json:"ifname"`
+	Link      string       `json:"link,omitempty"`
+	LinkIndex int          `json:"link_index,omitempty"`
+	Flags     []string     `json:"flags"`
+	MTU       uint32       `json:"mtu"`
+	Qdisc     string       `json:"qdisc,omitempty"`
+	Master    string       `json:"master,omitempty"`
+	OperState string       `json:"operstate"`
+	Group     string       `json:"group"`
+	TxQLen    uint32       `json:"txqlen,omitempty"`
+	LinkType  string       `json:"link_type"`
+	Address   string       `json:"address,omitempty"`
+	Broadcast string       `json:"broadcast,omitempty"`
+	Alias     string       `json:"ifalias,omitempty"`
+	Kind      *rtInfoJSON  `json:"linkinfo,omitempty"`
+	AddrInfo  []rtAddrJSON `json:"addr_info,omitempty"`
 }
 
-type infoJSON struct {
+type rtInfoJSON struct {
 	Kind      string `json:"info_kind,omitempty"`
 	SlaveKind string `json:"info_slave_kind,omitempty"`
 }
 
-type addrJSON struct {
+type rtAddrJSON struct {
 	Family    string `json:"family"`
 	Local     string `json:"local"`
 	Peer      string `json:"address,omitempty"`
@@ -50,12 +50,12 @@ type addrJSON struct {
 	Preferred uint32 `json:"preferred_life_time"`
 }
 
-type routeJSON struct {
+type rtRouteJSON struct {
 	Type     string           `json:"type,omitempty"`
 	Dst      string           `json:"dst"`
 	From     string           `json:"from,omitempty"`
 	Gateway  string           `json:"gateway,omitempty"`
-	Via      *viaJSON         `json:"via,omitempty"`
+	Via      *rtViaJSON       `json:"via,omitempty"`
 	Dev      string           `json:"dev,omitempty"`
 	Table    string           `json:"table,omitempty"`
 	Protocol string           `json:"protocol,omitempty"`
@@ -65,22 +65,22 @@ type routeJSON struct {
 	Flags    []string         `json:"flags"`
 	Pref     string           `json:"pref,omitempty"`
 	Metrics  []map[string]any `json:"metrics,omitempty"`
-	Nexthops []nexthopJSON    `json:"nexthops,omitempty"`
+	Nexthops []rtNexthopJSON  `json:"nexthops,omitempty"`
 }
 
-type viaJSON struct {
+type rtViaJSON struct {
 	Family string `json:"family"`
 	Host   string `json:"host"`
 }
 
-type nexthopJSON struct {
+type rtNexthopJSON struct {
 	Gateway string   `json:"gateway,omitempty"`
 	Dev     string   `json:"dev,omitempty"`
 	Weight  int      `json:"weight"`
 	Flags   []string `json:"flags"`
 }
 
-type neighJSON struct {
+type rtNeighJSON struct {
 	Dst    string           `json:"dst"`
 	Dev    string           `json:"dev,omitempty"`
 	Lladdr string           `json:"lladdr,omitempty"`
@@ -89,9 +89,9 @@ type neighJSON struct {
 	State  []string         `json:"state"`
 }
 
-// ipFlagOrder is the order ip(8) prints interface flags in
+// rtIPFlagOrder is the order ip(8) prints interface flags in
 // (iproute2 ip/ipaddress.c print_link_flags).
-var ipFlagOrder = []struct {
+var rtIPFlagOrder = []struct {
 	f    compat.IfFlags
 	name string
 }{
@@ -101,14 +101,14 @@ var ipFlagOrder = []struct {
 	{compat.IffDebug, "DEBUG"}, {compat.IffUp, "UP"}, {compat.IffLowerUp, "LOWER_UP"}, {compat.IffDormant, "DORMANT"},
 }
 
-// linkFlags lists f as ip prints it; mdown adds "M-DOWN" (the lower link
+// rtLinkFlags lists f as ip prints it; mdown adds "M-DOWN" (the lower link
 // of IFLA_LINK is down).
-func linkFlags(f compat.IfFlags, mdown bool) []string {
+func rtLinkFlags(f compat.IfFlags, mdown bool) []string {
 	out := []string{}
 	if f&compat.IffUp != 0 && f&compat.IffRunning == 0 {
 		out = append(out, "NO-CARRIER")
 	}
-	for _, x := range ipFlagOrder {
+	for _, x := range rtIPFlagOrder {
 		if f&x.f != 0 {
 			out = append(out, x.name)
 		}
@@ -119,7 +119,7 @@ func linkFlags(f compat.IfFlags, mdown bool) []string {
 	return out
 }
 
-func linkTypeName(t compat.LinkType) string {
+func rtLinkTypeName(t compat.LinkType) string {
 	switch t {
 	case compat.LinkEther, compat.LinkVLAN, compat.LinkBridge:
 		return "ether"
@@ -135,17 +135,17 @@ func linkTypeName(t compat.LinkType) string {
 	return t.String()
 }
 
-// toLinkJSON converts l; up tells which links are up (for M-DOWN), nil
+// rtToLinkJSON converts l; up tells which links are up (for M-DOWN), nil
 // when unknown.
-func toLinkJSON(l rtnl.Link, names map[int]string, up map[int]bool) linkJSON {
+func rtToLinkJSON(l rtnl.Link, names map[int]string, up map[int]bool) rtLinkJSON {
 	mdown := false
 	if isUp, ok := up[l.ParentIndex]; ok && l.ParentIndex != 0 {
 		mdown = !isUp
 	}
-	j := linkJSON{
-		Index: l.Index, Name: l.Name, Flags: linkFlags(l.Flags, mdown), MTU: l.MTU, Qdisc: l.Qdisc,
+	j := rtLinkJSON{
+		Index: l.Index, Name: l.Name, Flags: rtLinkFlags(l.Flags, mdown), MTU: l.MTU, Qdisc: l.Qdisc,
 		Master: names[l.MasterIndex], OperState: l.OperState.String(), Group: "default",
-		TxQLen: l.TxQueueLen, LinkType: linkTypeName(l.Type), Alias: l.Alias,
+		TxQLen: l.TxQueueLen, LinkType: rtLinkTypeName(l.Type), Alias: l.Alias,
 	}
 	if l.Group != 0 {
 		j.Group = strconv.Itoa(int(l.Group))
@@ -155,7 +155,7 @@ func toLinkJSON(l rtnl.Link, names map[int]string, up map[int]bool) linkJSON {
 		// its index when IFLA_LINK_NETNSID says it is in another.
 		other := false
 		for typ := range rtnl.Attrs(l.Extra) {
-			other = other || typ == iflaLinkNetnsID
+			other = other || typ == rtIflaLinkNetnsID
 		}
 		if other {
 			j.LinkIndex = l.ParentIndex
@@ -170,12 +170,12 @@ func toLinkJSON(l rtnl.Link, names map[int]string, up map[int]bool) linkJSON {
 		j.Broadcast = l.Broadcast.String()
 	}
 	if l.Kind != "" || l.SlaveKind != "" {
-		j.Kind = &infoJSON{Kind: l.Kind, SlaveKind: l.SlaveKind}
+		j.Kind = &rtInfoJSON{Kind: l.Kind, SlaveKind: l.SlaveKind}
 	}
 	return j
 }
 
-func scopeName(s uint8) string {
+func rtScopeName(s uint8) string {
 	switch s {
 	case compat.RtScopeUniverse:
 		return "global"
@@ -191,10 +191,10 @@ func scopeName(s uint8) string {
 	return strconv.Itoa(int(s))
 }
 
-func toAddrJSON(a rtnl.Address) addrJSON {
-	j := addrJSON{
+func rtToAddrJSON(a rtnl.Address) rtAddrJSON {
+	j := rtAddrJSON{
 		Family: a.Family.String(), Local: a.Prefix.Addr().String(), Prefixlen: a.Prefix.Bits(),
-		Scope: scopeName(a.Scope), Valid: a.ValidLifetime, Preferred: a.PreferredLifetime,
+		Scope: rtScopeName(a.Scope), Valid: a.ValidLifetime, Preferred: a.PreferredLifetime,
 	}
 	if a.Peer.IsValid() {
 		j.Peer = a.Peer.String()
@@ -208,9 +208,9 @@ func toAddrJSON(a rtnl.Address) addrJSON {
 	return j
 }
 
-var routeTypes = [...]string{"unspec", "unicast", "local", "broadcast", "anycast", "multicast", "blackhole", "unreachable", "prohibit", "throw", "nat", "xresolve"}
+var rtRouteTypes = [...]string{"unspec", "unicast", "local", "broadcast", "anycast", "multicast", "blackhole", "unreachable", "prohibit", "throw", "nat", "xresolve"}
 
-var protoNames = map[uint8]string{
+var rtProtoNames = map[uint8]string{
 	compat.RtprotUnspec: "unspec", compat.RtprotRedirect: "redirect", compat.RtprotKernel: "kernel",
 	compat.RtprotBoot: "boot", compat.RtprotStatic: "static", compat.RtprotGated: "gated", compat.RtprotRA: "ra",
 	compat.RtprotZebra: "zebra", compat.RtprotBird: "bird", compat.RtprotDnrouted: "dnrouted",
@@ -220,7 +220,7 @@ var protoNames = map[uint8]string{
 	compat.RtprotEIGRP: "eigrp",
 }
 
-var metricNames = map[uint16]string{
+var rtMetricNames = map[uint16]string{
 	compat.RtaxLock: "lock", compat.RtaxMTU: "mtu", compat.RtaxWindow: "window", compat.RtaxRTT: "rtt",
 	compat.RtaxRTTVar: "rttvar", compat.RtaxSSThresh: "ssthresh", compat.RtaxCwnd: "cwnd",
 	compat.RtaxAdvmss: "advmss", compat.RtaxReordering: "reordering", compat.RtaxHoplimit: "hoplimit",
@@ -228,7 +228,7 @@ var metricNames = map[uint16]string{
 	compat.RtaxInitrwnd: "initrwnd", compat.RtaxQuickack: "quickack",
 }
 
-func tableName(f compat.Facts, t uint32) string {
+func rtTableName(f compat.Facts, t uint32) string {
 	if t == f.RTTableMain {
 		return "main"
 	}
@@ -243,7 +243,7 @@ func tableName(f compat.Facts, t uint32) string {
 	return strconv.FormatUint(uint64(t), 10)
 }
 
-func nhFlags(fl uint32) []string {
+func rtNexthopFlags(fl uint32) []string {
 	out := []string{}
 	if fl&compat.RtnhFDead != 0 {
 		out = append(out, "dead")
@@ -257,7 +257,7 @@ func nhFlags(fl uint32) []string {
 	return out
 }
 
-func prefixString(p netip.Prefix) string {
+func rtPrefixString(p netip.Prefix) string {
 	if p.Bits() == 0 {
 		return "default"
 	}
@@ -267,17 +267,17 @@ func prefixString(p netip.Prefix) string {
 	return p.String()
 }
 
-func toRouteJSON(f compat.Facts, r rtnl.Route, names map[int]string, tableKnown bool) routeJSON {
-	j := routeJSON{Dst: prefixString(r.Dst), Dev: names[r.OutIndex], Flags: nhFlags(r.Flags)}
+func rtToRouteJSON(f compat.Facts, r rtnl.Route, names map[int]string, tableKnown bool) rtRouteJSON {
+	j := rtRouteJSON{Dst: rtPrefixString(r.Dst), Dev: names[r.OutIndex], Flags: rtNexthopFlags(r.Flags)}
 	if r.Type != compat.RtnUnicast {
-		if int(r.Type) < len(routeTypes) {
-			j.Type = routeTypes[r.Type]
+		if int(r.Type) < len(rtRouteTypes) {
+			j.Type = rtRouteTypes[r.Type]
 		} else {
 			j.Type = strconv.Itoa(int(r.Type))
 		}
 	}
 	if r.Src.IsValid() && r.Src.Bits() > 0 {
-		j.From = prefixString(r.Src)
+		j.From = rtPrefixString(r.Src)
 	}
 	if r.Gateway.IsValid() {
 		j.Gateway = r.Gateway.String()
@@ -287,20 +287,20 @@ func toRouteJSON(f compat.Facts, r rtnl.Route, names map[int]string, tableKnown 
 		if r.Via.Is6() {
 			fam = "inet6"
 		}
-		j.Via = &viaJSON{Family: fam, Host: r.Via.String()}
+		j.Via = &rtViaJSON{Family: fam, Host: r.Via.String()}
 	}
 	if !tableKnown && r.Table != f.RTTableMain {
-		j.Table = tableName(f, r.Table)
+		j.Table = rtTableName(f, r.Table)
 	}
 	if r.Protocol != compat.RtprotBoot {
-		if n, ok := protoNames[r.Protocol]; ok {
+		if n, ok := rtProtoNames[r.Protocol]; ok {
 			j.Protocol = n
 		} else {
 			j.Protocol = strconv.Itoa(int(r.Protocol))
 		}
 	}
 	if r.Scope != compat.RtScopeUniverse {
-		j.Scope = scopeName(r.Scope)
+		j.Scope = rtScopeName(r.Scope)
 	}
 	if r.Family == rtnl.IPv6 || r.Priority != 0 {
 		m := r.Priority
@@ -320,7 +320,7 @@ func toRouteJSON(f compat.Facts, r rtnl.Route, names map[int]string, tableKnown 
 		}
 	}
 	for _, m := range r.Metrics {
-		name, ok := metricNames[m.Type]
+		name, ok := rtMetricNames[m.Type]
 		if !ok {
 			name = strconv.Itoa(int(m.Type))
 		}
@@ -330,7 +330,7 @@ func toRouteJSON(f compat.Facts, r rtnl.Route, names map[int]string, tableKnown 
 		j.Metrics = append(j.Metrics, map[string]any{"congctl": r.CCAlgo})
 	}
 	for _, h := range r.Multipath {
-		nh := nexthopJSON{Dev: names[h.Index], Weight: h.Weight, Flags: nhFlags(uint32(h.Flags))}
+		nh := rtNexthopJSON{Dev: names[h.Index], Weight: h.Weight, Flags: rtNexthopFlags(uint32(h.Flags))}
 		if h.Gateway.IsValid() {
 			nh.Gateway = h.Gateway.String()
 		}
@@ -339,22 +339,22 @@ func toRouteJSON(f compat.Facts, r rtnl.Route, names map[int]string, tableKnown 
 	return j
 }
 
-func toNeighJSON(n rtnl.Neighbor, names map[int]string) neighJSON {
-	j := neighJSON{Dst: n.IP.String(), Dev: names[n.Index], State: n.State.Names()}
+func rtToNeighJSON(n rtnl.Neighbor, names map[int]string) rtNeighJSON {
+	j := rtNeighJSON{Dst: n.IP.String(), Dev: names[n.Index], State: n.State.Names()}
 	if len(n.HardwareAddr) > 0 {
 		j.Lladdr = n.HardwareAddr.String()
 	}
 	if n.Flags&compat.NtfRouter != 0 {
-		j.Router = &jsonNull
+		j.Router = &rtJSONNull
 	}
 	if n.Flags&compat.NtfProxy != 0 {
-		j.Proxy = &jsonNull
+		j.Proxy = &rtJSONNull
 	}
 	return j
 }
 
-var jsonNull = json.RawMessage("null")
+var rtJSONNull = json.RawMessage("null")
 
-// iflaLinkNetnsID is IFLA_LINK_NETNSID, the same on Linux and FreeBSD
+// rtIflaLinkNetnsID is IFLA_LINK_NETNSID, the same on Linux and FreeBSD
 // (below compat.IFLACommonMax).
-const iflaLinkNetnsID = 37
+const rtIflaLinkNetnsID = 37

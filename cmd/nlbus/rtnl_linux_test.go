@@ -18,8 +18,8 @@ import (
 	"github.com/nlbus/netlink/internal/nettest"
 )
 
-// nlbusJSON runs nlbus args... and decodes its JSON output.
-func nlbusJSON(t *testing.T, args ...string) []map[string]any {
+// rtNlbusJSON runs nlbus args... and decodes its JSON output.
+func rtNlbusJSON(t *testing.T, args ...string) []map[string]any {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	code := runMain(context.Background(), &env{stdout: &out, stderr: &errOut}, args)
@@ -29,8 +29,8 @@ func nlbusJSON(t *testing.T, args ...string) []map[string]any {
 	return v
 }
 
-// canon renders objects as sorted JSON strings, keeping only keys.
-func canon(t *testing.T, objs []map[string]any, keys ...string) []string {
+// rtCanon renders objects as sorted JSON strings, keeping only keys.
+func rtCanon(t *testing.T, objs []map[string]any, keys ...string) []string {
 	var out []string
 	for _, o := range objs {
 		k := map[string]any{}
@@ -47,7 +47,7 @@ func canon(t *testing.T, objs []map[string]any, keys ...string) []string {
 	return out
 }
 
-func setupNS(t *testing.T) *nettest.NS {
+func rtSetupNS(t *testing.T) *nettest.NS {
 	ns := nettest.NewNS(t)
 	ns.AddDummy(t, "d0")
 	ns.AddDummy(t, "d1")
@@ -76,7 +76,7 @@ func setupNS(t *testing.T) *nettest.NS {
 }
 
 func TestKernelCLIMatchesIPJSON(t *testing.T) {
-	ns := setupNS(t)
+	ns := rtSetupNS(t)
 	ipJSON := func(args ...string) []map[string]any {
 		var v []map[string]any
 		ns.JSON(t, &v, args...)
@@ -84,7 +84,7 @@ func TestKernelCLIMatchesIPJSON(t *testing.T) {
 	}
 	t.Run("link", func(t *testing.T) {
 		keys := []string{"ifindex", "ifname", "link", "link_index", "mtu", "master", "operstate", "group", "txqlen", "link_type", "address", "broadcast", "flags", "qdisc"}
-		assert.Equal(t, canon(t, ipJSON("link", "show"), keys...), canon(t, nlbusJSON(t, "link", "list", "--json", "--netns", ns.Name), keys...))
+		assert.Equal(t, rtCanon(t, ipJSON("link", "show"), keys...), rtCanon(t, rtNlbusJSON(t, "link", "list", "--json", "--netns", ns.Name), keys...))
 	})
 	t.Run("addr", func(t *testing.T) {
 		keys := []string{"family", "local", "address", "prefixlen", "broadcast", "scope", "label", "valid_life_time", "preferred_life_time"}
@@ -101,29 +101,29 @@ func TestKernelCLIMatchesIPJSON(t *testing.T) {
 			return out
 		}
 		keys = append(keys, "dev")
-		assert.Equal(t, canon(t, flat(ipJSON("addr", "show")), keys...), canon(t, flat(nlbusJSON(t, "addr", "list", "--json", "--netns", ns.Name)), keys...))
+		assert.Equal(t, rtCanon(t, flat(ipJSON("addr", "show")), keys...), rtCanon(t, flat(rtNlbusJSON(t, "addr", "list", "--json", "--netns", ns.Name)), keys...))
 	})
 	routeKeys := []string{"type", "dst", "from", "gateway", "dev", "table", "protocol", "scope", "metric", "prefsrc", "flags", "pref", "metrics", "nexthops"}
 	t.Run("route every table both families", func(t *testing.T) {
 		want := append(ipJSON("-4", "route", "show", "table", "all"), ipJSON("-6", "route", "show", "table", "all")...)
-		got := nlbusJSON(t, "route", "list", "--json", "--netns", ns.Name)
+		got := rtNlbusJSON(t, "route", "list", "--json", "--netns", ns.Name)
 		assert.Greater(t, len(got), 2000)
-		assert.Equal(t, canon(t, want, routeKeys...), canon(t, got, routeKeys...))
+		assert.Equal(t, rtCanon(t, want, routeKeys...), rtCanon(t, got, routeKeys...))
 	})
 	t.Run("route -4 --table 200", func(t *testing.T) {
 		want := ipJSON("-4", "route", "show", "table", "200")
-		got := nlbusJSON(t, "route", "list", "--json", "-4", "--table", "200", "--netns", ns.Name)
+		got := rtNlbusJSON(t, "route", "list", "--json", "-4", "--table", "200", "--netns", ns.Name)
 		assert.Len(t, got, 2000)
-		assert.Equal(t, canon(t, want, routeKeys...), canon(t, got, routeKeys...))
+		assert.Equal(t, rtCanon(t, want, routeKeys...), rtCanon(t, got, routeKeys...))
 	})
 	t.Run("route -6", func(t *testing.T) {
 		want := ipJSON("-6", "route", "show", "table", "all")
-		got := nlbusJSON(t, "route", "list", "--json", "-6", "--netns", ns.Name)
-		assert.Equal(t, canon(t, want, routeKeys...), canon(t, got, routeKeys...))
+		got := rtNlbusJSON(t, "route", "list", "--json", "-6", "--netns", ns.Name)
+		assert.Equal(t, rtCanon(t, want, routeKeys...), rtCanon(t, got, routeKeys...))
 	})
 	t.Run("neigh", func(t *testing.T) {
 		keys := []string{"dst", "dev", "lladdr", "state", "router"}
-		assert.Equal(t, canon(t, ipJSON("neigh", "show", "nud", "all"), keys...), canon(t, nlbusJSON(t, "neigh", "list", "--json", "--netns", ns.Name), keys...))
+		assert.Equal(t, rtCanon(t, ipJSON("neigh", "show", "nud", "all"), keys...), rtCanon(t, rtNlbusJSON(t, "neigh", "list", "--json", "--netns", ns.Name), keys...))
 	})
 	t.Run("text", func(t *testing.T) {
 		for _, cmd := range []string{"link", "addr", "route", "neigh"} {
@@ -143,21 +143,21 @@ func TestCLIUsage(t *testing.T) {
 	assert.Equal(t, 1, runMain(context.Background(), &env{stdout: &out, stderr: &errOut}, []string{"route", "list", "-4", "-6", "--netns", "nlt-does-not-exist"}))
 }
 
-// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
-type syncBuffer struct {
+// rtSyncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
+type rtSyncBuffer struct {
 	mu chan struct{}
 	b  bytes.Buffer
 }
 
-func newSyncBuffer() *syncBuffer { return &syncBuffer{mu: make(chan struct{}, 1)} }
+func newRtSyncBuffer() *rtSyncBuffer { return &rtSyncBuffer{mu: make(chan struct{}, 1)} }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *rtSyncBuffer) Write(p []byte) (int, error) {
 	s.mu <- struct{}{}
 	defer func() { <-s.mu }()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+func (s *rtSyncBuffer) String() string {
 	s.mu <- struct{}{}
 	defer func() { <-s.mu }()
 	return s.b.String()
@@ -166,7 +166,7 @@ func (s *syncBuffer) String() string {
 func TestKernelCLIMonitor(t *testing.T) {
 	ns := nettest.NewNS(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	out, errOut := newSyncBuffer(), newSyncBuffer()
+	out, errOut := newRtSyncBuffer(), newRtSyncBuffer()
 	done := make(chan int)
 	go func() {
 		done <- runMain(ctx, &env{stdout: out, stderr: errOut}, []string{"monitor", "--kernel", "--json", "--netns", ns.Name})
