@@ -3,6 +3,7 @@
 package bench
 
 import (
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -13,7 +14,10 @@ import (
 // The ratio benchmarks run every library once per op, interleaved, and
 // report the ratios of the medians of their times: on a loaded machine a
 // slow period then costs every library alike, where the sequential
-// benchmarks above would charge it to whichever ran then.
+// benchmarks above would charge it to whichever ran then. A collection
+// runs before each timed call, untimed, so that no library pays for the
+// garbage of the one before it; none pays for its own either, which
+// favours the libraries that allocate most.
 
 func interleaved(b *testing.B, count int, libs []string, open func(lib string) (*rtnlbench.Lister, error), base string, unit string) {
 	listers := make([]*rtnlbench.Lister, len(libs))
@@ -28,6 +32,9 @@ func interleaved(b *testing.B, count int, libs []string, open func(lib string) (
 	times := make([][]time.Duration, len(libs))
 	for b.Loop() {
 		for i, l := range listers {
+			b.StopTimer()
+			runtime.GC()
+			b.StartTimer()
 			start := time.Now()
 			n, err := l.List()
 			times[i] = append(times[i], time.Since(start))

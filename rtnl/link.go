@@ -122,6 +122,37 @@ func decodeLink(f compat.Facts, data []byte, l *Link) error {
 	return decodeLinkAttrs(rest, l)
 }
 
+// linkKeep returns the bytes decodeLinkAttrs keeps of rest: an upper
+// bound, sized from the attribute headers present (a malformed tail counts
+// whole, and decodeLinkAttrs then fails on it).
+func linkKeep(rest []byte) int {
+	n := 0
+	for b := rest; len(b) >= 4; {
+		l := int(ne.Uint16(b))
+		if l < 4 || l > len(b) {
+			return n + len(b)
+		}
+		next := min(netlink.Align(l), len(b))
+		switch ne.Uint16(b[2:]) & 0x3fff {
+		case compat.IflaMTU, compat.IflaMinMTU, compat.IflaMaxMTU, compat.IflaMaster,
+			compat.IflaLink, compat.IflaTxqlen, compat.IflaGroup, compat.IflaPromiscuity,
+			compat.IflaOperstate:
+		case compat.IflaIfname, compat.IflaIfalias, compat.IflaQdisc, compat.IflaAddress, compat.IflaBroadcast:
+			n += l - 4
+		case compat.IflaStats64:
+			if l-4 < 80 {
+				n += next
+			}
+		case compat.IflaLinkinfo:
+			n += next + l - 4 // kept whole, and the kinds within
+		default:
+			n += next
+		}
+		b = b[next:]
+	}
+	return n
+}
+
 // errShortAttr reports an attribute payload of the wrong size.
 func errAttrSize(typ uint16, n int) error {
 	return fmt.Errorf("%w: link attribute %d of %d bytes", netlink.ErrAttributeSize, typ, n)
@@ -133,7 +164,7 @@ func errAttrSize(typ uint16, n int) error {
 // it through unsafe.String) from its back; no slice the Link exposes
 // overlaps another. Unknown attributes are copied raw, padding included.
 func decodeLinkAttrs(rest []byte, l *Link) error {
-	buf := make([]byte, len(rest))
+	buf := make([]byte, linkKeep(rest))
 	ext := buf[:0]
 	back := len(buf) // buf[back:] holds addresses and strings
 	keep := func(b []byte) []byte {
