@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -47,6 +48,23 @@ func rtCanon(t *testing.T, objs []map[string]any, keys ...string) []string {
 	return out
 }
 
+// rtSettledEqual takes snapshots until ip's output and nlbus's agree (the
+// kernel adds IPv6 link-local addresses, routes and neighbours on its own
+// time, possibly between two reads), then asserts they are equal and
+// returns them.
+func rtSettledEqual(t *testing.T, snap func() (want, got []string)) ([]string, []string) {
+	t.Helper()
+	var want, got []string
+	for i := 0; i < 30; i++ {
+		if want, got = snap(); slices.Equal(want, got) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	assert.Equal(t, want, got)
+	return want, got
+}
+
 func rtSetupNS(t *testing.T) *nettest.NS {
 	ns := nettest.NewNS(t)
 	ns.AddDummy(t, "d0")
@@ -84,10 +102,14 @@ func TestKernelCLIMatchesIPJSON(t *testing.T) {
 	}
 	t.Run("link", func(t *testing.T) {
 		keys := []string{"ifindex", "ifname", "link", "link_index", "mtu", "master", "operstate", "group", "txqlen", "link_type", "address", "broadcast", "flags", "qdisc"}
-		assert.Equal(t, rtCanon(t, ipJSON("link", "show"), keys...), rtCanon(t, rtNlbusJSON(t, "link", "list", "--json", "--netns", ns.Name), keys...))
+		rtSettledEqual(t, func() ([]string, []string) {
+			return rtCanon(t, ipJSON("link", "show"), keys...), rtCanon(t, rtNlbusJSON(t, "link", "list", "--json", "--netns", ns.Name), keys...)
+		})
 	})
 	t.Run("addr", func(t *testing.T) {
-		keys := []string{"family", "local", "address", "prefixlen", "broadcast", "scope", "label", "valid_life_time", "preferred_life_time"}
+		// Lifetimes count down between the two reads; rtnl's tests compare
+		// them with a tolerance.
+		keys := []string{"family", "local", "address", "prefixlen", "broadcast", "scope", "label"}
 		flat := func(links []map[string]any) []map[string]any {
 			var out []map[string]any
 			for _, l := range links {
@@ -101,29 +123,39 @@ func TestKernelCLIMatchesIPJSON(t *testing.T) {
 			return out
 		}
 		keys = append(keys, "dev")
-		assert.Equal(t, rtCanon(t, flat(ipJSON("addr", "show")), keys...), rtCanon(t, flat(rtNlbusJSON(t, "addr", "list", "--json", "--netns", ns.Name)), keys...))
+		rtSettledEqual(t, func() ([]string, []string) {
+			return rtCanon(t, flat(ipJSON("addr", "show")), keys...), rtCanon(t, flat(rtNlbusJSON(t, "addr", "list", "--json", "--netns", ns.Name)), keys...)
+		})
 	})
 	routeKeys := []string{"type", "dst", "from", "gateway", "dev", "table", "protocol", "scope", "metric", "prefsrc", "flags", "pref", "metrics", "nexthops"}
 	t.Run("route every table both families", func(t *testing.T) {
-		want := append(ipJSON("-4", "route", "show", "table", "all"), ipJSON("-6", "route", "show", "table", "all")...)
-		got := rtNlbusJSON(t, "route", "list", "--json", "--netns", ns.Name)
+		_, got := rtSettledEqual(t, func() ([]string, []string) {
+			want := append(ipJSON("-4", "route", "show", "table", "all"), ipJSON("-6", "route", "show", "table", "all")...)
+			got := rtNlbusJSON(t, "route", "list", "--json", "--netns", ns.Name)
+			return rtCanon(t, want, routeKeys...), rtCanon(t, got, routeKeys...)
+		})
 		assert.Greater(t, len(got), 2000)
-		assert.Equal(t, rtCanon(t, want, routeKeys...), rtCanon(t, got, routeKeys...))
 	})
 	t.Run("route -4 --table 200", func(t *testing.T) {
-		want := ipJSON("-4", "route", "show", "table", "200")
-		got := rtNlbusJSON(t, "route", "list", "--json", "-4", "--table", "200", "--netns", ns.Name)
+		_, got := rtSettledEqual(t, func() ([]string, []string) {
+			want := ipJSON("-4", "route", "show", "table", "200")
+			got := rtNlbusJSON(t, "route", "list", "--json", "-4", "--table", "200", "--netns", ns.Name)
+			return rtCanon(t, want, routeKeys...), rtCanon(t, got, routeKeys...)
+		})
 		assert.Len(t, got, 2000)
-		assert.Equal(t, rtCanon(t, want, routeKeys...), rtCanon(t, got, routeKeys...))
 	})
 	t.Run("route -6", func(t *testing.T) {
-		want := ipJSON("-6", "route", "show", "table", "all")
-		got := rtNlbusJSON(t, "route", "list", "--json", "-6", "--netns", ns.Name)
-		assert.Equal(t, rtCanon(t, want, routeKeys...), rtCanon(t, got, routeKeys...))
+		rtSettledEqual(t, func() ([]string, []string) {
+			want := ipJSON("-6", "route", "show", "table", "all")
+			got := rtNlbusJSON(t, "route", "list", "--json", "-6", "--netns", ns.Name)
+			return rtCanon(t, want, routeKeys...), rtCanon(t, got, routeKeys...)
+		})
 	})
 	t.Run("neigh", func(t *testing.T) {
 		keys := []string{"dst", "dev", "lladdr", "state", "router"}
-		assert.Equal(t, rtCanon(t, ipJSON("neigh", "show", "nud", "all"), keys...), rtCanon(t, rtNlbusJSON(t, "neigh", "list", "--json", "--netns", ns.Name), keys...))
+		rtSettledEqual(t, func() ([]string, []string) {
+			return rtCanon(t, ipJSON("neigh", "show", "nud", "all"), keys...), rtCanon(t, rtNlbusJSON(t, "neigh", "list", "--json", "--netns", ns.Name), keys...)
+		})
 	})
 	t.Run("text", func(t *testing.T) {
 		for _, cmd := range []string{"link", "addr", "route", "neigh"} {
