@@ -21,6 +21,9 @@ type Conn struct {
 	c     *netlink.Conn
 	cache cache
 
+	doMu  sync.Mutex
+	doers []*doer // idle, at most maxIdleDoers
+
 	mu     sync.Mutex // guards the fields below
 	closed bool
 	sub    *netlink.Conn
@@ -75,13 +78,17 @@ func request(msg Message, family uint16, flags netlink.HeaderFlags) netlink.Mess
 	}
 }
 
+// Every method that addresses a family takes it right after the context,
+// by ID (Execute, Do, Dump) or by name (ExecuteFamily, DoFamily,
+// DumpFamily), then the message, then the flags, then the callback.
+
 // Execute sends msg to the family with ID family and returns the replies,
 // which the caller owns. Flags are added to the request's (NLM_F_REQUEST is
 // always set; a request without the Dump flags also gets NLM_F_ACK and its
 // acknowledgement is consumed). Errors are *netlink.OpError values wrapping
 // the errno the family replied with. An interrupted dump returns its partial
 // result with an error wrapping netlink.ErrDumpInterrupted.
-func (c *Conn) Execute(ctx context.Context, msg Message, family uint16, flags netlink.HeaderFlags) ([]Message, error) {
+func (c *Conn) Execute(ctx context.Context, family uint16, msg Message, flags netlink.HeaderFlags) ([]Message, error) {
 	msgs, err := c.c.Execute(ctx, request(msg, family, flags))
 	out := make([]Message, 0, len(msgs))
 	for _, m := range msgs {
@@ -94,11 +101,87 @@ func (c *Conn) Execute(ctx context.Context, msg Message, family uint16, flags ne
 	return out, err
 }
 
+// Do sends msg to the family with ID family and calls fn for each reply,
+// as netlink.Conn.Do does: the Message passed to fn is borrowed (its Data
+// is valid only until fn returns), an error from fn stops the calls to fn
+// and is returned once the replies are consumed, and the final
+// acknowledgement is returned. flags are added as for Execute. Do allocates
+// nothing once the Conn has served a request of the same size.
+func (c *Conn) Do(ctx context.Context, family uint16, msg Message, flags netlink.HeaderFlags, fn func(Message) error) (netlink.Ack, error) {
+	d := c.getDoer()
+	d.buf = msg.Append(d.buf[:0])
+	d.fn = fn
+	ack, err := c.c.Do(ctx, netlink.Message{
+		Header: netlink.Header{Type: netlink.HeaderType(family), Flags: flags},
+		Data:   d.buf,
+	}, d.nlfn)
+	if err == nil {
+		err = d.err
+	}
+	c.putDoer(d)
+	return ack, err
+}
+
+// doer holds what one Do needs and reuses: the request's buffer and the
+// netlink callback, built once, that parses each reply and hands it to fn.
+// Conns keep idle ones so that Do allocates nothing.
+type doer struct {
+	buf  []byte
+	fn   func(Message) error
+	err  error // a reply that was not a generic-netlink message
+	nlfn func(netlink.Message) error
+}
+
+func newDoer() *doer {
+	d := new(doer)
+	d.nlfn = func(m netlink.Message) error {
+		gm, err := ParseMessage(m.Data)
+		if err != nil {
+			d.err = err
+			return err
+		}
+		return d.fn(gm)
+	}
+	return d
+}
+
+// Bounds of the idle doers a Conn keeps: how many (one per goroutine that
+// calls Do at once, up to this), and how large a request buffer (a rare
+// huge request does not pin its buffer).
+const (
+	maxIdleDoers     = 16
+	maxPooledRequest = 64 << 10
+)
+
+func (c *Conn) getDoer() *doer {
+	c.doMu.Lock()
+	if n := len(c.doers); n > 0 {
+		d := c.doers[n-1]
+		c.doers = c.doers[:n-1]
+		c.doMu.Unlock()
+		return d
+	}
+	c.doMu.Unlock()
+	return newDoer()
+}
+
+func (c *Conn) putDoer(d *doer) {
+	d.fn, d.err = nil, nil
+	if cap(d.buf) > maxPooledRequest {
+		d.buf = nil
+	}
+	c.doMu.Lock()
+	if len(c.doers) < maxIdleDoers {
+		c.doers = append(c.doers, d)
+	}
+	c.doMu.Unlock()
+}
+
 // Dump sends msg as a dump request to the family with ID family and returns
 // an iterator over the replies. Each message is borrowed: its Data is valid
 // until the next iteration. An error ends the iteration as the last pair;
 // breaking out early drains the rest of the dump.
-func (c *Conn) Dump(ctx context.Context, msg Message, family uint16) iter.Seq2[Message, error] {
+func (c *Conn) Dump(ctx context.Context, family uint16, msg Message) iter.Seq2[Message, error] {
 	return func(yield func(Message, error) bool) {
 		for m, err := range c.c.Dump(ctx, request(msg, family, 0)) {
 			if err != nil {
@@ -124,7 +207,18 @@ func (c *Conn) ExecuteFamily(ctx context.Context, family string, msg Message, fl
 	if err != nil {
 		return nil, err
 	}
-	return c.Execute(ctx, msg, f.ID, flags)
+	return c.Execute(ctx, f.ID, msg, flags)
+}
+
+// DoFamily is Do addressed by family name, resolved through the cache (see
+// EnableCache) or the controller. With the cache on and the family cached,
+// it allocates nothing either.
+func (c *Conn) DoFamily(ctx context.Context, family string, msg Message, flags netlink.HeaderFlags, fn func(Message) error) (netlink.Ack, error) {
+	f, err := c.resolve(ctx, family)
+	if err != nil {
+		return netlink.Ack{}, err
+	}
+	return c.Do(ctx, f.ID, msg, flags, fn)
 }
 
 // DumpFamily is Dump addressed by family name, resolved through the cache
@@ -136,7 +230,7 @@ func (c *Conn) DumpFamily(ctx context.Context, family string, msg Message) iter.
 			yield(Message{}, err)
 			return
 		}
-		for m, err := range c.Dump(ctx, msg, f.ID) {
+		for m, err := range c.Dump(ctx, f.ID, msg) {
 			if !yield(m, err) {
 				return
 			}

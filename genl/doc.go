@@ -23,7 +23,7 @@
 //	var ae netlink.AttributeEncoder
 //	// ... encode the request's attributes ...
 //	attrs, _ := ae.Bytes()
-//	for m, err := range c.Dump(ctx, genl.Message{Header: genl.Header{Command: 2, Version: 1}, Data: attrs}, f.ID) {
+//	for m, err := range c.Dump(ctx, f.ID, genl.Message{Header: genl.Header{Command: 2, Version: 1}, Data: attrs}) {
 //		...
 //	}
 //

@@ -2,6 +2,7 @@ package genl_test
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"os"
 	"runtime"
@@ -147,7 +148,7 @@ func TestExecuteAndDump(t *testing.T) {
 	require.NoError(t, err)
 
 	req := genl.Message{Header: genl.Header{Command: 1, Version: 3}, Data: []byte{1, 2, 3, 4}}
-	got, err := c.Execute(ctx, req, f.ID, 0)
+	got, err := c.Execute(ctx, f.ID, req, 0)
 	require.NoError(t, err)
 	require.Len(t, got, 1)
 	assert.Equal(t, req, got[0])
@@ -157,7 +158,7 @@ func TestExecuteAndDump(t *testing.T) {
 	assert.Equal(t, []genl.Message{req}, got)
 
 	n := 0
-	for m, err := range c.Dump(ctx, req, f.ID) {
+	for m, err := range c.Dump(ctx, f.ID, req) {
 		require.NoError(t, err)
 		assert.Equal(t, req, genl.Message{Header: m.Header, Data: slices.Clone(m.Data)})
 		n++
@@ -170,7 +171,7 @@ func TestExecuteAndDump(t *testing.T) {
 	}
 	assert.Equal(t, 3, n)
 
-	_, err = c.Execute(ctx, genl.Message{Header: genl.Header{Command: 9}}, f.ID, 0)
+	_, err = c.Execute(ctx, f.ID, genl.Message{Header: genl.Header{Command: 9}}, 0)
 	require.ErrorIs(t, err, syscall.EPERM)
 	var oe *netlink.OpError
 	require.ErrorAs(t, err, &oe)
@@ -331,4 +332,53 @@ func mustMem(c *netlink.Conn) *nltest.Mem {
 		panic(err)
 	}
 	return m
+}
+
+func TestDo(t *testing.T) {
+	ctx := context.Background()
+	_, c := newServer(t, nil)
+	f, err := c.GetFamily(ctx, "demo")
+	require.NoError(t, err)
+	req := genl.Message{Header: genl.Header{Command: 1, Version: 3}, Data: []byte{1, 2, 3, 4}}
+	errStop := errors.New("stop")
+
+	tests := []struct {
+		name    string
+		family  string // by name when set, else by f.ID
+		msg     genl.Message
+		fnErr   error
+		want    []genl.Message
+		wantErr error
+	}{
+		{name: "by id", msg: req, want: []genl.Message{req}},
+		{name: "by name", family: "demo", msg: req, want: []genl.Message{req}},
+		{name: "callback error", msg: req, fnErr: errStop, want: []genl.Message{req}, wantErr: errStop},
+		{name: "family error", msg: genl.Message{Header: genl.Header{Command: 9}}, wantErr: syscall.EPERM},
+		{name: "unknown family", family: "absent", msg: req, wantErr: os.ErrNotExist},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []genl.Message
+			fn := func(m genl.Message) error {
+				got = append(got, genl.Message{Header: m.Header, Data: slices.Clone(m.Data)})
+				return tt.fnErr
+			}
+			var (
+				ack netlink.Ack
+				err error
+			)
+			if tt.family != "" {
+				ack, err = c.DoFamily(ctx, tt.family, tt.msg, 0, fn)
+			} else {
+				ack, err = c.Do(ctx, f.ID, tt.msg, 0, fn)
+			}
+			assert.Equal(t, tt.want, got)
+			if tt.wantErr != nil {
+				require.ErrorIs(t, err, tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.True(t, ack.Received, "the request's ACK ends Do")
+		})
+	}
 }

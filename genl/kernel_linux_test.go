@@ -201,6 +201,41 @@ func TestKernelGetFamilyAllocs(t *testing.T) {
 	assert.LessOrEqual(t, allocs, float64(family+2))
 }
 
+// TestKernelDoAllocs: a generic-netlink Do to the kernel (GETFAMILY of
+// nlctrl through Do, reading the family ID from the borrowed reply)
+// allocates nothing once the Conn has served one request.
+func TestKernelDoAllocs(t *testing.T) {
+	c := kernelConn(t)
+	ctx := context.Background()
+	var ae netlink.AttributeEncoder
+	ae.String(2, "nlctrl") // CTRL_ATTR_FAMILY_NAME
+	attrs, err := ae.Bytes()
+	require.NoError(t, err)
+	req := genl.Message{Header: genl.Header{Command: genl.CmdGetFamily, Version: 1}, Data: attrs}
+	var (
+		id uint16
+		ad netlink.AttributeDecoder
+	)
+	fn := func(m genl.Message) error {
+		ad.Reset(m.Data)
+		for ad.Next() {
+			if ad.Type() == 1 { // CTRL_ATTR_FAMILY_ID
+				id = ad.Uint16()
+			}
+		}
+		return ad.Err()
+	}
+	do := func() {
+		id = 0
+		ack, err := c.Do(ctx, genl.CtrlID, req, 0, fn)
+		if err != nil || !ack.Received || id != genl.CtrlID {
+			t.Fatalf("Do: ack %v, id %d, error %v", ack.Received, id, err)
+		}
+	}
+	do()
+	assert.Zero(t, testing.AllocsPerRun(500, do), "allocations per genl Do")
+}
+
 func TestKernelPolicies(t *testing.T) {
 	c := kernelConn(t)
 	ctx := context.Background()

@@ -34,7 +34,7 @@ func TestServeFamily(t *testing.T) {
 	_, err = c.ExecuteFamily(ctx, "svc", genl.Message{Header: genl.Header{Command: 2}}, 0)
 	require.ErrorIs(t, err, syscall.EOPNOTSUPP)
 
-	_, err = c.Execute(ctx, genl.Message{}, 0x7ff, 0)
+	_, err = c.Execute(ctx, 0x7ff, genl.Message{}, 0)
 	require.ErrorIs(t, err, syscall.ENOENT, "an unknown family ID")
 }
 
