@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"os"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/nlbus/netlink"
@@ -248,8 +250,12 @@ func ctrlRequest(buf []byte, cmd uint8, enc func(ae *netlink.AttributeEncoder)) 
 
 // GetFamily asks the controller for the family called name (a round trip
 // every call; see LookupFamily for the cached lookup). An unknown name gives
-// a *NotFoundError.
+// a *NotFoundError; a name no family can have (empty, longer than NameMax,
+// or holding a NUL) an error wrapping os.ErrInvalid, without asking.
 func (c *Conn) GetFamily(ctx context.Context, name string) (Family, error) {
+	if err := checkName(name); err != nil {
+		return Family{}, fmt.Errorf("genl: get family %q: %w", name, err)
+	}
 	// Encoded into a stack buffer: no allocation for usual names.
 	var buf [64]byte
 	var ae netlink.AttributeEncoder
@@ -259,8 +265,12 @@ func (c *Conn) GetFamily(ctx context.Context, name string) (Family, error) {
 }
 
 // GetFamilyByID asks the controller for the family with ID id. An unknown
-// ID gives a *NotFoundError.
+// ID gives a *NotFoundError; an ID below CtrlID, which no family can have,
+// an error wrapping os.ErrInvalid, without asking.
 func (c *Conn) GetFamilyByID(ctx context.Context, id uint16) (Family, error) {
+	if id < CtrlID {
+		return Family{}, fmt.Errorf("genl: get family id %d: %w: family IDs start at %d (GENL_ID_CTRL)", id, os.ErrInvalid, CtrlID)
+	}
 	var buf [16]byte
 	var ae netlink.AttributeEncoder
 	ae.Reset(append(buf[:0], CmdGetFamily, 1, 0, 0))
@@ -290,6 +300,16 @@ func (c *Conn) lookup(ctx context.Context, ae *netlink.AttributeEncoder, key Not
 	}
 	return Family{}, fmt.Errorf("genl: get family id %d: %w", key.ID, err)
 }
+
+// checkName reports a name no family can have, wrapping os.ErrInvalid.
+func checkName(name string) error {
+	if name == "" || len(name) > NameMax || strings.IndexByte(name, 0) >= 0 {
+		return errInvalidName
+	}
+	return nil
+}
+
+var errInvalidName = fmt.Errorf("%w: a family name is 1 to %d bytes without NUL", os.ErrInvalid, NameMax)
 
 var errNoReply = errors.New("the controller acknowledged without a reply")
 
@@ -434,6 +454,9 @@ func (c *Conn) GetOpPolicy(ctx context.Context, family string, op uint32) (*Poli
 }
 
 func (c *Conn) getPolicy(ctx context.Context, family string, op uint32, hasOp bool) (*Policy, error) {
+	if err := checkName(family); err != nil {
+		return nil, fmt.Errorf("genl: policy of %q: %w", family, err)
+	}
 	data, err := ctrlRequest(nil, CmdGetPolicy, func(ae *netlink.AttributeEncoder) {
 		ae.String(attrFamilyName, family)
 		if hasOp {

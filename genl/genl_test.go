@@ -129,6 +129,46 @@ func TestGetFamilyNotFound(t *testing.T) {
 	assert.Equal(t, "nope", nf.Group)
 }
 
+// An empty or over-long family name, or an ID no family can have, is an
+// invalid argument, refused before anything is sent.
+func TestGetFamilyInvalidArgument(t *testing.T) {
+	ctx := context.Background()
+	_, c := newServer(t, nil)
+	tests := []struct {
+		name string
+		call func() error
+		want string
+	}{
+		{name: "empty name", want: `genl: get family "": invalid argument: a family name is 1 to 15 bytes without NUL`,
+			call: func() error { _, err := c.GetFamily(ctx, ""); return err }},
+		{name: "16 bytes", want: `genl: get family "abcdefghijklmnop": invalid argument: a family name is 1 to 15 bytes without NUL`,
+			call: func() error { _, err := c.GetFamily(ctx, "abcdefghijklmnop"); return err }},
+		{name: "NUL inside", want: `genl: get family "a\x00b": invalid argument: a family name is 1 to 15 bytes without NUL`,
+			call: func() error { _, err := c.GetFamily(ctx, "a\x00b"); return err }},
+		{name: "id 0", want: "genl: get family id 0: invalid argument: family IDs start at 16 (GENL_ID_CTRL)",
+			call: func() error { _, err := c.GetFamilyByID(ctx, 0); return err }},
+		{name: "lookup", want: `genl: get family "": invalid argument: a family name is 1 to 15 bytes without NUL`,
+			call: func() error { _, err := c.LookupFamily(ctx, ""); return err }},
+		{name: "group of an over-long family", want: `genl: get family "abcdefghijklmnopq": invalid argument: a family name is 1 to 15 bytes without NUL`,
+			call: func() error { _, err := c.GroupID(ctx, "abcdefghijklmnopq", "g"); return err }},
+		{name: "policy", want: `genl: policy of "": invalid argument: a family name is 1 to 15 bytes without NUL`,
+			call: func() error { _, err := c.GetPolicy(ctx, ""); return err }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n := sent(c)
+			err := tt.call()
+			require.ErrorIs(t, err, os.ErrInvalid)
+			assert.NotErrorIs(t, err, os.ErrNotExist)
+			assert.Equal(t, tt.want, err.Error())
+			assert.Equal(t, n, sent(c), "nothing is sent")
+		})
+	}
+	// The longest valid name is asked for (and not found).
+	_, err := c.GetFamily(ctx, "abcdefghijklmno")
+	require.ErrorIs(t, err, os.ErrNotExist)
+}
+
 func TestListFamilies(t *testing.T) {
 	_, c := newServer(t, nil)
 	fams, err := c.ListFamilies(context.Background())
