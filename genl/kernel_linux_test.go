@@ -239,12 +239,24 @@ func TestKernelDoAllocs(t *testing.T) {
 func TestKernelPolicies(t *testing.T) {
 	c := kernelConn(t)
 	ctx := context.Background()
-	for _, name := range []string{"nlctrl", "ethtool"} {
+	for _, name := range []string{"nlctrl", "ethtool", "netdev"} {
 		t.Run(name, func(t *testing.T) {
 			p, err := c.GetPolicy(ctx, name)
 			require.NoError(t, err)
 			require.NotEmpty(t, p.Ops)
 			require.NotEmpty(t, p.Tables)
+			// Every table referred to is listed, those without attributes
+			// too (netdev's op 1 dump table).
+			for _, o := range p.Ops {
+				if o.HasDo {
+					_, ok := p.Table(o.Do)
+					assert.True(t, ok, "op %d do table %d", o.Op, o.Do)
+				}
+				if o.HasDump {
+					_, ok := p.Table(o.Dump)
+					assert.True(t, ok, "op %d dump table %d", o.Op, o.Dump)
+				}
+			}
 			f, err := c.GetFamily(ctx, name)
 			require.NoError(t, err)
 			assert.Equal(t, f.ID, p.FamilyID)

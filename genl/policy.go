@@ -140,7 +140,9 @@ type Policy struct {
 	FamilyID uint16
 	// Ops are the operations' tables, sorted by Op.
 	Ops []OpPolicy
-	// Tables are the policy tables, sorted by Index.
+	// Tables are the policy tables, sorted by Index: every table an
+	// operation or a nested attribute refers to, including those without
+	// attributes (for which Linux sends nothing).
 	Tables []PolicyTable
 }
 
@@ -389,7 +391,43 @@ func (pb *policyBuilder) finish() *Policy {
 		}
 		t.Attrs = out
 	}
+	addReferencedTables(&p)
 	return &p
+}
+
+// addReferencedTables adds an empty table for every index an operation or a
+// nested attribute refers to that p lacks: Linux sends nothing for a table
+// without attributes (netdev's op 1 dump table, seen on 6.18), yet it is a
+// table, and Policy.Table must find it.
+func addReferencedTables(p *Policy) {
+	var missing []uint32
+	need := func(idx uint32) {
+		if _, ok := p.Table(idx); !ok && !slices.Contains(missing, idx) {
+			missing = append(missing, idx)
+		}
+	}
+	for _, o := range p.Ops {
+		if o.HasDo {
+			need(o.Do)
+		}
+		if o.HasDump {
+			need(o.Dump)
+		}
+	}
+	for _, t := range p.Tables {
+		for _, a := range t.Attrs {
+			if a.Has(FieldPolicyIdx) {
+				need(a.PolicyIdx)
+			}
+		}
+	}
+	if len(missing) == 0 {
+		return
+	}
+	for _, idx := range missing {
+		p.Tables = append(p.Tables, PolicyTable{Index: idx})
+	}
+	slices.SortStableFunc(p.Tables, func(a, b PolicyTable) int { return cmp.Compare(a.Index, b.Index) })
 }
 
 // Messages encodes p as the replies of a CTRL_CMD_GETPOLICY dump, the way

@@ -116,6 +116,81 @@ func TestPolicyDumpOnlyOpReportedAsZero(t *testing.T) {
 	assert.Equal(t, genl.OpPolicy{Op: 5, Dump: 1, HasDump: true}, p.Ops[1])
 }
 
+// Linux sends no message for a table without attributes, yet operations
+// and nested attributes refer to it (netdev's op 1 dump policy, on 6.18):
+// the Policy lists every table referred to, empty or not.
+func TestPolicyListsReferencedEmptyTables(t *testing.T) {
+	u32 := genl.AttrPolicy{Attr: 1, Type: genl.TypeU32}
+	nest := genl.AttrPolicy{Attr: 2, Type: genl.TypeNested, Fields: genl.FieldPolicyIdx | genl.FieldPolicyMaxType, PolicyIdx: 3, PolicyMaxType: 1}
+	tests := []struct {
+		name   string
+		ops    []genl.OpPolicy
+		tables []genl.PolicyTable // what the controller sends
+		op     uint32             // GetOpPolicy when not 0
+		want   []genl.PolicyTable
+	}{
+		{
+			name:   "empty dump table",
+			ops:    []genl.OpPolicy{{Op: 1, Do: 0, HasDo: true, Dump: 1, HasDump: true}},
+			tables: []genl.PolicyTable{{Index: 0, Attrs: []genl.AttrPolicy{u32}}},
+			want:   []genl.PolicyTable{{Index: 0, Attrs: []genl.AttrPolicy{u32}}, {Index: 1}},
+		},
+		{
+			name:   "empty do table",
+			ops:    []genl.OpPolicy{{Op: 1, Do: 2, HasDo: true}, {Op: 2, Dump: 0, HasDump: true}},
+			tables: []genl.PolicyTable{{Index: 0, Attrs: []genl.AttrPolicy{u32}}},
+			want:   []genl.PolicyTable{{Index: 0, Attrs: []genl.AttrPolicy{u32}}, {Index: 2}},
+		},
+		{
+			name:   "empty nested table",
+			ops:    []genl.OpPolicy{{Op: 1, Do: 0, HasDo: true}},
+			tables: []genl.PolicyTable{{Index: 0, Attrs: []genl.AttrPolicy{u32, nest}}},
+			want:   []genl.PolicyTable{{Index: 0, Attrs: []genl.AttrPolicy{u32, nest}}, {Index: 3}},
+		},
+		{
+			name:   "one operation",
+			ops:    []genl.OpPolicy{{Op: 1, Do: 0, HasDo: true, Dump: 1, HasDump: true}},
+			tables: []genl.PolicyTable{{Index: 0, Attrs: []genl.AttrPolicy{u32}}},
+			op:     1,
+			want:   []genl.PolicyTable{{Index: 0, Attrs: []genl.AttrPolicy{u32}}, {Index: 1}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fam := genl.Family{Name: "empties", Ops: []genl.Op{
+				{ID: 1, Flags: genl.CmdCapDo | genl.CmdCapDump | genl.CmdCapHasPolicy},
+				{ID: 2, Flags: genl.CmdCapDump | genl.CmdCapHasPolicy},
+			}}
+			srv := genltest.NewServer(nil, genltest.Family{Family: fam, Policy: &genl.Policy{Ops: tt.ops, Tables: tt.tables}})
+			nc, err := srv.Dial()
+			require.NoError(t, err)
+			c := genl.NewConn(nc)
+			defer c.Close()
+			var p *genl.Policy
+			if tt.op != 0 {
+				p, err = c.GetOpPolicy(context.Background(), "empties", tt.op)
+			} else {
+				p, err = c.GetPolicy(context.Background(), "empties")
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, p.Tables)
+			for _, w := range tt.want {
+				_, ok := p.Table(w.Index)
+				assert.True(t, ok, "table %d", w.Index)
+			}
+
+			// The same from the raw replies.
+			msgs, err := (&genl.Policy{Ops: tt.ops, Tables: tt.tables}).Messages()
+			require.NoError(t, err)
+			parsed, err := genl.ParsePolicy(msgs)
+			require.NoError(t, err)
+			if tt.op == 0 {
+				assert.Equal(t, tt.want, parsed.Tables)
+			}
+		})
+	}
+}
+
 func TestPolicyErrors(t *testing.T) {
 	ctx := context.Background()
 	_, c := newServer(t, &genltest.Config{NoPolicy: true})
