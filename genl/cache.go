@@ -3,10 +3,11 @@ package genl
 import (
 	"context"
 	"errors"
-	"slices"
 	"sync"
+	"time"
 
 	"github.com/nlbus/netlink"
+	"github.com/nlbus/netlink/compat"
 )
 
 // cache holds the families a Conn resolved by name, kept true by the
@@ -14,11 +15,33 @@ import (
 // the changes applied: an answer from the controller is stored only if no
 // change came in between the request and the store, so a removal seen
 // meanwhile is never undone by a stale answer.
+//
+// A notification is never taken as a description of the family: FreeBSD
+// announces NEWFAMILY before the family's operations and groups exist, and
+// sends nothing when groups are added later. Any notification about a
+// family makes the cache forget it, and the next lookup asks the
+// controller. Where notifications cannot be relied on (FreeBSD, see
+// EnableCache), entries also expire after maxAge.
 type cache struct {
 	mu     sync.RWMutex
 	on     bool
 	gen    uint64
-	byName map[string]*Family // entries are never modified once stored
+	maxAge time.Duration // 0: entries live until a notification
+	byName map[string]cacheEntry
+
+	now func() time.Time // time.Now; tests replace it
+}
+
+type cacheEntry struct {
+	f  *Family // never modified once stored
+	at time.Time
+}
+
+func (k *cache) clock() time.Time {
+	if k.now != nil {
+		return k.now()
+	}
+	return time.Now()
 }
 
 // lookup returns the cached family, or nil, with the generation to pass to
@@ -29,7 +52,11 @@ func (k *cache) lookup(name string) (*Family, uint64, bool) {
 	if !k.on {
 		return nil, 0, false
 	}
-	return k.byName[name], k.gen, true
+	e, ok := k.byName[name]
+	if !ok || (k.maxAge > 0 && k.clock().Sub(e.at) > k.maxAge) {
+		return nil, k.gen, true
+	}
+	return e.f, k.gen, true
 }
 
 func (k *cache) generation() (uint64, bool) {
@@ -43,17 +70,23 @@ func (k *cache) store(f *Family, gen uint64) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.on && k.gen == gen && f.Name != "" {
-		k.byName[f.Name] = f
+		var at time.Time
+		if k.maxAge > 0 {
+			at = k.clock()
+		}
+		k.byName[f.Name] = cacheEntry{f: f, at: at}
 	}
 }
 
-// setOn turns the cache on or off; either way it starts empty.
-func (k *cache) setOn(on bool) {
+// setOn turns the cache on or off, with entries living at most maxAge
+// (0: until a notification); either way it starts empty.
+func (k *cache) setOn(on bool, maxAge time.Duration) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.on = on
+	k.maxAge = maxAge
 	k.gen++
-	k.byName = make(map[string]*Family)
+	k.byName = make(map[string]cacheEntry)
 }
 
 // invalidate empties the cache: notifications were lost.
@@ -64,54 +97,32 @@ func (k *cache) invalidate() {
 	clear(k.byName)
 }
 
-// apply applies a controller notification about f.
-func (k *cache) apply(cmd uint8, f *Family) {
+// apply applies a controller notification about f (NEWFAMILY, DELFAMILY,
+// NEWMCAST_GRP or DELMCAST_GRP): the family is forgotten, under its name
+// and under its ID (which another name may have held), and asked for again
+// on the next lookup.
+func (k *cache) apply(f *Family) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.gen++
-	if !k.on {
-		return
-	}
-	// A family's ID may be reused by another name: drop any entry that
-	// holds f's ID under another name.
 	for name, e := range k.byName {
-		if e.ID == f.ID && name != f.Name {
+		if name == f.Name || e.f.ID == f.ID {
 			delete(k.byName, name)
 		}
 	}
-	old := k.byName[f.Name]
-	switch cmd {
-	case CmdNewFamily:
-		k.byName[f.Name] = f
-	case CmdDelFamily:
-		delete(k.byName, f.Name)
-	case CmdNewMcastGrp:
-		if old == nil || old.ID != f.ID {
-			return
-		}
-		nf := old.Clone()
-		for _, g := range f.Groups {
-			// Replace a known group in place, keeping the controller's
-			// order (Linux re-announces every group after NEWFAMILY).
-			match := func(o Group) bool { return o.ID == g.ID || o.Name == g.Name }
-			if i := slices.IndexFunc(nf.Groups, match); i >= 0 {
-				nf.Groups[i] = g
-				nf.Groups = slices.Concat(nf.Groups[:i+1], slices.DeleteFunc(nf.Groups[i+1:], match))
-				continue
-			}
-			nf.Groups = append(nf.Groups, g)
-		}
-		k.byName[f.Name] = &nf
-	case CmdDelMcastGrp:
-		if old == nil || old.ID != f.ID {
-			return
-		}
-		nf := old.Clone()
-		for _, g := range f.Groups {
-			nf.Groups = slices.DeleteFunc(nf.Groups, func(o Group) bool { return o.ID == g.ID })
-		}
-		k.byName[f.Name] = &nf
+}
+
+// FreeBSDCacheMaxAge is how long, on FreeBSD, the cache trusts a family it
+// fetched before asking the controller again.
+const FreeBSDCacheMaxAge = time.Second
+
+// defaultCacheMaxAge is the cache's maximum age on this OS: 0 (until a
+// notification) where the controller's notifications can be relied on.
+func defaultCacheMaxAge() time.Duration {
+	if compat.Current() == compat.FreeBSD {
+		return FreeBSDCacheMaxAge
 	}
+	return 0
 }
 
 // EnableCache turns on the Conn's family cache and keeps it true with sub,
@@ -128,11 +139,17 @@ func (k *cache) apply(cmd uint8, f *Family) {
 // DumpFamily resolve names without a round trip after the first. GetFamily
 // always asks the controller.
 //
-// When EnableCache fails, sub stays the caller's to close. On FreeBSD, some
-// releases' nlctrl advertises its notify group but may not deliver to it
-// (see docs/DESIGN.md); there, a family unloaded and loaded again could keep
-// a stale ID in the cache, so prefer GetFamily for long-lived processes
-// until the FreeBSD test job has confirmed the group works on the release.
+// A notification never fills the cache: any notification about a family
+// makes the cache forget it, and the next lookup asks the controller.
+//
+// On FreeBSD, entries also expire FreeBSDCacheMaxAge after they were
+// fetched: FreeBSD's nlctrl announces NEWFAMILY before the family's
+// operations and groups exist, announces nothing when groups are added, and
+// its newest revision sends its notifications to group 0 while advertising
+// group 48, so notifications alone cannot keep the cache true there (see
+// docs/DESIGN.md).
+//
+// When EnableCache fails, sub stays the caller's to close.
 func (c *Conn) EnableCache(ctx context.Context, sub *netlink.Conn) error {
 	c.mu.Lock()
 	switch {
@@ -174,7 +191,7 @@ func (c *Conn) EnableCache(ctx context.Context, sub *netlink.Conn) error {
 	c.cancel, c.done = cancel, make(chan struct{})
 	// Joined before the cache turns on: every answer cached from now on is
 	// followed by the notifications of its later changes.
-	c.cache.setOn(true)
+	c.cache.setOn(true, c.cacheMaxAge)
 	go c.watch(wctx, sub, c.done)
 	c.mu.Unlock()
 	return nil
@@ -184,7 +201,7 @@ func (c *Conn) EnableCache(ctx context.Context, sub *netlink.Conn) error {
 // until ctx is cancelled or sub fails.
 func (c *Conn) watch(ctx context.Context, sub *netlink.Conn, done chan struct{}) {
 	defer close(done)
-	defer c.cache.setOn(false)
+	defer c.cache.setOn(false, 0)
 	for {
 		msgs, err := sub.Receive(ctx)
 		if err != nil {
@@ -213,7 +230,7 @@ func (c *Conn) watch(ctx context.Context, sub *netlink.Conn, done chan struct{})
 				c.cache.invalidate()
 				continue
 			}
-			c.cache.apply(gm.Header.Command, f)
+			c.cache.apply(f)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/nlbus/netlink"
 )
@@ -22,6 +23,9 @@ import (
 type Conn struct {
 	c     *netlink.Conn
 	cache cache
+	// cacheMaxAge bounds the age of cached families (0: until a
+	// notification); see EnableCache.
+	cacheMaxAge time.Duration
 
 	doMu  sync.Mutex
 	doers []*doer // idle, at most maxIdleDoers
@@ -35,7 +39,7 @@ type Conn struct {
 
 // NewConn returns a Conn over c. The Conn owns c: Close closes it.
 func NewConn(c *netlink.Conn) *Conn {
-	return &Conn{c: c}
+	return &Conn{c: c, cacheMaxAge: defaultCacheMaxAge()}
 }
 
 // Dial opens a kernel NETLINK_GENERIC socket with cfg (nil: defaults) and

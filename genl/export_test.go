@@ -1,14 +1,24 @@
 package genl
 
+import "time"
+
+// SetCacheMaxAge sets, before EnableCache, the maximum age of cached
+// families and the clock the cache reads (nil: time.Now), for tests of the
+// FreeBSD behaviour on any OS.
+func (c *Conn) SetCacheMaxAge(d time.Duration, now func() time.Time) {
+	c.cacheMaxAge = d
+	c.cache.now = now
+}
+
 // CachedFamily reports what the cache holds for name, for tests.
 func (c *Conn) CachedFamily(name string) (Family, bool) {
 	c.cache.mu.RLock()
 	defer c.cache.mu.RUnlock()
-	f, ok := c.cache.byName[name]
+	e, ok := c.cache.byName[name]
 	if !ok {
 		return Family{}, false
 	}
-	return *f, true
+	return *e.f, true
 }
 
 // CacheOn reports whether the cache is on, for tests.
@@ -16,4 +26,11 @@ func (c *Conn) CacheOn() bool {
 	c.cache.mu.RLock()
 	defer c.cache.mu.RUnlock()
 	return c.cache.on
+}
+
+// CacheGeneration counts the changes applied to the cache (notifications,
+// invalidations), for tests.
+func (c *Conn) CacheGeneration() uint64 {
+	gen, _ := c.cache.generation()
+	return gen
 }
