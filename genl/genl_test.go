@@ -292,14 +292,13 @@ func TestCacheFollowsNotifications(t *testing.T) {
 	// next lookup asks the controller, once.
 	re := demo
 	re.Groups = append(slices.Clone(demo.Groups), genl.Group{Name: "extra"})
+	gen := c.CacheGeneration()
 	added, err := srv.AddFamily(genltest.Family{Family: re, Handler: echo})
 	require.NoError(t, err)
 	assert.NotEqual(t, old.ID, added.ID)
+	// NEWFAMILY and one NEWMCAST_GRP per group.
+	require.Eventually(t, func() bool { return c.CacheGeneration() >= gen+1+uint64(len(re.Groups)) }, 2*time.Second, 5*time.Millisecond)
 	n = sent(c)
-	require.Eventually(t, func() bool {
-		f, err := c.LookupFamily(ctx, "demo")
-		return err == nil && f.ID == added.ID
-	}, 2*time.Second, 5*time.Millisecond)
 	f, err := c.LookupFamily(ctx, "demo")
 	require.NoError(t, err)
 	assert.Equal(t, added, f)
