@@ -35,6 +35,9 @@ const (
 type bsdSocket struct {
 	socket
 
+	// limit is SO_SNDBUF, which every write must fit in.
+	limit sendLimit
+
 	// Receive state; one reader at a time (Transport contract).
 	rmsg unix.Msghdr
 	riov unix.Iovec
@@ -79,12 +82,18 @@ func dialKernel(protocol int, cfg *Config) (transport.Transport, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("getsockname: %w", err)
 	}
+	sndbuf, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF)
+	if err != nil {
+		unix.Close(fd)
+		return nil, os.NewSyscallError("getsockopt SO_SNDBUF", err)
+	}
 	pfd, err := pollfd.New(fd, "netlink")
 	if err != nil {
 		unix.Close(fd)
 		return nil, err
 	}
 	s := &bsdSocket{socket: socket{fd: pfd, port: port}}
+	s.limit.set(sndbuf)
 	s.recvFn, s.infoFn, s.sendTo = s.recv, s.recvInfo, sendTo
 	return s, nil
 }
@@ -138,15 +147,51 @@ func sendTo(fd uintptr, b []byte, _ transport.Addr, _ *sendAddr) unix.Errno {
 }
 
 // Send implements transport.Transport. FreeBSD netlink delivers every write
-// to the kernel, so only the zero destination is accepted; a write larger
-// than SO_SNDBUF fails with EMSGSIZE.
+// to the kernel, so only the zero destination is accepted. A write larger
+// than SO_SNDBUF fails at once with an error wrapping EMSGSIZE: some kernel
+// revisions would answer it with EWOULDBLOCK forever (see sendLimit).
 func (s *bsdSocket) Send(ctx context.Context, b []byte, dst transport.Addr) error {
 	if dst != (transport.Addr{}) {
 		return notSupported("sending to a port or group other than the kernel")
+	}
+	if err := s.limit.check(len(b)); err != nil {
+		return err
 	}
 	err := s.write(ctx, b, dst)
 	if errors.Is(err, unix.EMSGSIZE) {
 		return fmt.Errorf("request of %d bytes exceeds the socket's send buffer (raise Config.SocketSendBuffer): %w", len(b), err)
 	}
 	return err
+}
+
+// SetReadBuffer implements transport.BufferSizer. FreeBSD refuses sizes
+// above kern.ipc.maxsockbuf where Linux caps them; the error says so.
+func (s *bsdSocket) SetReadBuffer(n int) error {
+	if err := s.socket.SetReadBuffer(n); err != nil {
+		return bufferSizeError(true, n, err)
+	}
+	return nil
+}
+
+// SetWriteBuffer implements transport.BufferSizer, and reads the new
+// SO_SNDBUF back: it bounds every write.
+func (s *bsdSocket) SetWriteBuffer(n int) error {
+	if err := s.socket.SetWriteBuffer(n); err != nil {
+		return bufferSizeError(false, n, err)
+	}
+	var (
+		v    int
+		gerr error
+	)
+	if err := s.fd.Control(func(fd uintptr) {
+		v, gerr = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUF)
+	}); err != nil {
+		return err
+	}
+	if gerr != nil {
+		s.limit.set(0) // unknown: leave it to the kernel
+		return os.NewSyscallError("getsockopt SO_SNDBUF", gerr)
+	}
+	s.limit.set(v)
+	return nil
 }
