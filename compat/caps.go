@@ -126,9 +126,12 @@ func nameOr(name string, id uint32) string {
 
 // Supports reports whether OS o provides capability c according to the
 // static tables of this package (public headers and kernel sources, see
-// each helper). A true result says the OS implements the feature; a given
-// kernel may still lack a module, which Probe detects. Other supports
-// nothing.
+// each helper). A true result says the OS's newest release implements the
+// feature; a given kernel may still lack a module, or be an older release,
+// which Probe detects. Where a release decides (FreeBSD's NETLINK_MSG_INFO,
+// absent from the oldest netlink; CTRL_CMD_GETPOLICY, which FreeBSD lacks
+// although its nlctrl flags GETFAMILY GENL_CMD_CAP_HASPOL), ask Probe rather
+// than assert this table. Other supports nothing.
 func Supports(o OS, c Capability) bool {
 	id := c.id()
 	switch c.kind() {

@@ -1,10 +1,12 @@
 package compat
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"runtime"
 	"strings"
+	"syscall"
 )
 
 // Result is the outcome of probing one capability on the running kernel.
@@ -34,14 +36,20 @@ type Report struct {
 	Protocols []Result
 	// Options holds one Result per boolean socket option probed on a
 	// NETLINK_ROUTE socket: NETLINK_EXT_ACK, NETLINK_CAP_ACK,
-	// NETLINK_GET_STRICT_CHK, NETLINK_NO_ENOBUFS and
-	// NETLINK_BROADCAST_ERROR, in that order.
+	// NETLINK_GET_STRICT_CHK, NETLINK_NO_ENOBUFS, NETLINK_BROADCAST_ERROR
+	// and NETLINK_MSG_INFO (FreeBSD only, and not in every release), in
+	// that order.
 	Options []Result
+	// Ctrl holds one Result per nlctrl command probed with a request on a
+	// NETLINK_GENERIC socket: CTRL_CMD_GETPOLICY, which FreeBSD's nlctrl
+	// lacks even though it flags GETFAMILY as having a policy
+	// (GENL_CMD_CAP_HASPOL). Linux has had it since 5.10.
+	Ctrl []Result
 }
 
 // Lookup returns the result for c, and false if c was not probed.
 func (r Report) Lookup(c Capability) (Result, bool) {
-	for _, rs := range [][]Result{r.Protocols, r.Options} {
+	for _, rs := range [][]Result{r.Protocols, r.Options, r.Ctrl} {
 		for _, res := range rs {
 			if res.Capability == c {
 				return res, true
@@ -55,7 +63,7 @@ func (r Report) Lookup(c Capability) (Result, bool) {
 func (r Report) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "netlink probe %s/%s (%s):\n", r.GOOS, r.GOARCH, r.OS)
-	for _, rs := range [][]Result{r.Protocols, r.Options} {
+	for _, rs := range [][]Result{r.Protocols, r.Options, r.Ctrl} {
 		for _, res := range rs {
 			switch {
 			case res.Err == nil:
@@ -70,10 +78,13 @@ func (r Report) String() string {
 	return b.String()
 }
 
-// Probe checks, on the running kernel, which netlink protocols and boolean
-// socket options are available. It only opens sockets, sets options on them
-// and closes them again, so it changes nothing on the host and needs no
-// privileges. Each call opens fresh sockets; it is safe for concurrent use.
+// Probe checks, on the running kernel, which netlink protocols, boolean
+// socket options and nlctrl commands are available. It only opens sockets,
+// sets options on them, asks nlctrl for its own policy and closes them
+// again, so it changes nothing on the host and needs no privileges. Where
+// the static tables (Supports) cannot know the answer because it changes
+// between releases (NETLINK_MSG_INFO, CTRL_CMD_GETPOLICY on FreeBSD), the
+// probe is the authority. Each call opens fresh sockets; it is safe for concurrent use.
 // On OSes without netlink every Result wraps ErrNotSupported.
 func Probe() Report {
 	return probe()
@@ -89,6 +100,9 @@ type probeOps interface {
 	close(fd int) error
 	// unsupported reports whether err means "the kernel lacks this".
 	unsupported(err error) bool
+	// request writes req to fd and returns the first datagram read back,
+	// waiting a bounded time for it.
+	request(fd int, req []byte) ([]byte, error)
 }
 
 // probedProtocols and probedOptions are the probe order.
@@ -97,7 +111,77 @@ func probedProtocols() []int {
 }
 
 func probedOptions() []int {
-	return []int{NetlinkExtAck, NetlinkCapAck, NetlinkGetStrictChk, NetlinkNoENOBUFS, NetlinkBroadcastError}
+	return []int{NetlinkExtAck, NetlinkCapAck, NetlinkGetStrictChk, NetlinkNoENOBUFS, NetlinkBroadcastError, NetlinkMsgInfo}
+}
+
+// ctrlGetPolicy is CTRL_CMD_GETPOLICY (Linux include/uapi/linux/genetlink.h;
+// FreeBSD sys/netlink/netlink_generic.h defines it without handling it).
+const ctrlGetPolicy = 10
+
+// releaseDependent reports the capabilities whose presence on o changes
+// between releases, so that the static table gives the newest release's
+// answer and only Probe knows the running kernel's: NETLINK_MSG_INFO came
+// to FreeBSD after 13.2 (src: sys/netlink/netlink.h "newer revision"), and
+// a later FreeBSD may implement CTRL_CMD_GETPOLICY.
+func releaseDependent(o OS, c Capability) bool {
+	return o == FreeBSD && (c == SockOpt(NetlinkMsgInfo) || c == CtrlCmd(ctrlGetPolicy))
+}
+
+// getPolicyRequest is a CTRL_CMD_GETPOLICY dump request for nlctrl's own
+// policy: nlmsghdr, genlmsghdr, CTRL_ATTR_FAMILY_NAME "nlctrl".
+func getPolicyRequest() []byte {
+	const (
+		genlIDCtrl     = 16 // GENL_ID_CTRL
+		nlmFRequest    = 0x1
+		nlmFDump       = 0x300 // NLM_F_ROOT|NLM_F_MATCH
+		ctrlAttrFamily = 2     // CTRL_ATTR_FAMILY_NAME
+	)
+	b := make([]byte, 32)
+	ne := binary.NativeEndian
+	ne.PutUint32(b[0:], uint32(len(b)))
+	ne.PutUint16(b[4:], genlIDCtrl)
+	ne.PutUint16(b[6:], nlmFRequest|nlmFDump)
+	ne.PutUint32(b[8:], 1) // sequence
+	b[16], b[17] = ctrlGetPolicy, 1
+	ne.PutUint16(b[20:], uint16(4+len("nlctrl")+1))
+	ne.PutUint16(b[22:], ctrlAttrFamily)
+	copy(b[24:], "nlctrl")
+	return b
+}
+
+// errShortReply reports a probe reply too short to be a netlink message.
+var errShortReply = errors.New("reply shorter than a netlink message")
+
+// replyErrno reads the first message of a reply: nil for a data message (a
+// policy) or a success code, else the errno of an NLMSG_ERROR or NLMSG_DONE,
+// whatever its sign (Linux sends it negative, FreeBSD positive).
+func replyErrno(b []byte) error {
+	const (
+		nlmsgError = 2
+		nlmsgDone  = 3
+	)
+	ne := binary.NativeEndian
+	if len(b) < 16 {
+		return errShortReply
+	}
+	l := ne.Uint32(b)
+	if l < 16 || int(l) > len(b) {
+		return errShortReply
+	}
+	switch ne.Uint16(b[4:]) {
+	case nlmsgError, nlmsgDone:
+		if l < 20 {
+			return nil // a bare DONE: an empty, successful dump
+		}
+		code := int32(ne.Uint32(b[16:]))
+		if code < 0 {
+			code = -code
+		}
+		if code != 0 {
+			return syscall.Errno(code)
+		}
+	}
+	return nil
 }
 
 func runProbe(o OS, goos, goarch string, ops probeOps) Report {
@@ -127,6 +211,11 @@ func runProbe(o OS, goos, goarch string, ops probeOps) Report {
 						Err: wrap(oc, fmt.Errorf("no %s socket: %w", c, err))})
 				}
 			}
+			if p == NetlinkGeneric {
+				cc := CtrlCmd(ctrlGetPolicy)
+				r.Ctrl = append(r.Ctrl, Result{Capability: cc,
+					Err: wrap(cc, fmt.Errorf("no %s socket: %w", c, err))})
+			}
 			continue
 		}
 		if p == NetlinkRoute {
@@ -134,6 +223,14 @@ func runProbe(o OS, goos, goarch string, ops probeOps) Report {
 				oc := SockOpt(opt)
 				r.Options = append(r.Options, Result{Capability: oc, Err: wrap(oc, ops.setBool(fd, opt))})
 			}
+		}
+		if p == NetlinkGeneric {
+			cc := CtrlCmd(ctrlGetPolicy)
+			reply, err := ops.request(fd, getPolicyRequest())
+			if err == nil {
+				err = replyErrno(reply)
+			}
+			r.Ctrl = append(r.Ctrl, Result{Capability: cc, Err: wrap(cc, err)})
 		}
 		_ = ops.close(fd) // a fresh socket; nothing to report on failure
 	}

@@ -14,3 +14,6 @@ func (noProbeOps) open(int) (int, error)      { return -1, ErrNotSupported }
 func (noProbeOps) setBool(int, int) error     { return ErrNotSupported }
 func (noProbeOps) close(int) error            { return nil }
 func (noProbeOps) unsupported(err error) bool { return true }
+func (noProbeOps) request(int, []byte) ([]byte, error) {
+	return nil, ErrNotSupported
+}

@@ -1,7 +1,9 @@
 package compat
 
 import (
+	"encoding/binary"
 	"errors"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -19,8 +21,36 @@ var (
 type fakeProbeOps struct {
 	openErr map[int]error
 	optErr  map[int]error
-	nextFD  int
-	live    map[int]bool
+	// reply answers a request (nil: a policy message); reqErr fails it.
+	reply  []byte
+	reqErr error
+	nextFD int
+	live   map[int]bool
+}
+
+// fakeNotSupp is the errno the fake kernel reports a missing command with.
+const fakeNotSupp = syscall.Errno(45)
+
+func (f *fakeProbeOps) request(fd int, req []byte) ([]byte, error) {
+	if !f.live[fd] {
+		return nil, errors.New("fake: bad fd")
+	}
+	if f.reqErr != nil {
+		return nil, f.reqErr
+	}
+	if f.reply != nil {
+		return f.reply, nil
+	}
+	return reply(16, 0), nil // a policy message (GENL_ID_CTRL)
+}
+
+// reply is a netlink message of type typ whose first payload word is code.
+func reply(typ uint16, code int32) []byte {
+	b := make([]byte, 36)
+	binary.NativeEndian.PutUint32(b, uint32(len(b)))
+	binary.NativeEndian.PutUint16(b[4:], typ)
+	binary.NativeEndian.PutUint32(b[16:], uint32(code))
+	return b
 }
 
 func (f *fakeProbeOps) open(proto int) (int, error) {
@@ -48,7 +78,7 @@ func (f *fakeProbeOps) close(fd int) error {
 }
 
 func (f *fakeProbeOps) unsupported(err error) bool {
-	return errors.Is(err, errFakeNoProto) || errors.Is(err, errFakeNoOpt)
+	return errors.Is(err, errFakeNoProto) || errors.Is(err, errFakeNoOpt) || errors.Is(err, fakeNotSupp)
 }
 
 func TestRunProbe(t *testing.T) {
@@ -58,6 +88,8 @@ func TestRunProbe(t *testing.T) {
 		name    string
 		openErr map[int]error
 		optErr  map[int]error
+		reply   []byte
+		reqErr  error
 		want    want
 	}{
 		{
@@ -67,20 +99,52 @@ func TestRunProbe(t *testing.T) {
 				Protocol(NetlinkUsersock): "supported",
 				SockOpt(NetlinkExtAck):    "supported", SockOpt(NetlinkCapAck): "supported",
 				SockOpt(NetlinkGetStrictChk): "supported", SockOpt(NetlinkNoENOBUFS): "supported",
-				SockOpt(NetlinkBroadcastError): "supported",
+				SockOpt(NetlinkBroadcastError): "supported", SockOpt(NetlinkMsgInfo): "supported",
+				CtrlCmd(ctrlGetPolicy): "supported",
 			},
 		},
 		{
 			name:    "freebsd-like",
 			openErr: map[int]error{NetlinkUsersock: errFakeNoProto},
 			optErr:  map[int]error{NetlinkNoENOBUFS: errFakeNoOpt, NetlinkBroadcastError: errFakeNoOpt},
+			reply:   reply(2, int32(fakeNotSupp)), // NLMSG_ERROR, positive errno
 			want: want{
 				Protocol(NetlinkRoute): "supported", Protocol(NetlinkGeneric): "supported",
 				Protocol(NetlinkUsersock): "unsupported",
 				SockOpt(NetlinkExtAck):    "supported", SockOpt(NetlinkCapAck): "supported",
 				SockOpt(NetlinkGetStrictChk): "supported", SockOpt(NetlinkNoENOBUFS): "unsupported",
-				SockOpt(NetlinkBroadcastError): "unsupported",
+				SockOpt(NetlinkBroadcastError): "unsupported", SockOpt(NetlinkMsgInfo): "supported",
+				CtrlCmd(ctrlGetPolicy): "unsupported",
 			},
+		},
+		{
+			name:    "freebsd before NETLINK_MSG_INFO",
+			openErr: map[int]error{NetlinkUsersock: errFakeNoProto},
+			optErr:  map[int]error{NetlinkNoENOBUFS: errFakeNoOpt, NetlinkBroadcastError: errFakeNoOpt, NetlinkMsgInfo: errFakeNoOpt},
+			reply:   reply(2, -int32(fakeNotSupp)), // the Linux sign
+			want: want{
+				Protocol(NetlinkRoute): "supported", Protocol(NetlinkGeneric): "supported",
+				Protocol(NetlinkUsersock): "unsupported",
+				SockOpt(NetlinkExtAck):    "supported", SockOpt(NetlinkCapAck): "supported",
+				SockOpt(NetlinkGetStrictChk): "supported", SockOpt(NetlinkNoENOBUFS): "unsupported",
+				SockOpt(NetlinkBroadcastError): "unsupported", SockOpt(NetlinkMsgInfo): "unsupported",
+				CtrlCmd(ctrlGetPolicy): "unsupported",
+			},
+		},
+		{
+			name:  "an empty policy dump",
+			reply: reply(3, 0), // NLMSG_DONE
+			want:  want{CtrlCmd(ctrlGetPolicy): "supported"},
+		},
+		{
+			name:   "no reply",
+			reqErr: errFakeOther,
+			want:   want{CtrlCmd(ctrlGetPolicy): "error", Protocol(NetlinkGeneric): "supported"},
+		},
+		{
+			name:  "garbage reply",
+			reply: []byte{1, 2, 3},
+			want:  want{CtrlCmd(ctrlGetPolicy): "garbage"},
 		},
 		{
 			name:    "no netlink",
@@ -90,7 +154,8 @@ func TestRunProbe(t *testing.T) {
 				Protocol(NetlinkUsersock): "unsupported",
 				SockOpt(NetlinkExtAck):    "unsupported", SockOpt(NetlinkCapAck): "unsupported",
 				SockOpt(NetlinkGetStrictChk): "unsupported", SockOpt(NetlinkNoENOBUFS): "unsupported",
-				SockOpt(NetlinkBroadcastError): "unsupported",
+				SockOpt(NetlinkBroadcastError): "unsupported", SockOpt(NetlinkMsgInfo): "unsupported",
+				CtrlCmd(ctrlGetPolicy): "unsupported",
 			},
 		},
 		{
@@ -101,7 +166,8 @@ func TestRunProbe(t *testing.T) {
 				Protocol(NetlinkUsersock): "unsupported",
 				SockOpt(NetlinkExtAck):    "unsupported", SockOpt(NetlinkCapAck): "unsupported",
 				SockOpt(NetlinkGetStrictChk): "unsupported", SockOpt(NetlinkNoENOBUFS): "unsupported",
-				SockOpt(NetlinkBroadcastError): "unsupported",
+				SockOpt(NetlinkBroadcastError): "unsupported", SockOpt(NetlinkMsgInfo): "unsupported",
+				CtrlCmd(ctrlGetPolicy): "unsupported",
 			},
 		},
 		{
@@ -112,18 +178,20 @@ func TestRunProbe(t *testing.T) {
 				Protocol(NetlinkUsersock): "supported",
 				SockOpt(NetlinkExtAck):    "error", SockOpt(NetlinkCapAck): "error",
 				SockOpt(NetlinkGetStrictChk): "error", SockOpt(NetlinkNoENOBUFS): "error",
-				SockOpt(NetlinkBroadcastError): "error",
+				SockOpt(NetlinkBroadcastError): "error", SockOpt(NetlinkMsgInfo): "error",
+				CtrlCmd(ctrlGetPolicy): "supported",
 			},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ops := &fakeProbeOps{openErr: tt.openErr, optErr: tt.optErr}
+			ops := &fakeProbeOps{openErr: tt.openErr, optErr: tt.optErr, reply: tt.reply, reqErr: tt.reqErr}
 			r := runProbe(FreeBSD, "freebsd", "arm64", ops)
 			assert.Empty(t, ops.live, "every socket is closed")
 			assert.Equal(t, FreeBSD, r.OS)
 			require.Len(t, r.Protocols, 3)
-			require.Len(t, r.Options, 5)
+			require.Len(t, r.Options, 6)
+			require.Len(t, r.Ctrl, 1)
 
 			for c, w := range tt.want {
 				res, ok := r.Lookup(c)
@@ -140,6 +208,9 @@ func TestRunProbe(t *testing.T) {
 					require.Error(t, res.Err, c.String())
 					assert.NotErrorIs(t, res.Err, ErrNotSupported, c.String())
 					require.ErrorIs(t, res.Err, errFakeOther, c.String())
+				case "garbage":
+					require.ErrorIs(t, res.Err, errShortReply, c.String())
+					assert.NotErrorIs(t, res.Err, ErrNotSupported, c.String())
 				}
 			}
 			s := r.String()
@@ -152,4 +223,46 @@ func TestRunProbe(t *testing.T) {
 
 	_, ok := runProbe(Linux, "linux", "amd64", &fakeProbeOps{}).Lookup(RouteMsg(16))
 	assert.False(t, ok, "message types are not probed")
+}
+
+func TestGetPolicyRequestLayout(t *testing.T) {
+	b := getPolicyRequest()
+	ne := binary.NativeEndian
+	require.Len(t, b, 32)
+	assert.Equal(t, uint32(32), ne.Uint32(b), "nlmsg_len")
+	assert.Equal(t, uint16(16), ne.Uint16(b[4:]), "GENL_ID_CTRL")
+	assert.Equal(t, uint16(0x301), ne.Uint16(b[6:]), "NLM_F_REQUEST|NLM_F_DUMP")
+	assert.Equal(t, []byte{ctrlGetPolicy, 1, 0, 0}, b[16:20], "genlmsghdr")
+	assert.Equal(t, uint16(11), ne.Uint16(b[20:]), "nla_len")
+	assert.Equal(t, uint16(2), ne.Uint16(b[22:]), "CTRL_ATTR_FAMILY_NAME")
+	assert.Equal(t, "nlctrl\x00\x00", string(b[24:]), "NUL-terminated, padded")
+}
+
+func TestReplyErrno(t *testing.T) {
+	truncated := reply(2, -95)
+	binary.NativeEndian.PutUint32(truncated, 100)
+	tests := []struct {
+		name string
+		b    []byte
+		want error
+	}{
+		{name: "linux sign", b: reply(2, -95), want: syscall.Errno(95)},
+		{name: "freebsd sign", b: reply(2, 45), want: syscall.Errno(45)},
+		{name: "ack", b: reply(2, 0)},
+		{name: "done", b: reply(3, 0)},
+		{name: "done with an error", b: reply(3, -2), want: syscall.Errno(2)},
+		{name: "policy", b: reply(16, 0)},
+		{name: "short", b: []byte{1, 2, 3}, want: errShortReply},
+		{name: "length beyond the datagram", b: truncated, want: errShortReply},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := replyErrno(tt.b)
+			if tt.want == nil {
+				assert.NoError(t, err)
+				return
+			}
+			assert.ErrorIs(t, err, tt.want)
+		})
+	}
 }

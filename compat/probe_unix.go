@@ -4,6 +4,7 @@ package compat
 
 import (
 	"errors"
+	"fmt"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -36,4 +37,37 @@ func (sysProbeOps) unsupported(err error) bool {
 		errors.Is(err, unix.EPROTONOSUPPORT) ||
 		errors.Is(err, unix.ENOPROTOOPT) ||
 		errors.Is(err, unix.EOPNOTSUPP)
+}
+
+// probeTimeout bounds, in milliseconds, the wait for a probe's reply. The
+// kernel answers a controller request at once (FreeBSD from its per-socket
+// task queue, a little later).
+const probeTimeout = 2000
+
+// request writes req and reads the first datagram back with read(2) (on
+// FreeBSD, x/sys's recvfrom fails on the netlink source address).
+func (sysProbeOps) request(fd int, req []byte) ([]byte, error) {
+	if _, err := unix.Write(fd, req); err != nil {
+		return nil, os.NewSyscallError("write", err)
+	}
+	pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	for {
+		n, err := unix.Poll(pfd, probeTimeout)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return nil, os.NewSyscallError("poll", err)
+		}
+		if n == 0 {
+			return nil, fmt.Errorf("no reply within %d ms", probeTimeout)
+		}
+		break
+	}
+	buf := make([]byte, 64<<10)
+	n, err := unix.Read(fd, buf)
+	if err != nil {
+		return nil, os.NewSyscallError("read", err)
+	}
+	return buf[:n], nil
 }

@@ -34,3 +34,11 @@ func (c *Conn) CacheGeneration() uint64 {
 	gen, _ := c.cache.generation()
 	return gen
 }
+
+// CacheMaxAge reports the maximum age of cached families (0: until a
+// notification), for tests.
+func (c *Conn) CacheMaxAge() time.Duration {
+	c.cache.mu.RLock()
+	defer c.cache.mu.RUnlock()
+	return c.cache.maxAge
+}

@@ -101,7 +101,10 @@ func (o Op) CanDo() bool { return o.Flags&CmdCapDo != 0 }
 // CanDump reports whether the operation handles dump requests.
 func (o Op) CanDump() bool { return o.Flags&CmdCapDump != 0 }
 
-// HasPolicy reports whether the operation has a policy GETPOLICY can show.
+// HasPolicy reports whether the operation has a policy (GENL_CMD_CAP_HASPOL).
+// On Linux, GETPOLICY can show it; FreeBSD's nlctrl sets the flag on
+// GETFAMILY but has no GETPOLICY, so the flag does not say that GetPolicy
+// works: GetPolicy's ErrNotSupported, or compat.Probe, does.
 func (o Op) HasPolicy() bool { return o.Flags&CmdCapHasPolicy != 0 }
 
 // NeedsAdmin reports whether the operation needs CAP_NET_ADMIN, in the

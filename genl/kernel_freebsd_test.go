@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/nlbus/netlink"
+	"github.com/nlbus/netlink/compat"
 	"github.com/nlbus/netlink/genl"
 )
 
@@ -62,12 +63,54 @@ func TestKernelFreeBSDNlctrl(t *testing.T) {
 	assert.ErrorIs(t, err, os.ErrNotExist)
 }
 
-func TestKernelFreeBSDPolicyNotSupported(t *testing.T) {
+// GETFAMILY has GENL_CMD_CAP_HASPOL on FreeBSD, yet nlctrl may have no
+// GETPOLICY: GetPolicy agrees with the probe, whichever this release does.
+func TestKernelFreeBSDPolicyFollowsProbe(t *testing.T) {
 	c := freebsdConn(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_, err := c.GetPolicy(ctx, "nlctrl")
+	probed, ok := compat.Probe().Lookup(compat.CtrlCmd(genl.CmdGetPolicy))
+	require.True(t, ok)
+	t.Logf("CTRL_CMD_GETPOLICY on this release: %v", probed.Err)
+
+	f, err := c.GetFamily(ctx, "nlctrl")
+	require.NoError(t, err)
+	op, ok := f.Op(uint32(genl.CmdGetFamily))
+	require.True(t, ok)
+	t.Logf("GETFAMILY flags: %v", op.Flags)
+
+	p, err := c.GetPolicy(ctx, "nlctrl")
+	if probed.Supported() {
+		require.NoError(t, err)
+		if op.HasPolicy() {
+			_, ok := p.Op(uint32(genl.CmdGetFamily))
+			assert.True(t, ok, "GETFAMILY's policy is listed")
+		}
+		return
+	}
+	require.ErrorIs(t, probed.Err, netlink.ErrNotSupported)
 	require.ErrorIs(t, err, netlink.ErrNotSupported)
+}
+
+// On FreeBSD the cache bounds its entries' age: notifications cannot keep
+// it true (see EnableCache).
+func TestKernelFreeBSDCacheMaxAge(t *testing.T) {
+	c := freebsdConn(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	f, err := c.GetFamily(ctx, "nlctrl")
+	require.NoError(t, err)
+	if _, ok := f.Group("notify"); !ok {
+		t.Skip("this release's nlctrl advertises no notify group, which EnableCache joins")
+	}
+	sub, err := netlink.Dial(netlink.Generic, nil)
+	require.NoError(t, err)
+	require.NoError(t, c.EnableCache(ctx, sub))
+	assert.Equal(t, genl.FreeBSDCacheMaxAge, c.CacheMaxAge())
+	_, err = c.LookupFamily(ctx, "nlctrl")
+	require.NoError(t, err)
+	_, ok := c.CachedFamily("nlctrl")
+	assert.True(t, ok)
 }
 
 func TestKernelFreeBSDJoinNotify(t *testing.T) {

@@ -346,6 +346,7 @@ func TestKernelNotify(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, c.EnableCache(ctx, sub), "joining nlctrl's notify group")
 	require.True(t, c.CacheOn())
+	assert.Zero(t, c.CacheMaxAge(), "Linux's notifications keep the cache true: no age bound")
 
 	if _, err := os.Stat("/proc/modules"); err != nil {
 		t.Skip("skipping the notification: this kernel has no loadable modules (no /proc/modules), so no generic-netlink family can be registered at run time to make nlctrl send one")
