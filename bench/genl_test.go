@@ -119,7 +119,8 @@ func decodeFamily(ad *netlink.AttributeDecoder, b []byte, f *family) error {
 // nlbus-core is the core Conn (Do, borrowed reply) with the request encoded
 // per call into a reused buffer and the reply decoded into a reused family
 // (name, ops, groups: the Family's own allocations); the genl package's
-// GetFamily is measured as nlbus-genl (decoding into a genl.Family). Like GetLink,
+// GetFamily is measured as nlbus-genl (decoding into a genl.Family), and
+// genl's Do as nlbus-genl-do (reading the family ID only, like raw). Like GetLink,
 // nlbus and raw read the reply and the ACK; genetlink and vishvananda ask
 // for no ACK (one recvmsg). raw decodes the family ID only: the floor;
 // raw-poll is raw in the Go runtime poller (see dumps.Raw).
@@ -179,6 +180,47 @@ func BenchmarkGetFamily(b *testing.B) {
 			}
 			if f.ID != unix.GENL_ID_CTRL || f.Name != name {
 				b.Fatalf("got family %d %q", f.ID, f.Name)
+			}
+		}
+	})
+	b.Run("nlbus-genl-do", func(b *testing.B) {
+		// genl.Conn.Do with a request encoded once and a callback that, like
+		// raw, reads the family ID only: the generic-netlink request path
+		// without the Family's allocations.
+		c, err := genl.Dial(nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.Close()
+		ctx := context.Background()
+		var ae netlink.AttributeEncoder
+		ae.String(unix.CTRL_ATTR_FAMILY_NAME, name)
+		attrs, err := ae.Bytes()
+		if err != nil {
+			b.Fatal(err)
+		}
+		req := genl.Message{Header: genl.Header{Command: unix.CTRL_CMD_GETFAMILY, Version: 1}, Data: attrs}
+		var (
+			id uint16
+			ad netlink.AttributeDecoder
+		)
+		fn := func(m genl.Message) error {
+			ad.Reset(m.Data)
+			for ad.Next() {
+				if ad.Type() == unix.CTRL_ATTR_FAMILY_ID {
+					id = ad.Uint16()
+				}
+			}
+			return ad.Err()
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			id = 0
+			if _, err := c.Do(ctx, unix.GENL_ID_CTRL, req, 0, fn); err != nil {
+				b.Fatal(err)
+			}
+			if id != unix.GENL_ID_CTRL {
+				b.Fatalf("got family %d", id)
 			}
 		}
 	})

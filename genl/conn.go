@@ -136,6 +136,15 @@ type doer struct {
 	fn   func(Message) error
 	err  error // a reply that was not a generic-netlink message
 	nlfn func(netlink.Message) error
+
+	// GETFAMILY: the request is encoded with ae (into buf), famFn decodes
+	// the first reply into fam; name is the name asked for, whose string
+	// the Family reuses when the reply carries the same name.
+	ae    netlink.AttributeEncoder
+	name  string
+	fam   Family
+	found bool
+	famFn func(netlink.Message) error
 }
 
 func newDoer() *doer {
@@ -147,6 +156,20 @@ func newDoer() *doer {
 			return err
 		}
 		return d.fn(gm)
+	}
+	d.famFn = func(m netlink.Message) error {
+		if d.found {
+			return nil
+		}
+		gm, err := ParseMessage(m.Data)
+		if err != nil {
+			return err
+		}
+		if err := d.fam.unmarshal(gm.Data, d.name); err != nil {
+			return err
+		}
+		d.found = true
+		return nil
 	}
 	return d
 }
@@ -172,7 +195,8 @@ func (c *Conn) getDoer() *doer {
 }
 
 func (c *Conn) putDoer(d *doer) {
-	d.fn, d.err = nil, nil
+	d.fn, d.err, d.name, d.fam = nil, nil, "", Family{}
+	d.ae.Reset(nil)
 	if cap(d.buf) > maxPooledRequest {
 		d.buf = nil
 	}
@@ -260,12 +284,11 @@ func (c *Conn) GetFamily(ctx context.Context, name string) (Family, error) {
 	if err := checkName(name); err != nil {
 		return Family{}, fmt.Errorf("genl: get family %q: %w", name, err)
 	}
-	// Encoded into a stack buffer: no allocation for usual names.
-	var buf [64]byte
-	var ae netlink.AttributeEncoder
-	ae.Reset(append(buf[:0], CmdGetFamily, 1, 0, 0))
-	ae.String(attrFamilyName, name)
-	return c.lookup(ctx, &ae, NotFoundError{Family: name})
+	d := c.getDoer()
+	d.ae.Reset(append(d.buf[:0], CmdGetFamily, 1, 0, 0))
+	d.ae.String(attrFamilyName, name)
+	d.name = name
+	return c.lookup(ctx, d, NotFoundError{Family: name})
 }
 
 // GetFamilyByID asks the controller for the family with ID id. An unknown
@@ -275,22 +298,19 @@ func (c *Conn) GetFamilyByID(ctx context.Context, id uint16) (Family, error) {
 	if id < CtrlID {
 		return Family{}, fmt.Errorf("genl: get family id %d: %w: family IDs start at %d (GENL_ID_CTRL)", id, os.ErrInvalid, CtrlID)
 	}
-	var buf [16]byte
-	var ae netlink.AttributeEncoder
-	ae.Reset(append(buf[:0], CmdGetFamily, 1, 0, 0))
-	ae.Uint16(attrFamilyID, id)
-	return c.lookup(ctx, &ae, NotFoundError{ID: id})
+	d := c.getDoer()
+	d.ae.Reset(append(d.buf[:0], CmdGetFamily, 1, 0, 0))
+	d.ae.Uint16(attrFamilyID, id)
+	return c.lookup(ctx, d, NotFoundError{ID: id})
 }
 
-// lookup sends the GETFAMILY request ae holds. key names the family asked
-// for (by name or by ID); it becomes the *NotFoundError when the controller
-// knows no such family, and is built into nothing on success.
-func (c *Conn) lookup(ctx context.Context, ae *netlink.AttributeEncoder, key NotFoundError) (Family, error) {
-	data, err := ae.Bytes()
-	if err != nil {
-		return Family{}, err
-	}
-	f, err := c.getFamily(ctx, data)
+// lookup sends the GETFAMILY request d.ae holds and gives d back. key names
+// the family asked for (by name or by ID); it becomes the *NotFoundError
+// when the controller knows no such family, and is built into nothing on
+// success.
+func (c *Conn) lookup(ctx context.Context, d *doer, key NotFoundError) (Family, error) {
+	f, err := c.getFamily(ctx, d)
+	c.putDoer(d)
 	switch {
 	case err == nil:
 		return f, nil
@@ -317,28 +337,20 @@ var errInvalidName = fmt.Errorf("%w: a family name is 1 to %d bytes without NUL"
 
 var errNoReply = errors.New("the controller acknowledged without a reply")
 
-// getFamily sends a GETFAMILY do-request and decodes the reply straight
-// from the receive buffer.
-func (c *Conn) getFamily(ctx context.Context, data []byte) (Family, error) {
-	var (
-		f     Family
-		found bool
-	)
+// getFamily sends the GETFAMILY request d.ae holds and decodes the reply
+// straight from the receive buffer into the Family it returns. A GETFAMILY
+// of one family always gets exactly one reply or an error (Linux, FreeBSD
+// and the bus), so it asks for no ACK (netlink.Conn.Query): one read fewer.
+func (c *Conn) getFamily(ctx context.Context, d *doer) (Family, error) {
+	data, err := d.ae.Bytes()
+	if err != nil {
+		return Family{}, err
+	}
+	d.buf = data // keep the buffer, grown or not
+	d.fam, d.found = Family{}, false
 	req := netlink.Message{Header: netlink.Header{Type: netlink.HeaderType(CtrlID)}, Data: data}
-	_, err := c.c.Do(ctx, req, func(m netlink.Message) error {
-		if found {
-			return nil
-		}
-		gm, err := ParseMessage(m.Data)
-		if err != nil {
-			return err
-		}
-		if err := f.UnmarshalAttributes(gm.Data); err != nil {
-			return err
-		}
-		found = true
-		return nil
-	})
+	err = c.c.Query(ctx, req, d.famFn)
+	f, found := d.fam, d.found
 	if err == nil && !found {
 		err = errNoReply
 	}

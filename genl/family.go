@@ -188,6 +188,12 @@ func appendGroups(ae *netlink.AttributeEncoder, groups []Group) {
 // a malformed one is an error. Nothing in f aliases b. It allocates only
 // what f holds: the names and the two slices, sized from the bytes present.
 func (f *Family) UnmarshalAttributes(b []byte) error {
+	return f.unmarshal(b, "")
+}
+
+// unmarshal is UnmarshalAttributes; when the family's name is name, f.Name
+// reuses that string instead of allocating a copy.
+func (f *Family) unmarshal(b []byte, name string) error {
 	*f = Family{}
 	var ad netlink.AttributeDecoder
 	ad.Reset(b)
@@ -197,7 +203,11 @@ func (f *Family) UnmarshalAttributes(b []byte) error {
 		case attrFamilyID:
 			f.ID = ad.Uint16()
 		case attrFamilyName:
-			f.Name = ad.String()
+			if nb := ad.StringBytes(); name != "" && string(nb) == name {
+				f.Name = name
+			} else {
+				f.Name = string(nb)
+			}
 		case attrVersion:
 			f.Version = ad.Uint32()
 		case attrHdrSize:

@@ -104,6 +104,14 @@ func TestGetFamily(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, f, byID)
 
+	// A GETFAMILY of one family always gets one reply or an error: it asks
+	// for no ACK, which saves a read.
+	sentMsgs := mustMem(c.Netlink()).Sent()
+	last := sentMsgs[len(sentMsgs)-1]
+	h, err := netlink.ParseHeader(last)
+	require.NoError(t, err)
+	assert.Zero(t, h.Flags&netlink.Acknowledge, "GETFAMILY without NLM_F_ACK")
+
 	ctrl, err := c.GetFamily(ctx, "nlctrl")
 	require.NoError(t, err)
 	assert.Equal(t, genl.CtrlID, ctrl.ID)
