@@ -27,6 +27,14 @@
 //		...
 //	}
 //
+//	// A do-request whose replies are borrowed: no allocation per call.
+//	_, err = c.Do(ctx, f.ID, genl.Message{Header: genl.Header{Command: 1, Version: 1}, Data: attrs}, 0,
+//		func(m genl.Message) error { ...; return nil })
+//
+// Every method that addresses a family takes it first, after the context:
+// by ID (Execute, Do, Dump) or by name (ExecuteFamily, DoFamily,
+// DumpFamily), then the message, then the flags, then the callback.
+//
 //	// Join a group by name; its messages arrive on c.Netlink().Receive.
 //	err = c.JoinGroup(ctx, "ethtool", "monitor")
 //
