@@ -233,21 +233,13 @@ func (f *Family) unmarshal(b []byte, name string) error {
 	return nil
 }
 
-// countNested counts the attributes nd has left; the slices decoded from
-// them are sized from bytes actually present.
-func countNested(nd *netlink.AttributeDecoder) int {
-	cnt := *nd
-	n := 0
-	for cnt.Next() {
-		n++
-	}
-	return n
-}
+// decodeOps and decodeGroups decode in one pass into an array on the stack
+// and then copy it into a slice of exactly the size needed: one allocation,
+// sized from the entries actually present.
 
 func decodeOps(nd *netlink.AttributeDecoder, ops []Op) ([]Op, error) {
-	if n := countNested(nd); n > 0 {
-		ops = slices.Grow(ops, n)
-	}
+	var tmp [16]Op
+	buf := tmp[:0]
 	for nd.Next() {
 		var o Op
 		od := nd.NestedDecoder()
@@ -260,17 +252,19 @@ func decodeOps(nd *netlink.AttributeDecoder, ops []Op) ([]Op, error) {
 			}
 		}
 		if err := od.Err(); err != nil {
-			return ops, err
+			return append(ops, buf...), err
 		}
-		ops = append(ops, o)
+		buf = append(buf, o)
+	}
+	if len(buf) > 0 {
+		ops = append(ops, buf...)
 	}
 	return ops, nd.Err()
 }
 
 func decodeGroups(nd *netlink.AttributeDecoder, groups []Group) ([]Group, error) {
-	if n := countNested(nd); n > 0 {
-		groups = slices.Grow(groups, n)
-	}
+	var tmp [8]Group
+	buf := tmp[:0]
 	for nd.Next() {
 		var g Group
 		gd := nd.NestedDecoder()
@@ -283,9 +277,12 @@ func decodeGroups(nd *netlink.AttributeDecoder, groups []Group) ([]Group, error)
 			}
 		}
 		if err := gd.Err(); err != nil {
-			return groups, err
+			return append(groups, buf...), err
 		}
-		groups = append(groups, g)
+		buf = append(buf, g)
+	}
+	if len(buf) > 0 {
+		groups = append(groups, buf...)
 	}
 	return groups, nd.Err()
 }
