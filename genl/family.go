@@ -234,12 +234,55 @@ func (f *Family) unmarshal(b []byte, name string) error {
 }
 
 // decodeOps and decodeGroups decode in one pass into an array on the stack
-// and then copy it into a slice of exactly the size needed: one allocation,
-// sized from the entries actually present.
+// and then copy it into a slice of exactly the size needed. A family with
+// more entries than the array holds has the rest counted once, when the
+// array fills, and gets one slice of the exact size. Either way: one
+// allocation, sized from the entries actually present.
+
+// entries gathers decoded entries: in tmp while they fit, then in big.
+type entries[E any, A ~[16]E] struct {
+	tmp A
+	n   int
+	big []E
+}
+
+// add appends e; nd is the decoder e came from, whose remaining entries
+// size big when tmp is full.
+func (es *entries[E, A]) add(e E, nd *netlink.AttributeDecoder) {
+	switch {
+	case es.big != nil:
+		es.big = append(es.big, e)
+	case es.n < len(es.tmp):
+		es.tmp[es.n] = e
+		es.n++
+	default:
+		rest := *nd
+		more := 1
+		for rest.Next() {
+			more++
+		}
+		es.big = make([]E, es.n, es.n+more)
+		copy(es.big, es.tmp[:es.n])
+		es.big = append(es.big, e)
+	}
+}
+
+// appendTo appends the entries to out.
+func (es *entries[E, A]) appendTo(out []E) []E {
+	if es.big != nil {
+		if out == nil {
+			return es.big
+		}
+		return append(out, es.big...)
+	}
+	if es.n == 0 {
+		return out
+	}
+	return append(out, es.tmp[:es.n]...)
+}
 
 func decodeOps(nd *netlink.AttributeDecoder, ops []Op) ([]Op, error) {
-	var tmp [16]Op
-	buf := tmp[:0]
+	var es entries[Op, [16]Op]
 	for nd.Next() {
 		var o Op
 		od := nd.NestedDecoder()
@@ -252,19 +295,15 @@ func decodeOps(nd *netlink.AttributeDecoder, ops []Op) ([]Op, error) {
 			}
 		}
 		if err := od.Err(); err != nil {
-			return append(ops, buf...), err
+			return es.appendTo(ops), err
 		}
-		buf = append(buf, o)
+		es.add(o, nd)
 	}
-	if len(buf) > 0 {
-		ops = append(ops, buf...)
-	}
-	return ops, nd.Err()
+	return es.appendTo(ops), nd.Err()
 }
 
 func decodeGroups(nd *netlink.AttributeDecoder, groups []Group) ([]Group, error) {
-	var tmp [8]Group
-	buf := tmp[:0]
+	var es entries[Group, [16]Group]
 	for nd.Next() {
 		var g Group
 		gd := nd.NestedDecoder()
@@ -277,12 +316,9 @@ func decodeGroups(nd *netlink.AttributeDecoder, groups []Group) ([]Group, error)
 			}
 		}
 		if err := gd.Err(); err != nil {
-			return append(groups, buf...), err
+			return es.appendTo(groups), err
 		}
-		buf = append(buf, g)
+		es.add(g, nd)
 	}
-	if len(buf) > 0 {
-		groups = append(groups, buf...)
-	}
-	return groups, nd.Err()
+	return es.appendTo(groups), nd.Err()
 }
