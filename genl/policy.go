@@ -395,6 +395,10 @@ func (pb *policyBuilder) finish() *Policy {
 	return &p
 }
 
+// maxTableIndex is the highest index a policy table can have: tables are
+// nested attributes whose type is the index (NLA_TYPE_MASK).
+const maxTableIndex = 0x3fff
+
 // addReferencedTables adds an empty table for every index an operation or a
 // nested attribute refers to that p lacks: Linux sends nothing for a table
 // without attributes (netdev's op 1 dump table, seen on 6.18), yet it is a
@@ -402,6 +406,11 @@ func (pb *policyBuilder) finish() *Policy {
 func addReferencedTables(p *Policy) {
 	var missing []uint32
 	need := func(idx uint32) {
+		// A table index is an attribute type on the wire (14 bits): a
+		// reference beyond that is not to a table.
+		if idx > maxTableIndex {
+			return
+		}
 		if _, ok := p.Table(idx); !ok && !slices.Contains(missing, idx) {
 			missing = append(missing, idx)
 		}
