@@ -1,0 +1,5 @@
+//go:build !race
+
+package genl_test
+
+const raceEnabled = false
