@@ -266,3 +266,24 @@ func TestReplyErrno(t *testing.T) {
 		})
 	}
 }
+
+// Only what changes between releases escapes the static table's assertion.
+func TestReleaseDependent(t *testing.T) {
+	tests := []struct {
+		os   OS
+		c    Capability
+		want bool
+	}{
+		{FreeBSD, SockOpt(NetlinkMsgInfo), true},
+		{FreeBSD, CtrlCmd(ctrlGetPolicy), true},
+		{FreeBSD, CtrlCmd(3), false},
+		{FreeBSD, SockOpt(NetlinkExtAck), false},
+		{Linux, SockOpt(NetlinkMsgInfo), false},
+		{Linux, CtrlCmd(ctrlGetPolicy), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.os.String()+" "+tt.c.String(), func(t *testing.T) {
+			assert.Equal(t, tt.want, releaseDependent(tt.os, tt.c))
+		})
+	}
+}
