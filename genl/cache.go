@@ -147,7 +147,8 @@ func defaultCacheMaxAge() time.Duration {
 // operations and groups exist, announces nothing when groups are added, and
 // its newest revision sends its notifications to group 0 while advertising
 // group 48, so notifications alone cannot keep the cache true there (see
-// docs/DESIGN.md).
+// docs/DESIGN.md). There, a controller that advertises no notify group
+// still gets a cache, kept true by the age bound alone.
 //
 // When EnableCache fails, sub stays the caller's to close.
 func (c *Conn) EnableCache(ctx context.Context, sub *netlink.Conn) error {
@@ -173,13 +174,16 @@ func (c *Conn) EnableCache(ctx context.Context, sub *netlink.Conn) error {
 	if err != nil {
 		return fail(err)
 	}
-	g, ok := ctrl.Group(ctrlNotifyGroup)
-	if !ok {
+	switch g, ok := ctrl.Group(ctrlNotifyGroup); {
+	case ok:
+		if err := sub.JoinGroup(g.ID); err != nil {
+			return fail(err)
+		}
+	case c.cacheMaxAge == 0:
 		return fail(&NotFoundError{Family: ctrlName, Group: ctrlNotifyGroup})
 	}
-	if err := sub.JoinGroup(g.ID); err != nil {
-		return fail(err)
-	}
+	// Without a notify group, entries that expire keep the cache true
+	// enough: sub then receives nothing until Close.
 
 	c.mu.Lock()
 	if c.closed {

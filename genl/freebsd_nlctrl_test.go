@@ -5,6 +5,7 @@ import (
 	"os"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -20,10 +21,15 @@ import (
 // flagged GENL_CMD_CAP_HASPOL, with its notify group numbered from 48;
 // any other command gets EOPNOTSUPP.
 func freeBSDNlctrl(t *testing.T) *genl.Conn {
+	return freeBSDNlctrlGroups(t, []genl.Group{{ID: 48, Name: "notify"}})
+}
+
+// freeBSDNlctrlGroups is freeBSDNlctrl with nlctrl advertising groups.
+func freeBSDNlctrlGroups(t *testing.T, groups []genl.Group) *genl.Conn {
 	ctrl := genl.Family{
 		ID: genl.CtrlID, Name: "nlctrl", Version: 2, MaxAttr: 10,
 		Ops:    []genl.Op{{ID: uint32(genl.CmdGetFamily), Flags: genl.CmdCapDo | genl.CmdCapDump | genl.CmdCapHasPolicy}},
-		Groups: []genl.Group{{ID: 48, Name: "notify"}},
+		Groups: groups,
 	}
 	attrs, err := ctrl.MarshalAttributes()
 	require.NoError(t, err)
@@ -98,5 +104,42 @@ func TestFreeBSDNlctrl(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, tt.run)
+	}
+}
+
+// Where the cache's entries expire (FreeBSD), it does not need the notify
+// group: a controller that advertises none still gets a cache.
+func TestCacheWithoutNotifyGroup(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name    string
+		maxAge  time.Duration
+		wantErr error
+	}{
+		{name: "entries that expire", maxAge: time.Second},
+		{name: "entries kept until a notification", wantErr: os.ErrNotExist},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := freeBSDNlctrlGroups(t, nil)
+			c.SetCacheMaxAge(tt.maxAge, nil)
+			sub := nltest.Dial(func([]netlink.Message) ([]netlink.Message, error) { return nil, syscall.EOPNOTSUPP }, nltest.FreeBSD())
+			err := c.EnableCache(ctx, sub)
+			if tt.wantErr != nil {
+				require.ErrorIs(t, err, tt.wantErr)
+				var nf *genl.NotFoundError
+				require.ErrorAs(t, err, &nf)
+				assert.Equal(t, "notify", nf.Group)
+				assert.False(t, c.CacheOn())
+				sub.Close()
+				return
+			}
+			require.NoError(t, err)
+			assert.True(t, c.CacheOn())
+			_, err = c.LookupFamily(ctx, "nlctrl")
+			require.NoError(t, err)
+			_, ok := c.CachedFamily("nlctrl")
+			assert.True(t, ok)
+		})
 	}
 }
