@@ -15,9 +15,11 @@ import (
 
 // sendLimit is the size of the largest single write a FreeBSD netlink socket
 // takes: its SO_SNDBUF, read at dial time and after every SetWriteBuffer.
-// Some FreeBSD revisions (the nl_buf rewrite, before nl_sosend compared the
-// write with sb_hiwat) answer a larger write on a non-blocking socket with
-// EWOULDBLOCK forever instead of EMSGSIZE, so the library compares first.
+// Some FreeBSD revisions answer a larger write with EMSGSIZE, but the nl_buf
+// nl_sosend (sys/netlink/netlink_domain.c, read at freebsd-src 0295edec)
+// queues a write only when sb_hiwat - sb_ccc covers it and otherwise returns
+// EWOULDBLOCK to a non-blocking socket: for ever, for a write larger than
+// sb_hiwat. So the library compares first.
 type sendLimit struct{ n atomic.Int64 }
 
 // set records the socket's SO_SNDBUF; n <= 0 means unknown (no check).
