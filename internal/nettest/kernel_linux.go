@@ -51,7 +51,7 @@ func parseRelease(rel string) (major, minor int, err error) {
 	// The release starts with MAJOR.MINOR; anything after them varies.
 	fields := strings.SplitN(rel, ".", 3)
 	if len(fields) < 2 {
-		return 0, 0, fmt.Errorf("nettest: kernel release %q is not MAJOR.MINOR...", rel)
+		return 0, 0, fmt.Errorf("nettest: kernel release %q does not start with MAJOR.MINOR", rel)
 	}
 	major, err = strconv.Atoi(fields[0])
 	if err != nil {
