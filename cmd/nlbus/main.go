@@ -134,6 +134,11 @@ func runHelp(e *env, args []string) int {
 		usage(e.stdout)
 		return 0
 	case 1:
+		switch args[0] {
+		case "help", "-h", "-help", "--help":
+			usage(e.stdout)
+			return 0
+		}
 		c, ok := commands[args[0]]
 		if !ok {
 			fmt.Fprintf(e.stderr, "nlbus help: unknown command %q\n", args[0])

@@ -159,6 +159,8 @@ func TestTopLevelUsage(t *testing.T) {
 		{[]string{"help"}, 0, true},
 		{[]string{"-h"}, 0, true},
 		{[]string{"--help"}, 0, true},
+		{[]string{"help", "help"}, 0, true},
+		{[]string{"help", "-h"}, 0, true},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
