@@ -75,11 +75,6 @@ type ExtAck struct {
 	HasMissingNest bool
 }
 
-func (e *ExtAck) empty() bool {
-	return e.Message == "" && !e.HasOffset && e.Cookie == nil && e.Policy == nil &&
-		!e.HasMissingType && !e.HasMissingNest
-}
-
 // Ack is the final acknowledgement of a successful request.
 type Ack struct {
 	ExtAck

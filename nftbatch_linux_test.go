@@ -92,6 +92,9 @@ func nftRuleset(t *testing.T, ns *nettest.NS) (tables, chains, rules int) {
 
 func dialNetfilter(t *testing.T, ns *nettest.NS) *netlink.Conn {
 	t.Helper()
+	// A netfilter socket and an nf_tables request autoload their modules.
+	nettest.RequireModule(t, "nfnetlink", "CONFIG_NETFILTER_NETLINK")
+	nettest.RequireModule(t, "nf_tables", "CONFIG_NF_TABLES")
 	c, err := netlink.Dial(unix.NETLINK_NETFILTER, &netlink.Config{NetNS: ns.FD()})
 	require.NoError(t, err)
 	t.Cleanup(func() { c.Close() })

@@ -17,6 +17,7 @@ import (
 
 	"github.com/nlbus/netlink"
 	"github.com/nlbus/netlink/genl"
+	"github.com/nlbus/netlink/internal/nettest"
 )
 
 // Kernel tests query the host's generic-netlink controller, which is global
@@ -345,9 +346,11 @@ func compareWithGenlTool(t *testing.T, p *genl.Policy, out string) {
 // TestKernelNotify joins nlctrl's notify group through EnableCache and waits
 // for the NEWFAMILY that loading a module with a generic-netlink family
 // sends. It needs a kernel with loadable modules and such a module that is
-// not loaded yet; the module is unloaded afterwards.
+// not loaded yet; the module is unloaded afterwards. Loading and unloading
+// modules is for throwaway machines only (NLBUS_THROWAWAY_MACHINE=1).
 func TestKernelNotify(t *testing.T) {
 	c := kernelConn(t)
+	nettest.RequireThrowaway(t, "load and unload a kernel module to make nlctrl announce a family")
 	ctx := context.Background()
 	sub, err := netlink.Dial(netlink.Generic, nil)
 	require.NoError(t, err)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,7 +13,7 @@ import (
 )
 
 func init() {
-	register("families", command{summary: "list generic-netlink families (like genl ctrl list); needs --kernel", run: runFamilies})
+	register("families", command{summary: "list generic-netlink families (like genl ctrl list); needs --kernel", flags: familiesFlags})
 }
 
 // errNoBus is the answer of the commands that will talk to the bus daemon
@@ -25,8 +24,7 @@ var errNoBus = errors.New("no bus daemon yet; use --kernel")
 // with a genltest server.
 var dialGenl = func() (*genl.Conn, error) { return genl.Dial(nil) }
 
-// familyJSON is the JSON form of a family: flags are the raw
-// CTRL_ATTR_OP_FLAGS values.
+// familyJSON is the JSON form of a family.
 type familyJSON struct {
 	Name    string      `json:"name"`
 	ID      uint16      `json:"id"`
@@ -37,9 +35,10 @@ type familyJSON struct {
 	Groups  []groupJSON `json:"groups"`
 }
 
+// opJSON is an operation; Flags is CTRL_ATTR_OP_FLAGS.
 type opJSON struct {
-	ID    uint32 `json:"id"`
-	Flags uint32 `json:"flags"`
+	ID    uint32    `json:"id"`
+	Flags flagsJSON `json:"flags"`
 }
 
 type groupJSON struct {
@@ -47,60 +46,67 @@ type groupJSON struct {
 	Name string `json:"name"`
 }
 
-// genlFlags parses the flags shared by families and policy; dial returns the
-// connection --kernel selects.
-func genlFlags(name string, e *env, args []string) (fs *flag.FlagSet, asJSON *bool, dial func() (*genl.Conn, error), err error) {
-	fs = flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+// genlFlags declares the flags shared by families and policy; dial returns
+// the connection --kernel selects.
+func genlFlags(fs *flag.FlagSet) (asJSON *bool, dial func() (*genl.Conn, error)) {
 	kernel := fs.Bool("kernel", false, "ask the kernel's controller (the only source until the bus exists)")
 	asJSON = fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
-		return nil, nil, nil, errUsage
-	}
 	dial = func() (*genl.Conn, error) {
 		if !*kernel {
 			return nil, errNoBus
 		}
 		return dialGenl()
 	}
-	return fs, asJSON, dial, nil
+	return asJSON, dial
 }
 
-func runFamilies(ctx context.Context, e *env, args []string) error {
-	fs, asJSON, dial, err := genlFlags("families", e, args)
-	if err != nil {
-		return err
-	}
-	if fs.NArg() != 0 {
-		return errUsage
-	}
-	c, err := dial()
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	fams, err := c.ListFamilies(ctx)
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		out := make([]familyJSON, 0, len(fams))
-		for _, f := range fams {
-			fj := familyJSON{Name: f.Name, ID: f.ID, Version: f.Version, HdrSize: f.HeaderSize, MaxAttr: f.MaxAttr,
-				Ops: make([]opJSON, 0, len(f.Ops)), Groups: make([]groupJSON, 0, len(f.Groups))}
-			for _, o := range f.Ops {
-				fj.Ops = append(fj.Ops, opJSON{ID: o.ID, Flags: uint32(o.Flags)})
-			}
-			for _, g := range f.Groups {
-				fj.Groups = append(fj.Groups, groupJSON{ID: g.ID, Name: g.Name})
-			}
-			out = append(out, fj)
+func familiesFlags(fs *flag.FlagSet) func(context.Context, *env, []string) error {
+	asJSON, dial := genlFlags(fs)
+	return func(ctx context.Context, e *env, _ []string) error {
+		c, err := dial()
+		if err != nil {
+			return err
 		}
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		defer c.Close()
+		fams, err := c.ListFamilies(ctx)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return writeJSON(e.stdout, familiesJSON(fams))
+		}
+		return printFamilies(e.stdout, fams)
 	}
-	return printFamilies(e.stdout, fams)
+}
+
+func familiesJSON(fams []genl.Family) []familyJSON {
+	out := make([]familyJSON, 0, len(fams))
+	for _, f := range fams {
+		fj := familyJSON{Name: f.Name, ID: f.ID, Version: f.Version, HdrSize: f.HeaderSize, MaxAttr: f.MaxAttr,
+			Ops: make([]opJSON, 0, len(f.Ops)), Groups: make([]groupJSON, 0, len(f.Groups))}
+		for _, o := range f.Ops {
+			fj.Ops = append(fj.Ops, opJSON{ID: o.ID, Flags: opFlagsJSON(o.Flags)})
+		}
+		for _, g := range f.Groups {
+			fj.Groups = append(fj.Groups, groupJSON{ID: g.ID, Name: g.Name})
+		}
+		out = append(out, fj)
+	}
+	return out
+}
+
+// opFlagsJSON names the known bits of f (genl.OpFlags.String lists unknown
+// ones in hexadecimal; those stay in the value only).
+func opFlagsJSON(f genl.OpFlags) flagsJSON {
+	names := []string{}
+	if f != 0 {
+		for _, n := range strings.Split(f.String(), "|") {
+			if !strings.HasPrefix(n, "0x") {
+				names = append(names, n)
+			}
+		}
+	}
+	return flagsJSON{Value: uint32(f), Names: names}
 }
 
 func printFamilies(w io.Writer, fams []genl.Family) error {

@@ -61,7 +61,7 @@ func TestFamiliesJSON(t *testing.T) {
 		assert.Contains(t, fams[1], k)
 	}
 	assert.Equal(t, "demo", fams[1]["name"])
-	assert.Equal(t, []any{map[string]any{"id": 1.0, "flags": 3.0}}, fams[1]["ops"])
+	assert.Equal(t, []any{map[string]any{"id": 1.0, "flags": map[string]any{"value": 3.0, "names": []any{"admin-perm", "do"}}}}, fams[1]["ops"])
 	g := fams[1]["groups"].([]any)[0].(map[string]any)
 	assert.Equal(t, "events", g["name"])
 	assert.NotZero(t, g["id"])

@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"text/tabwriter"
@@ -14,7 +14,7 @@ import (
 )
 
 func init() {
-	register("links", command{summary: "list the kernel's network interfaces (RTM_GETLINK dump)", run: runLinks})
+	register("links", command{summary: "list the kernel's network interfaces (RTM_GETLINK dump)", flags: linksFlags})
 }
 
 // rtnetlink values shared by Linux (include/uapi/linux/rtnetlink.h,
@@ -27,39 +27,39 @@ const (
 	iflaMTU         = 4
 )
 
+// link is an interface; Flags is ifi_flags (IFF_*).
 type link struct {
-	Index int      `json:"index"`
-	Name  string   `json:"name"`
-	MTU   uint32   `json:"mtu"`
-	Flags []string `json:"flags"`
-	Addr  string   `json:"address,omitempty"`
+	Index int       `json:"index"`
+	Name  string    `json:"name"`
+	MTU   uint32    `json:"mtu"`
+	Flags flagsJSON `json:"flags"`
+	Addr  string    `json:"address,omitempty"`
 }
 
-func runLinks(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("links", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+func linksFlags(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
+	return func(ctx context.Context, e *env, _ []string) error {
+		c, err := netlink.Dial(netlink.Route, nil)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		links, err := dumpLinks(ctx, c)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return writeJSON(e.stdout, links)
+		}
+		return printLinks(e.stdout, links)
 	}
-	c, err := netlink.Dial(netlink.Route, nil)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	links, err := dumpLinks(ctx, c)
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(links)
-	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+}
+
+func printLinks(w io.Writer, links []link) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "INDEX\tNAME\tMTU\tADDRESS\tFLAGS")
 	for _, l := range links {
-		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\n", l.Index, l.Name, l.MTU, l.Addr, strings.Join(l.Flags, ","))
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\n", l.Index, l.Name, l.MTU, l.Addr, strings.Join(l.Flags.Names, ","))
 	}
 	return tw.Flush()
 }
@@ -69,7 +69,7 @@ func dumpLinks(ctx context.Context, c *netlink.Conn) ([]link, error) {
 		Header: netlink.Header{Type: rtmGetLink},
 		Data:   make([]byte, sizeofIfInfomsg),
 	}
-	var links []link
+	links := []link{}
 	for m, err := range c.Dump(ctx, req) {
 		if err != nil {
 			return links, err
@@ -81,7 +81,7 @@ func dumpLinks(ctx context.Context, c *netlink.Conn) ([]link, error) {
 		}
 		l := link{
 			Index: int(int32(netlinkNE.Uint32(ifi[4:8]))),
-			Flags: flagNames(compat.Current(), netlinkNE.Uint32(ifi[8:12])),
+			Flags: linkFlagsJSON(compat.Current(), netlinkNE.Uint32(ifi[8:12])),
 		}
 		ad := netlink.NewAttributeDecoder(rest)
 		for ad.Next() {

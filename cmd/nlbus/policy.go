@@ -2,14 +2,18 @@ package main
 
 import (
 	"context"
-	"encoding/json"
+	"flag"
 	"fmt"
 
 	"github.com/nlbus/netlink/genl"
 )
 
 func init() {
-	register("policy", command{summary: "show a generic-netlink family's attribute policies per operation; needs --kernel", run: runPolicy})
+	register("policy", command{
+		summary: "show a generic-netlink family's attribute policies per operation; needs --kernel",
+		args:    []string{"FAMILY"},
+		flags:   policyFlags,
+	})
 }
 
 // policyJSON is the JSON form of a policy.
@@ -53,35 +57,28 @@ func ptr[T any](v T, ok bool) *T {
 	return &v
 }
 
-func runPolicy(ctx context.Context, e *env, args []string) error {
-	fs, asJSON, dial, err := genlFlags("policy", e, args)
-	if err != nil {
-		return err
-	}
-	// Accept the family before or after the flags.
-	rest := fs.Args()
-	if len(rest) > 0 {
-		if err := fs.Parse(rest[1:]); err != nil {
-			return errUsage
+func policyFlags(fs *flag.FlagSet) func(context.Context, *env, []string) error {
+	asJSON, dial := genlFlags(fs)
+	return func(ctx context.Context, e *env, args []string) error {
+		c, err := dial()
+		if err != nil {
+			return err
 		}
-		rest = append(rest[:1], fs.Args()...)
+		defer c.Close()
+		p, err := c.GetPolicy(ctx, args[0])
+		if err != nil {
+			return err
+		}
+		if !*asJSON {
+			_, err := fmt.Fprint(e.stdout, p.String())
+			return err
+		}
+		return writeJSON(e.stdout, policyToJSON(p))
 	}
-	if len(rest) != 1 {
-		return errUsage
-	}
-	c, err := dial()
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	p, err := c.GetPolicy(ctx, rest[0])
-	if err != nil {
-		return err
-	}
-	if !*asJSON {
-		_, err := fmt.Fprint(e.stdout, p.String())
-		return err
-	}
+}
+
+// policyToJSON is the JSON form of p.
+func policyToJSON(p *genl.Policy) policyJSON {
 	out := policyJSON{Family: p.Family, FamilyID: p.FamilyID, Ops: []opPolicyJSON{}, Policies: []tableJSON{}}
 	for _, o := range p.Ops {
 		out.Ops = append(out.Ops, opPolicyJSON{Op: o.Op, Do: ptr(o.Do, o.HasDo), Dump: ptr(o.Dump, o.HasDump)})
@@ -105,7 +102,5 @@ func runPolicy(ctx context.Context, e *env, args []string) error {
 		}
 		out.Policies = append(out.Policies, tj)
 	}
-	enc := json.NewEncoder(e.stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	return out
 }

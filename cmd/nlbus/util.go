@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/binary"
+	"encoding/json"
+	"io"
 
 	"github.com/nlbus/netlink/compat"
 )
@@ -24,11 +26,31 @@ func flagNames(o compat.OS, raw uint32) []string {
 		{0x1, "up"}, {0x2, "broadcast"}, {0x8, "loopback"}, {0x10, "pointtopoint"},
 		{0x40, "running"}, {0x100, "promisc"}, {multicast, "multicast"},
 	}
-	var out []string
+	out := []string{}
 	for _, n := range names {
 		if raw&n.bit != 0 {
 			out = append(out, n.name)
 		}
 	}
 	return out
+}
+
+// flagsJSON is how every command shows a flag word in JSON: the number and
+// the names of the bits the command knows, in a fixed order. A bit without a
+// name is in Value only. Names is [] (never null) when no known bit is set.
+type flagsJSON struct {
+	Value uint32   `json:"value"`
+	Names []string `json:"names"`
+}
+
+// linkFlagsJSON is the JSON form of ifi_flags on OS o.
+func linkFlagsJSON(o compat.OS, raw uint32) flagsJSON {
+	return flagsJSON{Value: raw, Names: flagNames(o, raw)}
+}
+
+// writeJSON writes v as indented JSON.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

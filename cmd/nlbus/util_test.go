@@ -18,9 +18,9 @@ func TestFlagNamesPerOS(t *testing.T) {
 		want []string
 	}{
 		{"linux multicast", compat.Linux, 0x1 | 0x1000, []string{"up", "multicast"}},
-		{"linux 0x8000 is not multicast", compat.Linux, 0x8000, nil},
+		{"linux 0x8000 is not multicast", compat.Linux, 0x8000, []string{}},
 		{"freebsd multicast", compat.FreeBSD, 0x1 | 0x8000, []string{"up", "multicast"}},
-		{"freebsd link0 is not multicast", compat.FreeBSD, 0x1000, nil},
+		{"freebsd link0 is not multicast", compat.FreeBSD, 0x1000, []string{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
