@@ -330,7 +330,7 @@ func TestConnStaleAcks(t *testing.T) {
 		if mute {
 			return nil, nil
 		}
-		return []nltest.Read{{Data: datagram(reply(req, 0, byte(req.Header.Sequence)), ackFor(req)), Src: dst}}, nil
+		return []nltest.Read{{Data: datagram(reply(req, 0, 0x01), ackFor(req)), Src: dst}}, nil
 	}
 	c, mem := memConn(t, h, nltest.MemConfig{}, nil)
 	req := netlink.Message{Header: netlink.Header{Type: typeGet}}
