@@ -1,0 +1,364 @@
+package bus
+
+import (
+	"errors"
+	"io"
+	"net"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// creds are a peer's credentials, taken once when it connected.
+type creds struct {
+	PID      int32
+	UID, GID uint32
+}
+
+// Headroom past the queue bounds for frames the daemon itself originates
+// (replies, errors, overrun notices), so a full queue still hears why.
+const (
+	headroomBytes  = 64 << 10
+	headroomFrames = 256
+	maxGroups      = 4096
+	maxBatch       = 64
+	// keepOutCap is the outbound buffer capacity an idle peer may keep.
+	keepOutCap = 16 << 10
+)
+
+// reqKey names a request relayed to a peer: who asked, and its sequence.
+type reqKey struct {
+	src *peer
+	seq uint32
+}
+
+// reqInfo is what is needed to fail a relayed request: its header.
+type reqInfo struct {
+	hdr [16]byte
+	ack bool
+}
+
+// peer is one client connection.
+type peer struct {
+	s    *Server
+	uc   *net.UnixConn
+	rc   syscall.RawConn
+	cr   creds
+	port atomic.Uint32
+	// groups is guarded by s.r.mu.
+	groups map[uint32]struct{}
+
+	mu        sync.Mutex
+	out       []byte // frames waiting for the writer
+	cur       []byte // frames being written, owned by the flusher
+	curOff    int
+	qBytes    int // queued bytes, out and the rest of cur
+	qFrames   int
+	flushing  bool
+	closed    bool
+	overrunAt int    // offset in out of the queued overrun notice, or -1
+	lost      uint32 // drops not yet reported in a written notice
+
+	imu      sync.Mutex
+	inflight map[reqKey]reqInfo
+
+	sent, delivered, dropped atomic.Uint64
+	badCount                 int // malformed datagrams, read loop only
+
+	closeOnce sync.Once
+}
+
+func newPeer(s *Server, uc *net.UnixConn, rc syscall.RawConn, cr creds) *peer {
+	return &peer{s: s, uc: uc, rc: rc, cr: cr, groups: make(map[uint32]struct{}), overrunAt: -1}
+}
+
+func (p *peer) queued() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return 0
+	}
+	return p.qBytes
+}
+
+func (p *peer) queueDepth() (bytes, frames int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.qBytes, p.qFrames
+}
+
+// enqueue appends a frame of envelope e and payload for p; reserve lets a
+// frame the daemon originates use the headroom. It reports false when the
+// frame was not queued (p is closed or its queue is full). The caller
+// flushes p afterwards.
+func (p *peer) enqueue(e Envelope, payload []byte, reserve bool) bool {
+	size := EnvelopeLen + len(payload)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return false
+	}
+	limB, limF := p.s.qBytes, p.s.qFrames
+	if reserve {
+		limB += headroomBytes
+		limF += headroomFrames
+	}
+	if p.qBytes+size > limB || p.qFrames+1 > limF {
+		return false
+	}
+	e.Length = uint32(size)
+	off := len(p.out)
+	p.out = slices.Grow(p.out, size)[:off+size]
+	PutEnvelope(p.out[off:], e)
+	copy(p.out[off+EnvelopeLen:], payload)
+	p.qBytes += size
+	p.qFrames++
+	p.delivered.Add(1)
+	return true
+}
+
+// overrunLen is the payload of an overrun notice: an NLMSG_OVERRUN message
+// whose data holds the drops since the previous notice (u32), a reserved
+// u32 and the port's drops in total (u64).
+const overrunLen = 16 + 16
+
+// drop records a frame lost because p's queue was full. The first drop
+// after a notice was written queues a new notice (in the headroom); later
+// ones raise the count of the notice still queued, so the receiver learns
+// of every loss in its place in the stream.
+func (p *peer) drop() {
+	total := p.dropped.Add(1)
+	p.s.dropped.Add(1)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return
+	}
+	p.lost++
+	if p.overrunAt >= 0 {
+		b := p.out[p.overrunAt+EnvelopeLen+16:]
+		ne.PutUint32(b, p.lost)
+		ne.PutUint64(b[8:], total)
+		return
+	}
+	size := EnvelopeLen + overrunLen
+	if p.qBytes+size > p.s.qBytes+headroomBytes || p.qFrames+1 > p.s.qFrames+headroomFrames {
+		return // reported by the next notice that fits
+	}
+	off := len(p.out)
+	p.out = slices.Grow(p.out, size)[:off+size]
+	b := p.out[off:]
+	PutEnvelope(b, Envelope{Flags: FlagOverrun, Length: uint32(size), Dst: p.port.Load()})
+	m := b[EnvelopeLen:]
+	ne.PutUint32(m[0:], overrunLen)
+	ne.PutUint16(m[4:], 4) // NLMSG_OVERRUN
+	ne.PutUint16(m[6:], 0)
+	ne.PutUint32(m[8:], 0)
+	ne.PutUint32(m[12:], p.port.Load())
+	ne.PutUint32(m[16:], p.lost)
+	ne.PutUint32(m[20:], 0)
+	ne.PutUint64(m[24:], total)
+	p.overrunAt = off
+	p.qBytes += size
+	p.qFrames++
+}
+
+// flush writes p's queued frames without blocking; if the socket is full,
+// a goroutine finishes the job with blocking writes. Only one flusher runs
+// at a time.
+func (p *peer) flush() {
+	p.mu.Lock()
+	if p.flushing || p.closed || len(p.out) == 0 {
+		p.mu.Unlock()
+		return
+	}
+	p.flushing = true
+	p.mu.Unlock()
+	p.writeLoop(false)
+}
+
+func (p *peer) writeLoop(block bool) {
+	maxDG := p.s.maxDG
+	for {
+		p.mu.Lock()
+		if p.curOff >= len(p.cur) {
+			if len(p.out) == 0 || p.closed {
+				p.flushing = false
+				if cap(p.cur) > keepOutCap {
+					p.cur = nil
+				}
+				p.cur, p.curOff = p.cur[:0], 0
+				p.mu.Unlock()
+				return
+			}
+			p.cur, p.out = p.out, p.cur[:0]
+			p.curOff = 0
+			if p.overrunAt >= 0 {
+				p.overrunAt, p.lost = -1, 0
+			}
+		}
+		p.mu.Unlock()
+		for p.curOff < len(p.cur) {
+			n, frames := datagramLen(p.cur[p.curOff:], maxDG)
+			err := p.write(p.cur[p.curOff:p.curOff+n], block)
+			if err == unix.EAGAIN {
+				go p.writeLoop(true)
+				return
+			}
+			if err != nil {
+				p.mu.Lock()
+				p.flushing = false
+				p.mu.Unlock()
+				p.close(err)
+				return
+			}
+			p.curOff += n
+			p.mu.Lock()
+			p.qBytes -= n
+			p.qFrames -= frames
+			p.mu.Unlock()
+		}
+	}
+}
+
+// datagramLen returns how many bytes of whole frames at the start of b fit
+// in one datagram of at most maxDG bytes (at least one frame), and how many
+// frames that is.
+func datagramLen(b []byte, maxDG int) (n, frames int) {
+	for n+EnvelopeLen <= len(b) {
+		l := int(ne.Uint32(b[n+4:]))
+		if frames > 0 && n+l > maxDG {
+			break
+		}
+		n += l
+		frames++
+	}
+	return min(n, len(b)), frames
+}
+
+func (p *peer) write(b []byte, block bool) error {
+	var werr error
+	err := p.rc.Write(func(fd uintptr) bool {
+		for {
+			_, werr = unix.SendmsgN(int(fd), b, nil, nil, unix.MSG_NOSIGNAL)
+			if werr == unix.EINTR {
+				continue
+			}
+			return !(werr == unix.EAGAIN && block)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return werr
+}
+
+// readLoop reads batches of datagrams, routes each batch, then flushes
+// every peer the batch touched, once.
+func (p *peer) readLoop() {
+	var (
+		buf   []byte
+		lens  [maxBatch]int
+		trunc [maxBatch]bool
+	)
+	pool := p.s.pool
+	maxDG := p.s.maxDG
+	rs := newRouteState()
+	for {
+		count, off := 0, 0
+		var rerr error
+		err := p.rc.Read(func(fd uintptr) bool {
+			for count < maxBatch {
+				if buf == nil {
+					buf = pool.get()
+				}
+				if len(buf)-off < maxDG {
+					return true
+				}
+				n, _, flags, _, err := unix.Recvmsg(int(fd), buf[off:off+maxDG], nil, unix.MSG_DONTWAIT)
+				switch {
+				case err == unix.EINTR:
+					continue
+				case err == unix.EAGAIN:
+					if count == 0 {
+						// Idle: give the buffer back while waiting.
+						pool.put(buf)
+						buf = nil
+						return false
+					}
+					return true
+				case err != nil:
+					rerr = err
+					return true
+				case n == 0 && flags&unix.MSG_TRUNC == 0:
+					rerr = io.EOF
+					return true
+				}
+				lens[count], trunc[count] = n, flags&unix.MSG_TRUNC != 0
+				count++
+				off += n
+			}
+			return true
+		})
+		keep := true
+		off = 0
+		for i := 0; i < count && keep; i++ {
+			keep = p.handle(buf[off:off+lens[i]], trunc[i], rs)
+			off += lens[i]
+		}
+		rs.flush()
+		if err == nil {
+			err = rerr
+		}
+		if err != nil || !keep {
+			if buf != nil {
+				pool.put(buf)
+			}
+			p.close(err)
+			return
+		}
+	}
+}
+
+// close tears the connection down once: the port and groups are released,
+// the requests relayed to it fail for their callers, and GroupPorts hears
+// of the release.
+func (p *peer) close(cause error) {
+	p.closeOnce.Do(func() {
+		s := p.s
+		port, wasBound := s.r.remove(p)
+		p.mu.Lock()
+		p.closed = true
+		p.out, p.cur = nil, nil
+		p.qBytes, p.qFrames = 0, 0
+		p.mu.Unlock()
+		p.uc.Close()
+		if s.log.IsDebug() {
+			if cause == nil || errors.Is(cause, io.EOF) {
+				s.log.Debug("disconnected", "port", port)
+			} else {
+				s.log.Debug("disconnected", "port", port, "error", cause)
+			}
+		}
+		p.imu.Lock()
+		inflight := p.inflight
+		p.inflight = nil
+		p.imu.Unlock()
+		rs := newRouteState()
+		for k, ri := range inflight {
+			rs.reply = appendError(rs.reply[:0], ri.hdr[:], unix.ECONNRESET,
+				"nlbus: port "+utoa(port)+" closed before replying")
+			if k.src.enqueue(Envelope{Src: port, Dst: k.src.port.Load()}, rs.reply, true) {
+				rs.touch(k.src)
+			}
+		}
+		if wasBound && !s.closing.Load() {
+			rs.notifyReleased(s, port, p.cr)
+		}
+		rs.flush()
+		s.removePeer(p)
+	})
+}

@@ -1,0 +1,299 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+// ErrServerClosed is returned by Serve after Shutdown or Close.
+var ErrServerClosed = errors.New("nlbus: server closed")
+
+// Server is the bus daemon: it accepts connections on a SOCK_SEQPACKET
+// listener, gives each a port and relays frames between them (see
+// docs/PROTOCOL.md). The zero value is ready to use with the defaults below;
+// fields must not change once Serve has been called.
+type Server struct {
+	// Logger receives the daemon's logs; nil means none.
+	Logger hclog.Logger
+	// MaxDatagram is the largest datagram, envelope included, the daemon
+	// accepts and sends; 0 means DefaultMaxDatagram (32 KiB). It is
+	// advertised in the hello frame. Values are clamped to [4 KiB, 1 MiB].
+	MaxDatagram int
+	// QueueBytes and QueueFrames bound each connection's outbound queue;
+	// past them, multicast frames are dropped for that receiver (which is
+	// told on its next read) and unicasts are refused to their sender with
+	// EAGAIN. 0 means 1 MiB and 4096 frames.
+	QueueBytes  int
+	QueueFrames int
+	// MaxBadFrames is how many malformed datagrams a connection may send
+	// (each answered with an error) before it is disconnected; 0 means 16.
+	MaxBadFrames int
+	// MaxInflight bounds, per port, the requests relayed to it that the
+	// daemon remembers in order to fail them if the port goes away; 0
+	// means 1024. Requests beyond it are relayed but not tracked.
+	MaxInflight int
+	// MonitorGID is the group whose members (by primary group) may join
+	// GroupMonitor and bind ports below 1024, besides root and the daemon's
+	// own user. The default, 0, is root's group.
+	MonitorGID uint32
+
+	once    sync.Once
+	log     hclog.Logger
+	maxDG   int
+	qBytes  int
+	qFrames int
+	maxBad  int
+	maxInfl int
+	euid    uint32
+	pid     int32
+	start   time.Time
+	pool    *bufPool
+	r       router
+
+	mu        sync.Mutex
+	listeners map[*net.UnixListener]struct{}
+	peers     map[*peer]struct{}
+	closing   atomic.Bool
+	wg        sync.WaitGroup // peer goroutines
+
+	conns, routed, dropped, refused, bad atomic.Uint64
+}
+
+func (s *Server) init() {
+	s.once.Do(func() {
+		s.log = s.Logger
+		if s.log == nil {
+			s.log = hclog.NewNullLogger()
+		}
+		s.maxDG = s.MaxDatagram
+		if s.maxDG == 0 {
+			s.maxDG = DefaultMaxDatagram
+		}
+		s.maxDG = min(max(s.maxDG, minMaxDatagram), maxMaxDatagram)
+		s.qBytes = s.QueueBytes
+		if s.qBytes <= 0 {
+			s.qBytes = 1 << 20
+		}
+		s.qFrames = s.QueueFrames
+		if s.qFrames <= 0 {
+			s.qFrames = 4096
+		}
+		s.maxBad = s.MaxBadFrames
+		if s.maxBad <= 0 {
+			s.maxBad = 16
+		}
+		s.maxInfl = s.MaxInflight
+		if s.maxInfl <= 0 {
+			s.maxInfl = 1024
+		}
+		s.euid = uint32(os.Geteuid())
+		s.pid = int32(os.Getpid())
+		s.start = time.Now()
+		// Each reader holds one batch buffer while it routes; at most 64 are
+		// kept for reuse, so memory under load has a known top.
+		s.pool = newBufPool(batchSize(s.maxDG), 64)
+		s.r.init()
+		s.listeners = make(map[*net.UnixListener]struct{})
+		s.peers = make(map[*peer]struct{})
+	})
+}
+
+// Serve accepts connections on l until Shutdown or Close, and then returns
+// ErrServerClosed. It closes l when it returns. Several listeners may be
+// served at once.
+func (s *Server) Serve(l *net.UnixListener) error {
+	s.init()
+	s.mu.Lock()
+	if s.closing.Load() {
+		s.mu.Unlock()
+		l.Close()
+		return ErrServerClosed
+	}
+	s.listeners[l] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, l)
+		s.mu.Unlock()
+		l.Close()
+	}()
+	s.log.Info("listening", "addr", l.Addr().String(), "max_datagram", s.maxDG)
+	var backoff time.Duration
+	for {
+		uc, err := l.AcceptUnix()
+		if err != nil {
+			if s.closing.Load() {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || isTemporary(err) {
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				s.log.Warn("accept failed; retrying", "error", err, "delay", backoff)
+				time.Sleep(backoff)
+				continue
+			}
+			return err
+		}
+		backoff = 0
+		s.accept(uc)
+	}
+}
+
+// Shutdown stops accepting, then waits until every connection's queued
+// frames are written (or ctx is done), then closes every connection, so
+// that clients see the end of the connection at once. It returns ctx's
+// error if ctx ended first.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.init()
+	s.stopListening()
+	var err error
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for !s.drained() {
+		select {
+		case <-ctx.Done():
+			err = ctx.Err()
+		case <-tick.C:
+			continue
+		}
+		break
+	}
+	s.closePeers()
+	s.wg.Wait()
+	return err
+}
+
+// Close stops accepting and closes every connection at once.
+func (s *Server) Close() error {
+	s.init()
+	s.stopListening()
+	s.closePeers()
+	s.wg.Wait()
+	return nil
+}
+
+func (s *Server) stopListening() {
+	s.mu.Lock()
+	s.closing.Store(true)
+	for l := range s.listeners {
+		l.Close()
+	}
+	s.mu.Unlock()
+}
+
+func (s *Server) drained() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for p := range s.peers {
+		if p.queued() > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Server) closePeers() {
+	s.mu.Lock()
+	peers := make([]*peer, 0, len(s.peers))
+	for p := range s.peers {
+		peers = append(peers, p)
+	}
+	s.mu.Unlock()
+	for _, p := range peers {
+		p.close(nil)
+	}
+}
+
+func isTemporary(err error) bool {
+	var t interface{ Temporary() bool }
+	return errors.As(err, &t) && t.Temporary()
+}
+
+// accept sets up a connection: credentials, a port, the hello frame, and
+// its read loop.
+func (s *Server) accept(uc *net.UnixConn) {
+	rc, err := uc.SyscallConn()
+	if err != nil {
+		uc.Close()
+		return
+	}
+	var cr creds
+	var cerr error
+	if err := rc.Control(func(fd uintptr) { cr, cerr = peerCreds(int(fd)) }); err != nil {
+		cerr = err
+	}
+	if cerr != nil {
+		s.log.Warn("peer credentials unavailable; closing", "error", cerr)
+		uc.Close()
+		return
+	}
+	p := newPeer(s, uc, rc, cr)
+	s.mu.Lock()
+	if s.closing.Load() {
+		s.mu.Unlock()
+		uc.Close()
+		return
+	}
+	s.peers[p] = struct{}{}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	s.conns.Add(1)
+	port := s.r.add(p)
+	if s.log.IsDebug() {
+		s.log.Debug("connected", "port", port, "pid", cr.PID, "uid", cr.UID, "gid", cr.GID)
+	}
+	p.sendHello()
+	go func() {
+		defer s.wg.Done()
+		p.readLoop()
+	}()
+}
+
+func (s *Server) removePeer(p *peer) {
+	s.mu.Lock()
+	delete(s.peers, p)
+	s.mu.Unlock()
+}
+
+// privileged reports whether c may join the monitor group and bind ports
+// below 1024: root, the daemon's own user, or a member of MonitorGID.
+func (s *Server) privileged(c creds) bool {
+	return c.UID == 0 || c.UID == s.euid || c.GID == s.MonitorGID
+}
+
+// bufPool is a free list with a ceiling.
+type bufPool struct {
+	size int
+	free chan []byte
+}
+
+func newBufPool(size, keep int) *bufPool {
+	return &bufPool{size: size, free: make(chan []byte, keep)}
+}
+
+func (bp *bufPool) get() []byte {
+	select {
+	case b := <-bp.free:
+		return b
+	default:
+		return make([]byte, bp.size)
+	}
+}
+
+func (bp *bufPool) put(b []byte) {
+	select {
+	case bp.free <- b:
+	default:
+	}
+}
+
+// batchSize is the size of a read batch buffer: room for several datagrams
+// of the largest size, so that one wake-up can route many small ones.
+func batchSize(maxDG int) int { return max(4*maxDG, 128<<10) }
