@@ -332,7 +332,7 @@ func (p *peer) close(cause error) {
 		port, wasBound := s.r.remove(p)
 		p.mu.Lock()
 		p.closed = true
-		p.out, p.cur = nil, nil
+		p.out = nil // cur belongs to a running flusher, which stops at its next look
 		p.qBytes, p.qFrames = 0, 0
 		p.mu.Unlock()
 		p.uc.Close()
@@ -348,6 +348,9 @@ func (p *peer) close(cause error) {
 		p.inflight = nil
 		p.imu.Unlock()
 		rs := newRouteState()
+		if s.closing.Load() {
+			inflight = nil // everyone is told by the end of their connection
+		}
 		for k, ri := range inflight {
 			rs.reply = appendError(rs.reply[:0], ri.hdr[:], unix.ECONNRESET,
 				"nlbus: port "+utoa(port)+" closed before replying")

@@ -185,7 +185,11 @@ func (p *peer) bad(d []byte, err error, rs *routeState) bool {
 	if s.log.IsDebug() {
 		s.log.Debug("malformed datagram", "port", p.port.Load(), "error", err, "count", p.badCount)
 	}
-	rs.reply = appendError(rs.reply, firstHeader(d), errno, msg)
+	var hdr []byte
+	if errno != unix.EPROTO {
+		hdr = firstHeader(d) // echoed only from something that is a frame
+	}
+	rs.reply = appendError(rs.reply, hdr, errno, msg)
 	rs.sendReply(p, 0, 0)
 	if !keep {
 		rs.flush() // the answer goes out before the connection closes

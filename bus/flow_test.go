@@ -1,0 +1,217 @@
+package bus_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/nlbus/netlink"
+	"github.com/nlbus/netlink/bus"
+	"github.com/nlbus/netlink/bus/bustest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+)
+
+// A subscriber that does not read loses messages and is told, with the
+// count; one that keeps up loses nothing.
+func TestSlowSubscriberToldOfLoss(t *testing.T) {
+	ctx := testCtx(t)
+	srv := bustest.NewServer(t, &bus.Server{QueueBytes: 16 << 10, QueueFrames: 64})
+	pub := srv.Dial(t, nil)
+	fast := srv.Dial(t, &netlink.Config{Groups: []uint32{200}})
+	slowT, err := bus.DialTransport(ctx, srv.Path, 0)
+	require.NoError(t, err)
+	require.NoError(t, slowT.SetReadBuffer(4096)) // make the socket itself fill up soon
+	slow, err := netlink.NewConn(slowT, &netlink.Config{Groups: []uint32{200}})
+	require.NoError(t, err)
+	defer slow.Close()
+
+	const total, burst = 3000, 50
+	payload := make([]byte, 64)
+	got := 0
+	for sent := 0; sent < total; {
+		for range burst {
+			payload[0], payload[1] = byte(sent), byte(sent>>8)
+			_, err := pub.Send(ctx, netlink.Message{Header: netlink.Header{Type: 0x30}, Data: payload, Addr: netlink.Addr{Group: 200}})
+			require.NoError(t, err)
+			sent++
+		}
+		for got < sent {
+			msgs, err := fast.Receive(ctx)
+			require.NoError(t, err, "the fast subscriber lost messages")
+			for _, m := range msgs {
+				require.Equal(t, got, int(m.Data[0])|int(m.Data[1])<<8, "out of order or lost")
+				got++
+			}
+		}
+	}
+	assert.Equal(t, total, got)
+
+	// The slow one now reads: some messages, then an overrun with a count,
+	// and the counts add up.
+	received, lost := 0, uint64(0)
+	sawOverrun := false
+	for received+int(lost) < total {
+		msgs, err := slow.Receive(ctx)
+		if err != nil {
+			require.ErrorIs(t, err, netlink.ErrOverrun)
+			var oe *bus.OverrunError
+			if errors.As(err, &oe) {
+				lost += uint64(oe.Lost)
+				assert.Equal(t, lost, oe.Total)
+			}
+			sawOverrun = true
+			continue
+		}
+		received += len(msgs)
+	}
+	assert.True(t, sawOverrun)
+	assert.Greater(t, lost, uint64(0))
+	assert.Equal(t, total, received+int(lost))
+
+	ports, err := bus.Ports(ctx, pub)
+	require.NoError(t, err)
+	for _, p := range ports {
+		switch p.Port {
+		case slow.PortID():
+			assert.Equal(t, lost, p.Dropped)
+		case fast.PortID():
+			assert.Zero(t, p.Dropped)
+		}
+	}
+}
+
+// A unicast to a port whose queue is full is refused to its sender.
+func TestUnicastToFullQueueRefused(t *testing.T) {
+	ctx := testCtx(t)
+	srv := bustest.NewServer(t, &bus.Server{QueueBytes: 8 << 10, QueueFrames: 16})
+	a := srv.Dial(t, nil)
+	sinkT, err := bus.DialTransport(ctx, srv.Path, 0)
+	require.NoError(t, err)
+	require.NoError(t, sinkT.SetReadBuffer(2048))
+	defer sinkT.Close()
+	var refused error
+	for i := 0; i < 5000 && refused == nil; i++ {
+		short, cancel := context.WithTimeout(ctx, 2*time.Second)
+		_, err := a.Send(short, netlink.Message{Header: netlink.Header{Type: 0x30, Flags: netlink.Request}, Data: make([]byte, 64), Addr: netlink.Addr{Port: sinkT.PortID()}})
+		cancel()
+		require.NoError(t, err)
+		short, cancel = context.WithTimeout(ctx, time.Millisecond)
+		msgs, err := a.Receive(short)
+		cancel()
+		if err == nil {
+			for _, m := range msgs {
+				if m.Header.Type == netlink.Error {
+					errno, ext, _ := netlink.ParseError(m)
+					refused = fmt.Errorf("%w: %s", errno, ext.Message)
+				}
+			}
+		}
+	}
+	require.Error(t, refused, "no unicast was refused")
+	assert.ErrorIs(t, refused, unix.EAGAIN)
+	assert.Contains(t, refused.Error(), "receive queue of port")
+}
+
+// When a port goes away, the requests relayed to it fail at once for their
+// callers and GroupPorts hears of it.
+func TestPortCloseFailsRequestsAndNotifies(t *testing.T) {
+	ctx := testCtx(t)
+	srv := bustest.NewServer(t, nil)
+	watcher := srv.Dial(t, &netlink.Config{Groups: []uint32{bus.GroupPorts}})
+	caller := srv.Dial(t, nil)
+	svcT, err := bus.DialTransport(ctx, srv.Path, 8000)
+	require.NoError(t, err)
+
+	done := make(chan error, 1)
+	go func() {
+		_, err := caller.Execute(ctx, netlink.Message{Header: netlink.Header{Type: 0x30}, Addr: netlink.Addr{Port: 8000}})
+		done <- err
+	}()
+	// The service receives the request and never answers.
+	buf := make([]byte, 64<<10)
+	info, err := svcT.Recv(ctx, buf)
+	require.NoError(t, err)
+	require.Equal(t, caller.PortID(), info.Src.Port)
+	start := time.Now()
+	require.NoError(t, svcT.Close())
+
+	select {
+	case err := <-done:
+		require.ErrorIs(t, err, unix.ECONNRESET)
+		var oe *netlink.OpError
+		require.ErrorAs(t, err, &oe)
+		assert.Contains(t, oe.Message, "port 8000 closed before replying")
+		assert.Less(t, time.Since(start), 2*time.Second)
+	case <-ctx.Done():
+		t.Fatal("the caller's request did not fail")
+	}
+	// The first notice is of the automatic port the service left for 8000.
+	var rel bus.PortReleased
+	for rel.Port != 8000 {
+		m := recvOne(t, ctx, watcher)
+		assert.Equal(t, netlink.Addr{Port: 0, Group: bus.GroupPorts}, m.Addr)
+		rel, err = bus.ParsePortReleased(m.Data)
+		require.NoError(t, err)
+	}
+	assert.Equal(t, int32(unix.Getpid()), rel.PID)
+
+	// The port is free again.
+	again, err := bus.DialTransport(ctx, srv.Path, 8000)
+	require.NoError(t, err)
+	again.Close()
+}
+
+// Closing the server gives clients a clear error at once.
+func TestServerCloseGivesClearError(t *testing.T) {
+	ctx := testCtx(t)
+	srv := bustest.NewServer(t, nil)
+	a := srv.Dial(t, nil)
+	b := srv.Dial(t, &netlink.Config{PID: 9000})
+	_ = b
+	done := make(chan error, 1)
+	go func() {
+		_, err := a.Execute(ctx, netlink.Message{Header: netlink.Header{Type: 0x30}, Addr: netlink.Addr{Port: 9000}})
+		done <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	require.NoError(t, srv.Shutdown(sctx))
+	select {
+	case err := <-done:
+		require.ErrorIs(t, err, bus.ErrDaemonGone)
+	case <-time.After(3 * time.Second):
+		t.Fatal("the request hangs after the daemon went away")
+	}
+	_, err := bus.Dial(&bus.Config{Socket: srv.Path})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), srv.Path)
+}
+
+func TestMonitorSeesTraffic(t *testing.T) {
+	ctx := testCtx(t)
+	srv := bustest.NewServer(t, nil)
+	mon, err := bus.DialTransport(ctx, srv.Path, 0)
+	require.NoError(t, err)
+	defer mon.Close()
+	require.NoError(t, mon.JoinGroup(bus.GroupMonitor))
+	a := srv.Dial(t, nil)
+	b := srv.Dial(t, nil)
+	_, err = a.Send(ctx, netlink.Message{Header: netlink.Header{Type: 0x31}, Data: []byte("peek"), Addr: netlink.Addr{Port: b.PortID()}})
+	require.NoError(t, err)
+	for {
+		e, payload, err := mon.RecvFrame(ctx)
+		require.NoError(t, err)
+		require.NotZero(t, e.Flags&bus.FlagMonitor)
+		if e.Src == a.PortID() && e.Dst == b.PortID() {
+			msgs, err := netlink.ParseMessages(payload)
+			require.NoError(t, err)
+			assert.Equal(t, "peek", string(msgs[0].Data))
+			return
+		}
+	}
+}
