@@ -63,12 +63,10 @@ func serve(ctx context.Context, b *netlink.Conn) {
 			if m.Header.Flags&netlink.Request == 0 {
 				continue
 			}
-			reply := netlink.Message{Header: netlink.Header{Type: m.Header.Type, Sequence: m.Header.Sequence}, Data: m.Data, Addr: m.Addr}
-			out, _ := netlink.AppendMessage(nil, reply)
+			b.Send(ctx, netlink.Message{Header: netlink.Header{Type: m.Header.Type, Sequence: m.Header.Sequence}, Data: m.Data, Addr: m.Addr})
 			ack := make([]byte, 4+16)
 			netlink.MarshalHeader(ack[4:], m.Header)
-			out, _ = netlink.AppendMessage(out, netlink.Message{Header: netlink.Header{Type: netlink.Error, Flags: netlink.Capped, Sequence: m.Header.Sequence}, Data: ack})
-			b.Transport().Send(ctx, out, m.Addr)
+			b.Send(ctx, netlink.Message{Header: netlink.Header{Type: netlink.Error, Flags: netlink.Capped, Sequence: m.Header.Sequence}, Data: ack, Addr: m.Addr})
 		}
 	}
 }
@@ -149,9 +147,8 @@ func TestControlErrors(t *testing.T) {
 		assert.Equal(t, "nlbus: no port 99999 on the bus", oe.Message)
 	})
 	t.Run("reserved group send", func(t *testing.T) {
-		tr := a.Transport()
-		msg, _ := netlink.AppendMessage(nil, netlink.Message{Header: netlink.Header{Type: 0x30, Flags: netlink.Request, Sequence: 77}})
-		require.NoError(t, tr.Send(ctx, msg, netlink.Addr{Group: bus.GroupPorts}))
+		_, err := a.Send(ctx, netlink.Message{Header: netlink.Header{Type: 0x30, Flags: netlink.Request, Sequence: 77}, Addr: netlink.Addr{Group: bus.GroupPorts}})
+		require.NoError(t, err)
 		m := recvOne(t, ctx, a)
 		errno, ext, err := netlink.ParseError(m)
 		require.NoError(t, err)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nlbus/netlink"
+	"github.com/nlbus/netlink/internal/pollfd"
 	"github.com/nlbus/netlink/transport"
 	"golang.org/x/sys/unix"
 )
@@ -23,9 +24,14 @@ var ErrDaemonGone = errors.New("nlbus: the bus daemon closed the connection (sto
 type Config struct {
 	// Socket is the daemon's socket; "" means SocketPath().
 	Socket string
-	// Netlink configures the Conn: PID asks for that port (refused with
-	// EADDRINUSE if taken), Groups are joined, QueueLimit, ReceiveBufferSize
-	// and Logger apply as for a kernel Conn.
+	// Port asks for that port (refused with EADDRINUSE if taken, EACCES
+	// below 1024 for others than root); 0 takes the one the daemon gave.
+	// A non-zero Netlink.PID means the same when Port is 0.
+	Port uint32
+	// Netlink configures the Conn: Groups are joined, QueueLimit,
+	// MessageBufferSize and Logger apply as for a kernel Conn. Socket
+	// options and socket buffer sizes are refused (ErrNotSupported): the
+	// bus has none.
 	Netlink *netlink.Config
 }
 
@@ -38,22 +44,29 @@ func Dial(cfg *Config) (*netlink.Conn, error) {
 	if cfg != nil {
 		c = *cfg
 	}
-	var port uint32
+	var ncfg *netlink.Config
 	if c.Netlink != nil {
-		port = c.Netlink.PID
+		cp := *c.Netlink
+		if c.Port == 0 {
+			c.Port = cp.PID
+		}
+		cp.PID = 0
+		ncfg = &cp
 	}
-	t, err := DialTransport(context.Background(), c.Socket, port)
+	t, err := DialTransport(context.Background(), c.Socket, c.Port)
 	if err != nil {
 		return nil, err
 	}
-	return netlink.NewConn(t, c.Netlink)
+	return netlink.NewConn(t, ncfg)
 }
 
 // Transport is the client end of a bus connection. It implements
-// transport.Transport (and the optional Deadliner and TryReceiver). One
+// transport.Transport and the optional transport.Deadliner and
+// transport.TryReceiver; it has no socket options or buffer sizes to
+// set (the daemon's queues are what bound it). One
 // goroutine may Recv while others Send and join or leave groups.
 type Transport struct {
-	fd    *transport.FD
+	fd    *pollfd.FD
 	path  string
 	port  atomic.Uint32
 	maxDG int
@@ -74,6 +87,7 @@ type Transport struct {
 var (
 	_ transport.Transport   = (*Transport)(nil)
 	_ transport.TryReceiver = (*Transport)(nil)
+	_ transport.Deadliner   = (*Transport)(nil)
 )
 
 // DialTransport connects to the daemon at path ("" means SocketPath()),
@@ -90,7 +104,7 @@ func DialTransport(ctx context.Context, path string, port uint32) (*Transport, e
 		unix.Close(fd)
 		return nil, err
 	}
-	pfd, err := transport.NewFD(fd, "nlbus")
+	pfd, err := pollfd.New(fd, "nlbus")
 	if err != nil {
 		unix.Close(fd)
 		return nil, err
@@ -521,23 +535,10 @@ func (t *Transport) SetReadDeadline(d time.Time) error { return t.fd.SetReadDead
 // SetWriteDeadline bounds Send.
 func (t *Transport) SetWriteDeadline(d time.Time) error { return t.fd.SetWriteDeadline(d) }
 
-// SetOption accepts OptionExtendedAck (the daemon always sends extended
-// acks); other options are kernel-socket options the bus does not have.
-func (t *Transport) SetOption(opt transport.Option, on bool) error {
-	if opt == transport.OptionExtendedAck {
-		return nil
-	}
-	return fmt.Errorf("nlbus: option %s: %w", opt, netlink.ErrNotSupported)
-}
-
-// SetReadBuffer sets the socket's SO_RCVBUF.
-func (t *Transport) SetReadBuffer(bytes int) error {
+// setReadBuffer sets the socket's SO_RCVBUF (tests use it to make a
+// client fall behind sooner).
+func (t *Transport) setReadBuffer(bytes int) error {
 	return t.sockopt(unix.SO_RCVBUF, bytes)
-}
-
-// SetWriteBuffer sets the socket's SO_SNDBUF.
-func (t *Transport) SetWriteBuffer(bytes int) error {
-	return t.sockopt(unix.SO_SNDBUF, bytes)
 }
 
 func (t *Transport) sockopt(opt, v int) error {

@@ -1,0 +1,4 @@
+package bus
+
+// SetReadBuffer exposes setReadBuffer to the tests.
+func (t *Transport) SetReadBuffer(bytes int) error { return t.setReadBuffer(bytes) }
