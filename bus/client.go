@@ -332,12 +332,7 @@ func (t *Transport) recv(ctx context.Context, b []byte, block bool) (transport.I
 			t.deliverControl(payload)
 			continue
 		case e.Flags&FlagOverrun != 0:
-			oe := &OverrunError{}
-			if len(payload) >= overrunLen {
-				oe.Lost = ne.Uint32(payload[16:])
-				oe.Total = ne.Uint64(payload[24:])
-			}
-			return transport.Info{}, oe
+			return transport.Info{}, overrunOf(payload)
 		}
 		info := transport.Info{N: copy(b, payload), Src: transport.Addr{Port: e.Src, Group: e.Group}}
 		if e.Flags&FlagMonitor != 0 {
@@ -354,9 +349,18 @@ func (t *Transport) recv(ctx context.Context, b []byte, block bool) (transport.I
 	}
 }
 
+func overrunOf(payload []byte) *OverrunError {
+	oe := &OverrunError{}
+	if len(payload) >= overrunLen {
+		oe.Lost = ne.Uint32(payload[16:])
+		oe.Total = ne.Uint64(payload[24:])
+	}
+	return oe
+}
+
 // RecvFrame returns the next frame whole: its envelope (with the original
 // destination of a monitor copy) and its messages, borrowed until the next
-// call. It is for tools such as a monitor that need the envelope; it must
+// call; an overrun notice is an *OverrunError. It is for tools such as a monitor that need the envelope; it must
 // not be mixed with a Conn's use of the same Transport.
 func (t *Transport) RecvFrame(ctx context.Context) (Envelope, []byte, error) {
 	t.rmu.Lock()
@@ -366,9 +370,12 @@ func (t *Transport) RecvFrame(ctx context.Context) (Envelope, []byte, error) {
 		if err != nil {
 			return e, nil, err
 		}
-		if e.Flags&FlagTransport != 0 {
+		switch {
+		case e.Flags&FlagTransport != 0:
 			t.deliverControl(payload)
 			continue
+		case e.Flags&FlagOverrun != 0:
+			return e, nil, overrunOf(payload)
 		}
 		return e, payload, nil
 	}

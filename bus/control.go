@@ -17,6 +17,9 @@ const (
 	FamilyName = "nlbus"
 	// FamilyVersion is the genlmsghdr version the daemon sends.
 	FamilyVersion = 1
+	// TypeData is the message type `nlbus send` gives a raw payload unless
+	// told otherwise; the daemon relays every type alike.
+	TypeData = 0x12
 )
 
 // Bus-control commands (genlmsghdr.cmd).

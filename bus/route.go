@@ -84,6 +84,9 @@ func (rs *routeState) sendReply(p *peer, src uint32, flags uint8) {
 			n += l
 		}
 		n = min(n, len(b))
+		if p.s.r.hasMonitors() && flags&FlagTransport == 0 {
+			rs.monitor(p.s, Envelope{Src: src, Dst: p.port.Load()}, b[:n])
+		}
 		if p.enqueue(Envelope{Flags: flags, Src: src, Dst: p.port.Load()}, b[:n], true) {
 			rs.touch(p)
 		}

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/nlbus/netlink/bus"
+)
+
+func init() {
+	register("ports", command{summary: "list the bus's ports with their owners, groups and counters [--json]", run: runPorts})
+	register("stats", command{summary: "show the bus daemon's counters [--json]", run: runStats})
+}
+
+func runPorts(ctx context.Context, e *env, args []string) error {
+	fs := flag.NewFlagSet("ports", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	socket := busFlags(fs)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
+		return errUsage
+	}
+	c, err := bus.Dial(&bus.Config{Socket: *socket})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	ports, err := bus.Ports(ctx, c)
+	if err != nil {
+		return err
+	}
+	sort.Slice(ports, func(i, j int) bool { return ports[i].Port < ports[j].Port })
+	for i := range ports {
+		if ports[i].Groups == nil {
+			ports[i].Groups = []uint32{}
+		}
+		sort.Slice(ports[i].Groups, func(a, b int) bool { return ports[i].Groups[a] < ports[i].Groups[b] })
+	}
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(ports)
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PORT\tPID\tUID\tGID\tGROUPS\tSENT\tDELIVERED\tDROPPED\tQUEUED")
+	for _, p := range ports {
+		gs := make([]string, len(p.Groups))
+		for i, g := range p.Groups {
+			gs[i] = fmt.Sprint(g)
+		}
+		groups := strings.Join(gs, ",")
+		if groups == "" {
+			groups = "-"
+		}
+		if p.Port == c.PortID() {
+			groups += " (this command)"
+		}
+		fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%s\t%d\t%d\t%d\t%d B / %d\n", p.Port, p.PID, p.UID, p.GID, groups,
+			p.Sent, p.Delivered, p.Dropped, p.QueueBytes, p.QueueFrames)
+	}
+	return tw.Flush()
+}
+
+func runStats(ctx context.Context, e *env, args []string) error {
+	fs := flag.NewFlagSet("stats", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	socket := busFlags(fs)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
+		return errUsage
+	}
+	c, err := bus.Dial(&bus.Config{Socket: *socket})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	st, err := bus.GetStats(ctx, c)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(st)
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	for _, row := range []struct {
+		k string
+		v any
+	}{
+		{"protocol version", st.Version}, {"daemon pid", st.ServerPID},
+		{"uptime", fmt.Sprintf("%.1fs", float64(st.UptimeMS)/1000)},
+		{"ports", st.Ports}, {"connections accepted", st.Connections},
+		{"datagrams routed", st.Routed}, {"frames dropped (overruns)", st.Dropped},
+		{"unicasts refused", st.Refused}, {"malformed datagrams", st.BadFrames},
+		{"max datagram", fmt.Sprintf("%d bytes", st.MaxDatagram)},
+		{"queue limit", fmt.Sprintf("%d bytes per port", st.QueueLimit)},
+	} {
+		fmt.Fprintf(tw, "%s:\t%v\n", row.k, row.v)
+	}
+	return tw.Flush()
+}

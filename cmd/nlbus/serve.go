@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/nlbus/netlink/bus"
+)
+
+func init() {
+	register("serve", command{summary: "run the bus daemon (no flags needed; see --help)", run: runServe})
+}
+
+func runServe(ctx context.Context, e *env, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	socket := fs.String("socket", "", "socket path (default $"+bus.EnvSocket+", else "+bus.SocketPath()+")")
+	level := fs.String("log-level", "info", "log level: trace, debug, info, warn, error")
+	format := fs.String("log-format", "text", "log format: text or json")
+	maxDG := fs.Int("max-datagram", bus.DefaultMaxDatagram, "largest datagram in bytes, envelope included")
+	qBytes := fs.Int("queue-bytes", 1<<20, "per-connection outbound queue limit in bytes")
+	qFrames := fs.Int("queue-frames", 4096, "per-connection outbound queue limit in frames")
+	monitorGID := fs.Int("monitor-gid", 0, "group ID (besides root and the daemon's user) allowed to monitor and to bind ports below 1024")
+	sockGroup := fs.String("socket-group", "", "group ID given to the socket file, so its members may use a 0660 system bus")
+	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
+		return errUsage
+	}
+	if *format != "text" && *format != "json" {
+		return fmt.Errorf("--log-format must be text or json, not %q", *format)
+	}
+	lvl := hclog.LevelFromString(*level)
+	if lvl == hclog.NoLevel {
+		return fmt.Errorf("unknown --log-level %q", *level)
+	}
+	log := hclog.New(&hclog.LoggerOptions{
+		Name: "nlbus", Level: lvl, JSONFormat: *format == "json", Output: e.stderr,
+	})
+	gid := -1
+	if *sockGroup != "" {
+		g, err := strconv.Atoi(*sockGroup)
+		if err != nil {
+			return fmt.Errorf("--socket-group wants a numeric group ID: %w", err)
+		}
+		gid = g
+	}
+
+	l, err := bus.InheritedListener()
+	if err != nil {
+		return err
+	}
+	path := "(socket activation)"
+	if l == nil {
+		path = *socket
+		if path == "" {
+			path = bus.SocketPath()
+		}
+		l, err = bus.Listen(path, &bus.ListenConfig{Group: gid})
+		if err != nil {
+			return err
+		}
+	}
+	srv := &bus.Server{
+		Logger:      log.Named("bus"),
+		MaxDatagram: *maxDG,
+		QueueBytes:  *qBytes,
+		QueueFrames: *qFrames,
+		MonitorGID:  uint32(*monitorGID),
+	}
+	sigCtx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		<-sigCtx.Done()
+		log.Info("shutting down")
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(sctx); err != nil {
+			log.Warn("shutdown: queues not drained", "error", err)
+		}
+	}()
+	log.Info("serving", "socket", path, "pid", os.Getpid())
+	err = srv.Serve(l)
+	stop()
+	<-done
+	if errors.Is(err, bus.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// busFlags adds the flags every bus client command has.
+func busFlags(fs *flag.FlagSet) *string {
+	return fs.String("socket", "", "the daemon's socket (default $"+bus.EnvSocket+", else "+bus.SocketPath()+")")
+}
+
+// parseUint parses a decimal or 0x-prefixed number.
+func parseUint(s string, bits int) (uint64, error) {
+	return strconv.ParseUint(strings.TrimSpace(s), 0, bits)
+}
