@@ -264,7 +264,11 @@ func (p *peer) unicast(e Envelope, payload []byte, rs *routeState) {
 	for off := 0; it.Next(); off = it.Offset() {
 		m := it.Message()
 		if m.Header.Flags&netlink.Request != 0 {
-			q.track(p, payload[off:off+16], m.Header)
+			// Only a request that asks for an answer (an ACK or a dump) is
+			// owed one; a bare NLM_F_REQUEST is one-way.
+			if m.Header.Flags&(netlink.Acknowledge|netlink.Dump) != 0 {
+				q.track(p, payload[off:off+16], m.Header)
+			}
 		} else {
 			p.answered(q, m.Header)
 		}
