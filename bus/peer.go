@@ -240,6 +240,9 @@ func datagramLen(b []byte, maxDG int) (n, frames int) {
 }
 
 func (p *peer) write(b []byte, block bool) error {
+	if p.rc == nil {
+		return nil // a peer without a socket: the fuzz test's
+	}
 	var werr error
 	err := p.rc.Write(func(fd uintptr) bool {
 		for {
@@ -335,7 +338,9 @@ func (p *peer) close(cause error) {
 		p.out = nil // cur belongs to a running flusher, which stops at its next look
 		p.qBytes, p.qFrames = 0, 0
 		p.mu.Unlock()
-		p.uc.Close()
+		if p.uc != nil {
+			p.uc.Close()
+		}
 		if s.log.IsDebug() {
 			if cause == nil || errors.Is(cause, io.EOF) {
 				s.log.Debug("disconnected", "port", port)

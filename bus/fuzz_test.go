@@ -1,0 +1,73 @@
+package bus_test
+
+import (
+	"testing"
+
+	"github.com/nlbus/netlink"
+	"github.com/nlbus/netlink/bus"
+)
+
+// FuzzParseEnvelope: ParseEnvelope never panics, and an envelope it
+// accepts marshals back to the same bytes and fits in the input.
+func FuzzParseEnvelope(f *testing.F) {
+	f.Add(frame(bus.Envelope{Dst: 4096}, nlmsg(0x30, netlink.Request, 1, []byte("x"))))
+	f.Add(frame(bus.Envelope{Flags: bus.FlagCreds, Src: 1, Group: 7, PID: -1, UID: 2, GID: 3}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		e, err := bus.ParseEnvelope(b)
+		if err != nil {
+			return
+		}
+		if int(e.Length) > len(b) || e.Length < bus.EnvelopeLen {
+			t.Fatalf("accepted length %d of %d bytes", e.Length, len(b))
+		}
+		out := make([]byte, bus.EnvelopeLen)
+		bus.PutEnvelope(out, e)
+		if string(out) != string(b[:bus.EnvelopeLen]) {
+			t.Fatalf("round trip: %x != %x", out, b[:bus.EnvelopeLen])
+		}
+		// Splitting a daemon datagram stops at the first bad frame.
+		n := 0
+		bus.SplitFrames(b, func(e bus.Envelope, payload []byte) bool {
+			n += int(e.Length)
+			return true
+		})
+		if n > len(b) {
+			t.Fatalf("frames cover %d of %d bytes", n, len(b))
+		}
+	})
+}
+
+// FuzzParseControl: the bus-control decoders never panic on any payload,
+// and a port description the daemon's encoder writes decodes to itself.
+func FuzzParseControl(f *testing.F) {
+	msg, _ := bus.ControlMessage(bus.CmdJoin, 0, func(ae *netlink.AttributeEncoder) { ae.Uint32(bus.AttrGroup, 100) })
+	f.Add(msg.Data, uint32(1), int32(2), uint32(3))
+	msg, _ = bus.ControlMessage(bus.CmdGetPort, 0, func(ae *netlink.AttributeEncoder) {
+		ae.Uint32(bus.AttrPort, 4096)
+		tok := ae.BeginNested(bus.AttrGroups)
+		ae.Uint32(bus.AttrGroup, 1)
+		ae.EndNested(tok)
+	})
+	f.Add(msg.Data, uint32(4096), int32(-1), uint32(0))
+	f.Add([]byte{bus.CmdHello, 1, 0, 0, 4, 0}, uint32(0), int32(0), uint32(0))
+	f.Fuzz(func(t *testing.T, data []byte, port uint32, pid int32, uid uint32) {
+		bus.ParseControl(data, func(ad *netlink.AttributeDecoder) { ad.Bytes() })
+		bus.ParsePortInfo(data)
+		bus.ParseStats(data)
+		bus.ParseHello(data)
+		bus.ParsePortReleased(data)
+
+		m, err := bus.ControlMessage(bus.CmdPortReleased, 0, func(ae *netlink.AttributeEncoder) {
+			ae.Uint32(bus.AttrPort, port)
+			ae.Int32(bus.AttrPID, pid)
+			ae.Uint32(bus.AttrUID, uid)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := bus.ParsePortReleased(m.Data)
+		if err != nil || r.Port != port || r.PID != pid || r.UID != uid {
+			t.Fatalf("round trip: %+v, %v", r, err)
+		}
+	})
+}
