@@ -94,6 +94,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	stop()
 	<-done
 	if errors.Is(err, bus.ErrServerClosed) {
+		log.Info("stopped")
 		return nil
 	}
 	return err
