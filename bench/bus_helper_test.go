@@ -1,0 +1,170 @@
+//go:build linux
+
+package bench
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+
+	"github.com/nlbus/netlink"
+	"github.com/nlbus/netlink/bus"
+	"golang.org/x/sys/unix"
+)
+
+// The bus benchmarks run their peers as separate processes: this test
+// binary, started again with busHelperEnv naming the role. init runs before
+// TestMain, so a helper never runs the benchmarks.
+const busHelperEnv = "NLBUS_BENCH_HELPER"
+
+// Message types the benchmark peers use.
+const (
+	typData = 0x30
+	typEnd  = 0x31
+)
+
+func init() {
+	role := os.Getenv(busHelperEnv)
+	if role == "" {
+		return
+	}
+	err := runBusHelper(role)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, role+":", err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+func envInt(name string) int {
+	v, _ := strconv.Atoi(os.Getenv(name))
+	return v
+}
+
+// runBusHelper runs one role. Each prints "ready" when it is, and stops
+// when its standard input closes (the parent's end of the pipe).
+func runBusHelper(role string) error {
+	path := os.Getenv(bus.EnvSocket)
+	ctx := context.Background()
+	out := bufio.NewWriter(os.Stdout)
+	ready := func() { fmt.Fprintln(out, "ready"); out.Flush() }
+	go func() { io.Copy(io.Discard, os.Stdin); os.Exit(0) }()
+	switch role {
+	case "daemon":
+		l, err := bus.Listen(path, nil)
+		if err != nil {
+			return err
+		}
+		srv := &bus.Server{QueueBytes: envInt("Q_BYTES"), QueueFrames: envInt("Q_FRAMES")}
+		ready()
+		return srv.Serve(l)
+
+	case "echo-raw", "sink-raw":
+		// The direct floor: a blocking SEQPACKET socket, raw system calls.
+		fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_SEQPACKET, 0)
+		if err != nil {
+			return err
+		}
+		if err := unix.Connect(fd, &unix.SockaddrUnix{Name: path}); err != nil {
+			return err
+		}
+		ready()
+		buf := make([]byte, 64<<10)
+		count := 0
+		for {
+			n, err := unix.Read(fd, buf)
+			if err != nil || n == 0 {
+				return err
+			}
+			if role == "echo-raw" {
+				if _, err := unix.Write(fd, buf[:n]); err != nil {
+					return err
+				}
+				continue
+			}
+			if n > 4 && buf[4] == typEnd {
+				fmt.Fprintln(out, count)
+				out.Flush()
+				count = 0
+				continue
+			}
+			count++
+		}
+
+	case "echo-poll":
+		c, err := net.DialUnix("unixpacket", nil, &net.UnixAddr{Name: path, Net: "unixpacket"})
+		if err != nil {
+			return err
+		}
+		ready()
+		buf := make([]byte, 64<<10)
+		for {
+			n, err := c.Read(buf)
+			if err != nil || n == 0 {
+				return err
+			}
+			if _, err := c.Write(buf[:n]); err != nil {
+				return err
+			}
+		}
+
+	case "responder":
+		// A service on a bus Conn: answer every request with an ACK.
+		c, err := bus.Dial(&bus.Config{Socket: path, Port: uint32(envInt("PORT"))})
+		if err != nil {
+			return err
+		}
+		ready()
+		ack := make([]byte, 4+16)
+		for {
+			err := c.ReceiveBorrowed(ctx, func(m netlink.Message) {
+				if m.Header.Flags&netlink.Request == 0 {
+					return
+				}
+				netlink.MarshalHeader(ack[4:], m.Header)
+				c.Send(ctx, netlink.Message{
+					Header: netlink.Header{Type: netlink.Error, Flags: netlink.Capped, Sequence: m.Header.Sequence},
+					Data:   ack, Addr: m.Addr,
+				})
+			})
+			if err != nil {
+				return err
+			}
+		}
+
+	case "sink", "sub":
+		// Count messages until an end marker, print the count.
+		t, err := bus.DialTransport(ctx, path, uint32(envInt("PORT")))
+		if err != nil {
+			return err
+		}
+		if g := envInt("GROUP"); g != 0 {
+			if err := t.JoinGroup(uint32(g)); err != nil {
+				return err
+			}
+		}
+		ready()
+		buf := make([]byte, 64<<10)
+		count := 0
+		for {
+			info, err := t.Recv(ctx, buf)
+			if err != nil {
+				fmt.Fprintln(out, "error:", err)
+				out.Flush()
+				return err
+			}
+			if info.N >= 16 && buf[4] == typEnd {
+				fmt.Fprintln(out, count)
+				out.Flush()
+				count = 0
+				continue
+			}
+			count++
+		}
+	}
+	return fmt.Errorf("unknown role %q", role)
+}
