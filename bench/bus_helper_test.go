@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime/pprof"
 	"strconv"
 
 	"github.com/nlbus/netlink"
@@ -52,7 +53,9 @@ func runBusHelper(role string) error {
 	ctx := context.Background()
 	out := bufio.NewWriter(os.Stdout)
 	ready := func() { fmt.Fprintln(out, "ready"); out.Flush() }
-	go func() { io.Copy(io.Discard, os.Stdin); os.Exit(0) }()
+	if os.Getenv("NLBUS_BENCH_CPUPROFILE") == "" || role != "daemon" {
+		go func() { io.Copy(io.Discard, os.Stdin); os.Exit(0) }()
+	}
 	switch role {
 	case "daemon":
 		l, err := bus.Listen(path, nil)
@@ -60,6 +63,14 @@ func runBusHelper(role string) error {
 			return err
 		}
 		srv := &bus.Server{QueueBytes: envInt("Q_BYTES"), QueueFrames: envInt("Q_FRAMES")}
+		if p := os.Getenv("NLBUS_BENCH_CPUPROFILE"); p != "" {
+			f, err := os.Create(p)
+			if err != nil {
+				return err
+			}
+			pprof.StartCPUProfile(f)
+			go func() { io.Copy(io.Discard, os.Stdin); pprof.StopCPUProfile(); f.Close(); os.Exit(0) }()
+		}
 		ready()
 		return srv.Serve(l)
 
@@ -132,6 +143,31 @@ func runBusHelper(role string) error {
 				})
 			})
 			if err != nil {
+				return err
+			}
+		}
+
+	case "responder-raw":
+		// The same service on the bus Transport directly, without a Conn.
+		t, err := bus.DialTransport(ctx, path, uint32(envInt("PORT")))
+		if err != nil {
+			return err
+		}
+		ready()
+		buf := make([]byte, 64<<10)
+		ack := make([]byte, 16+4+16)
+		for {
+			info, err := t.Recv(ctx, buf)
+			if err != nil {
+				return err
+			}
+			if info.N < 16 {
+				continue
+			}
+			h, _ := netlink.ParseHeader(buf)
+			netlink.MarshalHeader(ack, netlink.Header{Length: 36, Type: netlink.Error, Flags: netlink.Capped, Sequence: h.Sequence})
+			copy(ack[20:], buf[:16])
+			if err := t.Send(ctx, ack, info.Src); err != nil {
 				return err
 			}
 		}

@@ -209,12 +209,16 @@ func BenchmarkBusRoundTrip(b *testing.B) {
 		}
 		lat.report(b, time.Since(start))
 	})
-	run := func(b *testing.B, self bool) {
+	run := func(b *testing.B, self bool, responder ...string) {
 		sock, _ := startDaemon(b)
 		dst := netlink.Addr{}
 		m := netlink.Message{Header: netlink.Header{Type: netlink.Noop}}
 		if !self {
-			startHelper(b, "responder", sock, "PORT=5000")
+			role := "responder"
+			if len(responder) > 0 {
+				role = responder[0]
+			}
+			startHelper(b, role, sock, "PORT=5000")
 			dst.Port = 5000
 			m = netlink.Message{Header: netlink.Header{Type: typData}, Data: make([]byte, 64-16), Addr: dst}
 		}
@@ -238,6 +242,7 @@ func BenchmarkBusRoundTrip(b *testing.B) {
 		lat.report(b, time.Since(start))
 	}
 	b.Run("daemon-ack", func(b *testing.B) { run(b, false) })
+	b.Run("daemon-ack-transport", func(b *testing.B) { run(b, false, "responder-raw") })
 	b.Run("daemon-self", func(b *testing.B) { run(b, true) })
 }
 

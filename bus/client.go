@@ -210,7 +210,7 @@ func (t *Transport) read(ctx context.Context, b []byte, block bool) (int, error)
 	var rerr error
 	fn := func(fd uintptr) bool {
 		for {
-			n, _, flags, _, rerr = unix.Recvmsg(int(fd), b, nil, unix.MSG_DONTWAIT)
+			n, flags, rerr = recvmsg(int(fd), b)
 			if rerr == unix.EINTR {
 				continue
 			}

@@ -281,7 +281,7 @@ func (p *peer) readLoop() {
 				if len(buf)-off < maxDG {
 					return true
 				}
-				n, _, flags, _, err := unix.Recvmsg(int(fd), buf[off:off+maxDG], nil, unix.MSG_DONTWAIT)
+				n, flags, err := recvmsg(int(fd), buf[off:off+maxDG])
 				switch {
 				case err == unix.EINTR:
 					continue
