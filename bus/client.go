@@ -199,6 +199,7 @@ func (t *Transport) hello(ctx context.Context) error {
 	}
 	t.port.Store(h.Port)
 	t.maxDG = int(h.MaxDatagram)
+	t.fd.Control(func(fd uintptr) { raiseBuffers(int(fd), 2*t.maxDG) })
 	t.rbuf = t.rbuf[:t.maxDG:t.maxDG]
 	return nil
 }

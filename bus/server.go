@@ -226,7 +226,10 @@ func (s *Server) accept(uc *net.UnixConn) {
 	}
 	var cr creds
 	var cerr error
-	if err := rc.Control(func(fd uintptr) { cr, cerr = peerCreds(int(fd)) }); err != nil {
+	if err := rc.Control(func(fd uintptr) {
+		cr, cerr = peerCreds(int(fd))
+		raiseBuffers(int(fd), 2*s.maxDG)
+	}); err != nil {
 		cerr = err
 	}
 	if cerr != nil {
