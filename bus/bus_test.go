@@ -9,6 +9,7 @@ import (
 	"github.com/nlbus/netlink"
 	"github.com/nlbus/netlink/bus"
 	"github.com/nlbus/netlink/bus/bustest"
+	"github.com/nlbus/netlink/genl"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
@@ -184,4 +185,15 @@ func TestControlErrors(t *testing.T) {
 		assert.Equal(t, uint32(bus.DefaultMaxDatagram), st.MaxDatagram)
 	})
 	_ = errors.New
+}
+
+// The genl package runs over a bus Conn unchanged; until the registry
+// exists the controller type is refused clearly.
+func TestGenlOverBus(t *testing.T) {
+	ctx := testCtx(t)
+	srv := bustest.NewServer(t, nil)
+	gc := genl.NewConn(srv.Dial(t, nil))
+	_, err := gc.GetFamily(ctx, "nlbus")
+	require.ErrorIs(t, err, unix.EOPNOTSUPP)
+	assert.Contains(t, err.Error(), "no generic-netlink controller yet")
 }
