@@ -100,6 +100,9 @@ func sockPath(tb testing.TB) string {
 // startDaemon runs the bus daemon in its own process.
 func startDaemon(tb testing.TB, env ...string) (string, *helper) {
 	sock := sockPath(tb)
+	if p := os.Getenv("NLBUS_BENCH_DAEMON_PROCS"); p != "" {
+		env = append(env, "GOMAXPROCS="+p)
+	}
 	return sock, startHelper(tb, "daemon", sock, env...)
 }
 

@@ -145,7 +145,7 @@ func TestPortCloseFailsRequestsAndNotifies(t *testing.T) {
 		var oe *netlink.OpError
 		require.ErrorAs(t, err, &oe)
 		assert.Contains(t, oe.Message, "port 8000 closed before replying")
-		assert.Less(t, time.Since(start), 2*time.Second)
+		assert.Less(t, time.Since(start), 5*time.Second)
 	case <-ctx.Done():
 		t.Fatal("the caller's request did not fail")
 	}
