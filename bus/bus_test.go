@@ -197,3 +197,30 @@ func TestGenlOverBus(t *testing.T) {
 	require.ErrorIs(t, err, unix.EOPNOTSUPP)
 	assert.Contains(t, err.Error(), "no generic-netlink controller yet")
 }
+
+// Conn.Batch works against the daemon: several bus-control requests in one
+// datagram, one result each, the failed one with its extended ack.
+func TestBatchToDaemon(t *testing.T) {
+	ctx := testCtx(t)
+	srv := bustest.NewServer(t, nil)
+	c := srv.Dial(t, nil)
+	join := func(g uint32) netlink.Message {
+		m, err := bus.ControlMessage(bus.CmdJoin, 0, func(ae *netlink.AttributeEncoder) { ae.Uint32(bus.AttrGroup, g) })
+		require.NoError(t, err)
+		return m
+	}
+	res, err := c.Batch(ctx, []netlink.Message{join(100), join(5), join(101)}, &netlink.BatchOptions{OneDatagram: true})
+	require.ErrorIs(t, err, unix.EINVAL)
+	require.Len(t, res, 3)
+	assert.NoError(t, res[0].Err)
+	assert.ErrorIs(t, res[1].Err, unix.EINVAL)
+	assert.Contains(t, res[1].Err.Error(), "group 5 is reserved")
+	assert.NoError(t, res[2].Err)
+	ports, err := bus.Ports(ctx, c)
+	require.NoError(t, err)
+	for _, p := range ports {
+		if p.Port == c.PortID() {
+			assert.ElementsMatch(t, []uint32{100, 101}, p.Groups)
+		}
+	}
+}
