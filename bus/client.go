@@ -313,6 +313,7 @@ type OverrunError struct {
 	Total uint64
 }
 
+// Error says how many messages were lost.
 func (e *OverrunError) Error() string {
 	return fmt.Sprintf("nlbus: %d messages dropped by the daemon (%d in total): %v", e.Lost, e.Total, transport.ErrOverrun)
 }

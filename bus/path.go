@@ -55,9 +55,9 @@ func SocketMode() os.FileMode {
 type ListenConfig struct {
 	// Mode of the socket file; 0 means SocketMode().
 	Mode os.FileMode
-	// Group, when >= 0, is the group ID given to the socket file (so that
-	// its members may use a 0660 system bus). -1 (or leaving it at 0 as
-	// non-root) leaves the file's group alone.
+	// Group, when above 0, is the group ID given to the socket file (so
+	// that its members may use a 0660 system bus); 0 or less leaves the
+	// file's group alone.
 	Group int
 }
 
@@ -70,8 +70,6 @@ func Listen(path string, cfg *ListenConfig) (*net.UnixListener, error) {
 	var c ListenConfig
 	if cfg != nil {
 		c = *cfg
-	} else {
-		c.Group = -1
 	}
 	if c.Mode == 0 {
 		c.Mode = SocketMode()
@@ -101,7 +99,7 @@ func Listen(path string, cfg *ListenConfig) (*net.UnixListener, error) {
 		l.Close()
 		return nil, fmt.Errorf("nlbus: socket mode: %w", err)
 	}
-	if c.Group >= 0 && cfg != nil {
+	if c.Group > 0 {
 		if err := os.Chown(path, -1, c.Group); err != nil {
 			l.Close()
 			return nil, fmt.Errorf("nlbus: socket group: %w", err)
