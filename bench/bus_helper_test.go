@@ -172,6 +172,35 @@ func runBusHelper(role string) error {
 			}
 		}
 
+	case "responder-blocking":
+		// The service speaking the protocol on a blocking socket, no Go
+		// poller: the daemon's own cost shows.
+		fd, port, err := blockingBusSocket(path, uint32(envInt("PORT")))
+		if err != nil {
+			return err
+		}
+		_ = port
+		ready()
+		buf := make([]byte, 64<<10)
+		out := make([]byte, bus.EnvelopeLen+36)
+		for {
+			n, err := unix.Read(fd, buf)
+			if err != nil || n == 0 {
+				return err
+			}
+			e, err := bus.ParseEnvelope(buf[:n])
+			if err != nil {
+				return err
+			}
+			h, _ := netlink.ParseHeader(buf[bus.EnvelopeLen:])
+			bus.PutEnvelope(out, bus.Envelope{Length: uint32(len(out)), Dst: e.Src})
+			netlink.MarshalHeader(out[bus.EnvelopeLen:], netlink.Header{Length: 36, Type: netlink.Error, Flags: netlink.Capped, Sequence: h.Sequence})
+			copy(out[bus.EnvelopeLen+20:], buf[bus.EnvelopeLen:bus.EnvelopeLen+16])
+			if _, err := unix.Write(fd, out); err != nil {
+				return err
+			}
+		}
+
 	case "sink", "sub":
 		// Count messages until an end marker, print the count.
 		t, err := bus.DialTransport(ctx, path, uint32(envInt("PORT")))
@@ -203,4 +232,41 @@ func runBusHelper(role string) error {
 		}
 	}
 	return fmt.Errorf("unknown role %q", role)
+}
+
+// blockingBusSocket connects a blocking socket to the daemon, reads the
+// hello and binds port (if not 0) by hand.
+func blockingBusSocket(path string, port uint32) (int, uint32, error) {
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_SEQPACKET, 0)
+	if err != nil {
+		return -1, 0, err
+	}
+	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: path}); err != nil {
+		return -1, 0, err
+	}
+	buf := make([]byte, 64<<10)
+	n, err := unix.Read(fd, buf)
+	if err != nil {
+		return -1, 0, err
+	}
+	e, err := bus.ParseEnvelope(buf[:n])
+	if err != nil {
+		return -1, 0, err
+	}
+	if port == 0 {
+		return fd, e.Dst, nil
+	}
+	m, _ := bus.ControlMessage(bus.CmdBind, netlink.Acknowledge, func(ae *netlink.AttributeEncoder) { ae.Uint32(bus.AttrPort, port) })
+	m.Header.Sequence = 1
+	mb, _ := netlink.AppendMessage(nil, m)
+	f := make([]byte, bus.EnvelopeLen+len(mb))
+	bus.PutEnvelope(f, bus.Envelope{Length: uint32(len(f))})
+	copy(f[bus.EnvelopeLen:], mb)
+	if _, err := unix.Write(fd, f); err != nil {
+		return -1, 0, err
+	}
+	if _, err := unix.Read(fd, buf); err != nil { // the ACK (or error)
+		return -1, 0, err
+	}
+	return fd, port, nil
 }

@@ -247,6 +247,37 @@ func BenchmarkBusRoundTrip(b *testing.B) {
 	b.Run("daemon-ack", func(b *testing.B) { run(b, false) })
 	b.Run("daemon-ack-transport", func(b *testing.B) { run(b, false, "responder-raw") })
 	b.Run("daemon-self", func(b *testing.B) { run(b, true) })
+	b.Run("daemon-blocking-ends", func(b *testing.B) {
+		// Both ends on blocking sockets speaking the protocol by hand: the
+		// daemon's share of the round trip.
+		sock, _ := startDaemon(b)
+		startHelper(b, "responder-blocking", sock, "PORT=5000")
+		fd, _, err := blockingBusSocket(sock, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer unix.Close(fd)
+		mb := msg64(typData, netlink.Request|netlink.Acknowledge, 1)
+		f := make([]byte, bus.EnvelopeLen+len(mb))
+		bus.PutEnvelope(f, bus.Envelope{Length: uint32(len(f)), Dst: 5000})
+		copy(f[bus.EnvelopeLen:], mb)
+		buf := make([]byte, 64<<10)
+		lat := make(latencies, 0, b.N)
+		b.ReportAllocs()
+		b.ResetTimer()
+		start := time.Now()
+		for range b.N {
+			t0 := time.Now()
+			if _, err := unix.Write(fd, f); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := unix.Read(fd, buf); err != nil {
+				b.Fatal(err)
+			}
+			lat = append(lat, time.Since(t0))
+		}
+		lat.report(b, time.Since(start))
+	})
 }
 
 // BenchmarkBusOneWay: 64-byte messages from one process to another as fast
