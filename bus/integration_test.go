@@ -372,3 +372,33 @@ func TestIntegrationPcap(t *testing.T) {
 	assert.Contains(t, string(out), "Linux netlink (cooked header)")
 	assert.Contains(t, string(out), "Netlink")
 }
+
+// Socket activation: the daemon serves a listener passed as descriptor 3
+// (LISTEN_PID/LISTEN_FDS), logs JSON when asked, and leaves the socket file
+// to its owner when it stops.
+func TestIntegrationSocketActivation(t *testing.T) {
+	needBinary(t)
+	ctx := testCtx(t)
+	path := filepath.Join(sockDir(t), "bus.sock")
+	l, err := bus.Listen(path, nil)
+	require.NoError(t, err)
+	defer l.Close()
+	f, err := l.File()
+	require.NoError(t, err)
+	defer f.Close()
+	var log bytes.Buffer
+	cmd := exec.Command("/bin/sh", "-c", `LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" serve --log-format json`, nlbusBin)
+	cmd.ExtraFiles = []*os.File{f}
+	cmd.Env = append(os.Environ(), bus.EnvSocket+"="+path+".unused")
+	cmd.Stderr = &log
+	require.NoError(t, cmd.Start())
+	c := dialAt(t, path, nil)
+	st, err := bus.GetStats(ctx, c)
+	require.NoError(t, err)
+	assert.Equal(t, int32(cmd.Process.Pid), st.ServerPID)
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, cmd.Wait())
+	assert.Contains(t, log.String(), `"socket":"(socket activation)"`)
+	_, err = os.Stat(path)
+	assert.NoError(t, err, "the activated daemon removed a socket file it does not own")
+}
