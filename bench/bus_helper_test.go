@@ -11,6 +11,7 @@ import (
 	"os"
 	"runtime/pprof"
 	"strconv"
+	"strings"
 
 	"github.com/nlbus/netlink"
 	"github.com/nlbus/netlink/bus"
@@ -55,6 +56,9 @@ func runBusHelper(role string) error {
 	ready := func() { fmt.Fprintln(out, "ready"); out.Flush() }
 	if os.Getenv("NLBUS_BENCH_CPUPROFILE") == "" || role != "daemon" {
 		go func() { io.Copy(io.Discard, os.Stdin); os.Exit(0) }()
+	}
+	if strings.HasPrefix(role, "dbus-") {
+		return runDBusHelper(role, os.Getenv("DBUS_ADDR"), ready, out)
 	}
 	switch role {
 	case "daemon":

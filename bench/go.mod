@@ -5,6 +5,7 @@ go 1.26.0
 replace github.com/nlbus/netlink => ../
 
 require (
+	github.com/godbus/dbus/v5 v5.2.4
 	github.com/jsimonetti/rtnetlink/v2 v2.3.0
 	github.com/mdlayher/genetlink v1.4.0
 	github.com/mdlayher/netlink v1.11.2
