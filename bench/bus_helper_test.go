@@ -119,7 +119,10 @@ func runBusHelper(role string) error {
 		buf := make([]byte, 64<<10)
 		for {
 			n, err := c.Read(buf)
-			if err != nil || n == 0 {
+			if err == io.EOF || n == 0 {
+				return nil // the benchmark is over
+			}
+			if err != nil {
 				return err
 			}
 			if _, err := c.Write(buf[:n]); err != nil {

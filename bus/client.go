@@ -126,15 +126,20 @@ func DialTransport(ctx context.Context, path string, port uint32) (*Transport, e
 }
 
 func connect(fd int, path string) error {
-	for {
+	deadline := time.Now().Add(5 * time.Second)
+	for delay := time.Millisecond; ; delay = min(2*delay, 100*time.Millisecond) {
 		err := unix.Connect(fd, &unix.SockaddrUnix{Name: path})
 		switch {
 		case err == nil:
 			return nil
 		case err == unix.EINTR:
 			continue
-		case err == unix.EINPROGRESS || err == unix.EAGAIN:
-			// A full listen backlog: wait for the connection to complete.
+		case err == unix.EAGAIN && time.Now().Before(deadline):
+			// The daemon's listen backlog is full (Linux); a unix socket
+			// does not go on connecting in the background, so try again.
+			time.Sleep(delay)
+			continue
+		case err == unix.EINPROGRESS:
 			pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
 			if _, perr := unix.Poll(pfd, 5000); perr != nil && perr != unix.EINTR {
 				return fmt.Errorf("nlbus: dial %s: %w", path, perr)
