@@ -79,6 +79,20 @@ type Transport struct {
 	wmu  sync.Mutex
 	wbuf []byte
 
+	// The state of the read and write in progress (under rmu and wmu), so
+	// that their callbacks are made once.
+	rd struct {
+		b        []byte
+		n, flags int
+		err      error
+		fn       func(fd uintptr) bool
+	}
+	wr struct {
+		b   []byte
+		err error
+		fn  func(fd uintptr) bool
+	}
+
 	ctlMu    sync.Mutex // one control call at a time
 	ctlSeq   uint32
 	ctlReply chan []byte
@@ -212,23 +226,26 @@ func (t *Transport) hello(ctx context.Context) error {
 // read reads one datagram into b; block false returns ErrWouldBlock when
 // nothing is queued.
 func (t *Transport) read(ctx context.Context, b []byte, block bool) (int, error) {
-	var n, flags int
-	var rerr error
-	fn := func(fd uintptr) bool {
-		for {
-			n, flags, rerr = recvmsg(int(fd), b)
-			if rerr == unix.EINTR {
-				continue
+	// The caller holds rmu (or is the dialer): the call's state lives in t
+	// and the callback is made once, so a read allocates nothing.
+	t.rd.b, t.rd.n, t.rd.flags, t.rd.err = b, 0, 0, nil
+	if t.rd.fn == nil {
+		t.rd.fn = func(fd uintptr) bool {
+			for {
+				t.rd.n, t.rd.flags, t.rd.err = recvmsg(int(fd), t.rd.b)
+				if t.rd.err == unix.EINTR {
+					continue
+				}
+				return t.rd.err != unix.EAGAIN
 			}
-			return rerr != unix.EAGAIN
 		}
 	}
 	if block {
-		if err := t.fd.Read(ctx, fn); err != nil {
+		if err := t.fd.Read(ctx, t.rd.fn); err != nil {
 			return 0, err
 		}
 	} else {
-		done, err := t.fd.TryRead(fn)
+		done, err := t.fd.TryRead(t.rd.fn)
 		if err != nil {
 			return 0, err
 		}
@@ -236,6 +253,8 @@ func (t *Transport) read(ctx context.Context, b []byte, block bool) (int, error)
 			return 0, transport.ErrWouldBlock
 		}
 	}
+	n, flags, rerr := t.rd.n, t.rd.flags, t.rd.err
+	t.rd.b = nil
 	switch {
 	case rerr == unix.ECONNRESET:
 		return 0, ErrDaemonGone
@@ -274,16 +293,20 @@ func (t *Transport) send(ctx context.Context, b []byte, dst transport.Addr, flag
 	w := t.wbuf[:size]
 	PutEnvelope(w, Envelope{Flags: flags, Length: uint32(size), Dst: dst.Port, Group: dst.Group})
 	copy(w[EnvelopeLen:], b)
-	var werr error
-	err := t.fd.Write(ctx, func(fd uintptr) bool {
-		for {
-			_, werr = unix.SendmsgN(int(fd), w, nil, nil, unix.MSG_NOSIGNAL)
-			if werr == unix.EINTR {
-				continue
+	t.wr.b, t.wr.err = w, nil
+	if t.wr.fn == nil {
+		t.wr.fn = func(fd uintptr) bool {
+			for {
+				_, t.wr.err = unix.SendmsgN(int(fd), t.wr.b, nil, nil, unix.MSG_NOSIGNAL)
+				if t.wr.err == unix.EINTR {
+					continue
+				}
+				return t.wr.err != unix.EAGAIN
 			}
-			return werr != unix.EAGAIN
 		}
-	})
+	}
+	err := t.fd.Write(ctx, t.wr.fn)
+	werr := t.wr.err
 	if err != nil {
 		return err
 	}

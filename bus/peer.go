@@ -69,6 +69,13 @@ type peer struct {
 	badCount                 int // malformed datagrams, read loop only
 
 	closeOnce sync.Once
+
+	wr struct { // the flusher's write call
+		b     []byte
+		block bool
+		err   error
+		fn    func(fd uintptr) bool
+	}
 }
 
 func newPeer(s *Server, uc *net.UnixConn, rc syscall.RawConn, cr creds) *peer {
@@ -243,71 +250,87 @@ func (p *peer) write(b []byte, block bool) error {
 	if p.rc == nil {
 		return nil // a peer without a socket: the fuzz test's
 	}
-	var werr error
-	err := p.rc.Write(func(fd uintptr) bool {
-		for {
-			_, werr = unix.SendmsgN(int(fd), b, nil, nil, unix.MSG_NOSIGNAL)
-			if werr == unix.EINTR {
-				continue
+	// Only the flusher writes, so the call's state lives in p and the
+	// callback is made once (a closure per write would be an allocation).
+	p.wr.b, p.wr.block, p.wr.err = b, block, nil
+	if p.wr.fn == nil {
+		p.wr.fn = func(fd uintptr) bool {
+			for {
+				_, p.wr.err = unix.SendmsgN(int(fd), p.wr.b, nil, nil, unix.MSG_NOSIGNAL)
+				if p.wr.err == unix.EINTR {
+					continue
+				}
+				return !(p.wr.err == unix.EAGAIN && p.wr.block)
 			}
-			return !(werr == unix.EAGAIN && block)
 		}
-	})
+	}
+	err := p.rc.Write(p.wr.fn)
+	p.wr.b = nil
 	if err != nil {
 		return err
 	}
-	return werr
+	return p.wr.err
+}
+
+// readState is a read loop's batch: the buffer and the datagrams in it.
+type readState struct {
+	buf   []byte
+	lens  [maxBatch]int
+	trunc [maxBatch]bool
+	count int
+	off   int
+	err   error
 }
 
 // readLoop reads batches of datagrams, routes each batch, then flushes
 // every peer the batch touched, once.
 func (p *peer) readLoop() {
-	var (
-		buf   []byte
-		lens  [maxBatch]int
-		trunc [maxBatch]bool
-	)
 	pool := p.s.pool
 	maxDG := p.s.maxDG
 	rs := newRouteState()
-	for {
-		count, off := 0, 0
-		var rerr error
-		err := p.rc.Read(func(fd uintptr) bool {
-			for count < maxBatch {
-				if buf == nil {
-					buf = pool.get()
-				}
-				if len(buf)-off < maxDG {
-					return true
-				}
-				n, flags, err := recvmsg(int(fd), buf[off:off+maxDG])
-				switch {
-				case err == unix.EINTR:
-					continue
-				case err == unix.EAGAIN:
-					if count == 0 {
-						// Idle: give the buffer back while waiting.
-						pool.put(buf)
-						buf = nil
-						return false
-					}
-					return true
-				case err != nil:
-					rerr = err
-					return true
-				case n == 0 && flags&unix.MSG_TRUNC == 0:
-					rerr = io.EOF
-					return true
-				}
-				lens[count], trunc[count] = n, flags&unix.MSG_TRUNC != 0
-				count++
-				off += n
+	var r readState
+	// One callback for the connection's life: it reads datagrams until the
+	// socket is empty or the batch is full, and gives the buffer back when
+	// there was nothing to read, so an idle connection holds none.
+	read := func(fd uintptr) bool {
+		for r.count < maxBatch {
+			if r.buf == nil {
+				r.buf = pool.get()
 			}
-			return true
-		})
+			if len(r.buf)-r.off < maxDG {
+				return true
+			}
+			n, flags, err := recvmsg(int(fd), r.buf[r.off:r.off+maxDG])
+			switch {
+			case err == unix.EINTR:
+				continue
+			case err == unix.EAGAIN:
+				if r.count == 0 {
+					pool.put(r.buf)
+					r.buf = nil
+					return false
+				}
+				return true
+			case err != nil:
+				r.err = err
+				return true
+			case n == 0 && flags&unix.MSG_TRUNC == 0:
+				r.err = io.EOF
+				return true
+			}
+			r.lens[r.count], r.trunc[r.count] = n, flags&unix.MSG_TRUNC != 0
+			r.count++
+			r.off += n
+		}
+		return true
+	}
+	for {
+		r.count, r.off, r.err = 0, 0, nil
+		err := p.rc.Read(read)
+		count, buf, rerr := r.count, r.buf, r.err
+		off := 0
+		lens, trunc := &r.lens, &r.trunc
 		keep := true
-		off = 0
 		for i := 0; i < count && keep; i++ {
 			keep = p.handle(buf[off:off+lens[i]], trunc[i], rs)
 			off += lens[i]
