@@ -215,3 +215,52 @@ func TestMonitorSeesTraffic(t *testing.T) {
 		}
 	}
 }
+
+// A dump served by another client: its parts arrive, and when the service
+// dies in the middle the caller's dump ends with ECONNRESET at once.
+func TestDumpBetweenClientsAndServiceDeath(t *testing.T) {
+	ctx := testCtx(t)
+	srv := bustest.NewServer(t, nil)
+	caller := srv.Dial(t, nil)
+	svcT, err := bus.DialTransport(ctx, srv.Path, 8200)
+	require.NoError(t, err)
+	defer svcT.Close()
+
+	type result struct {
+		parts []string
+		err   error
+	}
+	done := make(chan result, 1)
+	go func() {
+		var r result
+		for m, err := range caller.Dump(ctx, netlink.Message{Header: netlink.Header{Type: 0x30}, Addr: netlink.Addr{Port: 8200}}) {
+			if err != nil {
+				r.err = err
+				break
+			}
+			r.parts = append(r.parts, string(m.Data))
+		}
+		done <- r
+	}()
+	buf := make([]byte, 64<<10)
+	info, err := svcT.Recv(ctx, buf)
+	require.NoError(t, err)
+	req, err := netlink.ParseHeader(buf[:info.N])
+	require.NoError(t, err)
+	require.NotZero(t, req.Flags&netlink.Dump)
+	var out []byte
+	for _, s := range []string{"one", "two"} {
+		out, err = netlink.AppendMessage(out, netlink.Message{Header: netlink.Header{Type: 0x30, Flags: netlink.Multi, Sequence: req.Sequence}, Data: []byte(s)})
+		require.NoError(t, err)
+	}
+	require.NoError(t, svcT.Send(ctx, out, info.Src))
+	// The service dies before NLMSG_DONE.
+	require.NoError(t, svcT.Close())
+	select {
+	case r := <-done:
+		assert.Equal(t, []string{"one", "two"}, r.parts)
+		require.ErrorIs(t, r.err, unix.ECONNRESET)
+	case <-time.After(5 * time.Second):
+		t.Fatal("the dump hangs after the service died")
+	}
+}
