@@ -264,3 +264,73 @@ func TestDumpBetweenClientsAndServiceDeath(t *testing.T) {
 		t.Fatal("the dump hangs after the service died")
 	}
 }
+
+// Clients come and go while traffic flows and ports are listed: no
+// deadlock, no race, the daemon stays consistent.
+func TestChurn(t *testing.T) {
+	ctx := testCtx(t)
+	srv := bustest.NewServer(t, &bus.Server{QueueBytes: 32 << 10})
+	pub := srv.Dial(t, nil)
+	stop := make(chan struct{})
+	pubDone := make(chan struct{})
+	go func() {
+		defer close(pubDone)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			pub.Send(ctx, netlink.Message{Header: netlink.Header{Type: 0x30}, Data: make([]byte, 64), Addr: netlink.Addr{Group: 900}})
+			if i%64 == 0 {
+				bus.Ports(ctx, pub)
+			}
+		}
+	}()
+	errs := make(chan error, 20)
+	for w := range 20 {
+		go func() {
+			for i := range 15 {
+				c, err := bus.Dial(&bus.Config{Socket: srv.Path, Netlink: &netlink.Config{Groups: []uint32{900, uint32(1000 + w)}}})
+				if err != nil {
+					errs <- err
+					return
+				}
+				if i%2 == 0 {
+					rctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+					c.Receive(rctx)
+					cancel()
+				}
+				// pub never answers: the request stays in flight until its
+				// caller gives up, and then the connection closes under it.
+				ectx, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
+				c.Execute(ectx, netlink.Message{Header: netlink.Header{Type: 0x30}, Addr: netlink.Addr{Port: pub.PortID()}, Data: []byte("x")})
+				cancel()
+				c.Close()
+			}
+			errs <- nil
+		}()
+		_ = w
+	}
+	for range 20 {
+		select {
+		case err := <-errs:
+			require.NoError(t, err)
+		case <-ctx.Done():
+			t.Fatal("churn did not finish")
+		}
+	}
+	close(stop)
+	<-pubDone
+	// The daemon notices each close on its own schedule: wait for it.
+	var st bus.Stats
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		var err error
+		st, err = bus.GetStats(ctx, pub)
+		require.NoError(t, err)
+		if st.Ports == 1 {
+			break
+		}
+	}
+	assert.Equal(t, uint32(1), st.Ports, "ports left behind: %+v", st)
+}
