@@ -334,3 +334,41 @@ func TestChurn(t *testing.T) {
 	}
 	assert.Equal(t, uint32(1), st.Ports, "ports left behind: %+v", st)
 }
+
+// The table of requests in flight to a port that never answers stays
+// bounded, and makes room by forgetting callers that are gone.
+func TestInflightTableBounded(t *testing.T) {
+	ctx := testCtx(t)
+	srv := bustest.NewServer(t, &bus.Server{MaxInflight: 4})
+	svc := srv.Dial(t, &netlink.Config{PID: 8300})
+	_ = svc
+	ask := func(c *netlink.Conn) {
+		ectx, cancel := context.WithTimeout(ctx, 5*time.Millisecond)
+		defer cancel()
+		c.Execute(ectx, netlink.Message{Header: netlink.Header{Type: 0x30}, Addr: netlink.Addr{Port: 8300}})
+	}
+	// Gone callers fill the table...
+	for range 4 {
+		c, err := bus.Dial(&bus.Config{Socket: srv.Path})
+		require.NoError(t, err)
+		ask(c)
+		c.Close()
+	}
+	time.Sleep(50 * time.Millisecond)
+	// ...and a live caller's request is still tracked: it fails at once
+	// when the service goes.
+	caller := srv.Dial(t, nil)
+	done := make(chan error, 1)
+	go func() {
+		_, err := caller.Execute(ctx, netlink.Message{Header: netlink.Header{Type: 0x30}, Addr: netlink.Addr{Port: 8300}})
+		done <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	require.NoError(t, svc.Close())
+	select {
+	case err := <-done:
+		require.ErrorIs(t, err, unix.ECONNRESET)
+	case <-time.After(5 * time.Second):
+		t.Fatal("the live caller's request was not tracked")
+	}
+}

@@ -69,6 +69,7 @@ type peer struct {
 	badCount                 int // malformed datagrams, read loop only
 
 	closeOnce sync.Once
+	gone      atomic.Bool // set when the connection closes
 
 	wr struct { // the flusher's write call
 		b     []byte
@@ -354,6 +355,7 @@ func (p *peer) readLoop() {
 // of the release.
 func (p *peer) close(cause error) {
 	p.closeOnce.Do(func() {
+		p.gone.Store(true)
 		s := p.s
 		port, wasBound := s.r.remove(p)
 		p.mu.Lock()

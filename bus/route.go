@@ -283,7 +283,16 @@ func (q *peer) track(src *peer, hdr []byte, h netlink.Header) {
 		q.inflight = make(map[reqKey]reqInfo)
 	}
 	if len(q.inflight) >= q.s.maxInfl {
-		return
+		// Full: forget the requests of callers that are gone, whose
+		// answers nobody waits for any more.
+		for k := range q.inflight {
+			if k.src.gone.Load() {
+				delete(q.inflight, k)
+			}
+		}
+		if len(q.inflight) >= q.s.maxInfl {
+			return
+		}
 	}
 	var ri reqInfo
 	copy(ri.hdr[:], hdr)
