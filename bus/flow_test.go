@@ -341,20 +341,21 @@ func TestInflightTableBounded(t *testing.T) {
 	ctx := testCtx(t)
 	srv := bustest.NewServer(t, &bus.Server{MaxInflight: 4})
 	svc := srv.Dial(t, &netlink.Config{PID: 8300})
-	_ = svc
-	ask := func(c *netlink.Conn) {
-		ectx, cancel := context.WithTimeout(ctx, 5*time.Millisecond)
-		defer cancel()
-		c.Execute(ectx, netlink.Message{Header: netlink.Header{Type: 0x30}, Addr: netlink.Addr{Port: 8300}})
+	delivered := func() {
+		t.Helper()
+		msgs, err := svc.Receive(ctx)
+		require.NoError(t, err)
+		require.NotEmpty(t, msgs)
 	}
 	// Gone callers fill the table...
 	for range 4 {
 		c, err := bus.Dial(&bus.Config{Socket: srv.Path})
 		require.NoError(t, err)
-		ask(c)
+		_, err = c.Send(ctx, netlink.Message{Header: netlink.Header{Type: 0x30, Flags: netlink.Request | netlink.Acknowledge}, Addr: netlink.Addr{Port: 8300}})
+		require.NoError(t, err)
+		delivered()
 		c.Close()
 	}
-	time.Sleep(50 * time.Millisecond)
 	// ...and a live caller's request is still tracked: it fails at once
 	// when the service goes.
 	caller := srv.Dial(t, nil)
@@ -363,7 +364,7 @@ func TestInflightTableBounded(t *testing.T) {
 		_, err := caller.Execute(ctx, netlink.Message{Header: netlink.Header{Type: 0x30}, Addr: netlink.Addr{Port: 8300}})
 		done <- err
 	}()
-	time.Sleep(50 * time.Millisecond)
+	delivered()
 	require.NoError(t, svc.Close())
 	select {
 	case err := <-done:

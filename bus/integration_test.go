@@ -318,17 +318,19 @@ func TestIntegrationPcap(t *testing.T) {
 	_, err = a.Send(ctx, netlink.Message{Header: netlink.Header{Type: 0x30, Sequence: 42}, Data: []byte("captured"), Addr: netlink.Addr{Port: b.PortID()}})
 	require.NoError(t, err)
 	_ = recvOne(t, ctx, b)
-	for mon.ProcessState == nil {
+	monDone := make(chan error, 1)
+	go func() { monDone <- mon.Wait() }()
+	for waiting := true; waiting; {
 		_, err = bus.GetStats(ctx, a) // traffic until the monitor has its 4 frames
 		require.NoError(t, err)
-		done := make(chan struct{})
-		go func() { mon.Wait(); close(done) }()
 		select {
-		case <-done:
+		case err := <-monDone:
+			require.NoError(t, err, "monitor failed")
+			waiting = false
 		case <-time.After(200 * time.Millisecond):
-			continue
+		case <-ctx.Done():
+			t.Fatal("the monitor did not finish")
 		}
-		break
 	}
 	require.True(t, mon.ProcessState != nil && mon.ProcessState.Success(), "monitor failed")
 
