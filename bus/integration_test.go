@@ -285,6 +285,13 @@ func TestIntegrationNonRoot(t *testing.T) {
 	out, err = nlbus(t, ctx, path, nobody, "listen", "--port", "100", "--count", "1")
 	require.Error(t, err)
 	assert.Contains(t, out, "ports below 1024 are for root")
+	// A per-user daemon refuses a private directory someone else made.
+	evil := filepath.Join(sockDir(t), "nlbus-65534")
+	require.NoError(t, os.Mkdir(evil, 0o777))
+	require.NoError(t, os.Chmod(evil, 0o777))
+	out, err = nlbus(t, ctx, filepath.Join(evil, "bus.sock"), nobody, "serve")
+	require.Error(t, err)
+	assert.Contains(t, out, "belongs to uid 0, not to us (uid 65534)")
 	// The credentials the daemon reports are the child's.
 	c := dialAt(t, path, &bus.Config{Netlink: &netlink.Config{Groups: []uint32{500}}})
 	out, err = nlbus(t, ctx, path, nobody, "send", "--group", "500", "--data", "hi")

@@ -77,7 +77,10 @@ func Listen(path string, cfg *ListenConfig) (*net.UnixListener, error) {
 	if err := prepareDir(filepath.Dir(path)); err != nil {
 		return nil, err
 	}
-	if _, err := os.Lstat(path); err == nil {
+	if fi, err := os.Lstat(path); err == nil {
+		if fi.Mode().Type() != os.ModeSocket {
+			return nil, fmt.Errorf("nlbus: %s exists and is not a socket; not replacing it", path)
+		}
 		d := net.Dialer{Timeout: time.Second}
 		conn, derr := d.Dial("unixpacket", path)
 		if derr == nil {
