@@ -337,12 +337,18 @@ func (p *peer) readLoop() {
 			off += lens[i]
 		}
 		rs.flush()
+		if r.buf != nil && count < maxBatch {
+			// The socket was drained: the buffer goes back, so that only
+			// connections being served hold one.
+			pool.put(r.buf)
+			r.buf = nil
+		}
 		if err == nil {
 			err = rerr
 		}
 		if err != nil || !keep {
-			if buf != nil {
-				pool.put(buf)
+			if r.buf != nil {
+				pool.put(r.buf)
 			}
 			p.close(err)
 			return

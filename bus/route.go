@@ -214,7 +214,7 @@ func (rs *routeState) monitor(s *Server, e Envelope, payload []byte) {
 
 func (p *peer) multicast(e Envelope, payload []byte, rs *routeState) {
 	if e.Group <= maxReservedGroup {
-		p.refuse(payload, e.Group, 0, unix.EPERM, "nlbus: group "+utoa(e.Group)+" is reserved for the daemon", rs)
+		p.refuse(payload, 0, unix.EPERM, "nlbus: group "+utoa(e.Group)+" is reserved for the daemon", rs)
 		return
 	}
 	p.s.r.members(e.Group, func(q *peer) {
@@ -230,7 +230,7 @@ func (p *peer) multicast(e Envelope, payload []byte, rs *routeState) {
 
 // refuse answers each request in payload (NLM_F_REQUEST set) with errno,
 // as if from port src; other messages are only counted.
-func (p *peer) refuse(payload []byte, group, src uint32, errno syscall.Errno, msg string, rs *routeState) {
+func (p *peer) refuse(payload []byte, src uint32, errno syscall.Errno, msg string, rs *routeState) {
 	p.s.refused.Add(1)
 	var it netlink.MessageIter
 	it.Reset(payload)
@@ -249,11 +249,11 @@ func (p *peer) refuse(payload []byte, group, src uint32, errno syscall.Errno, ms
 func (p *peer) unicast(e Envelope, payload []byte, rs *routeState) {
 	q := p.s.r.lookup(e.Dst)
 	if q == nil {
-		p.refuse(payload, 0, e.Dst, unix.ECONNREFUSED, "nlbus: no port "+utoa(e.Dst)+" on the bus", rs)
+		p.refuse(payload, e.Dst, unix.ECONNREFUSED, "nlbus: no port "+utoa(e.Dst)+" on the bus", rs)
 		return
 	}
 	if !q.enqueue(e, payload, false) {
-		p.refuse(payload, 0, e.Dst, unix.EAGAIN, "nlbus: the receive queue of port "+utoa(e.Dst)+" is full", rs)
+		p.refuse(payload, e.Dst, unix.EAGAIN, "nlbus: the receive queue of port "+utoa(e.Dst)+" is full", rs)
 		return
 	}
 	rs.touch(q)

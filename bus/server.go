@@ -96,8 +96,8 @@ func (s *Server) init() {
 		s.euid = uint32(os.Geteuid())
 		s.pid = int32(os.Getpid())
 		s.start = time.Now()
-		// Each reader holds one batch buffer while it routes; at most 64 are
-		// kept for reuse, so memory under load has a known top.
+		// A reader holds a batch buffer only while it reads and routes; at
+		// most 64 are kept for reuse.
 		s.pool = newBufPool(batchSize(s.maxDG), 64)
 		s.r.init()
 		s.listeners = make(map[*net.UnixListener]struct{})
@@ -297,6 +297,6 @@ func (bp *bufPool) put(b []byte) {
 	}
 }
 
-// batchSize is the size of a read batch buffer: room for several datagrams
-// of the largest size, so that one wake-up can route many small ones.
-func batchSize(maxDG int) int { return max(4*maxDG, 128<<10) }
+// batchSize is the size of a read batch buffer: room for two datagrams of
+// the largest size, or maxBatch small ones, per wake-up.
+func batchSize(maxDG int) int { return max(2*maxDG, 64<<10) }
