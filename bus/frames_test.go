@@ -209,3 +209,31 @@ func TestOversizeSendRefusedLocally(t *testing.T) {
 	require.NoError(t, err, "the Conn is still usable")
 	_ = context.Background
 }
+
+// A client that sends requests and never reads its answers loses some,
+// and is told so when it reads.
+func TestUnreadAnswersReportedAsOverrun(t *testing.T) {
+	srv := bustest.NewServer(t, &bus.Server{QueueBytes: 4096, QueueFrames: 8})
+	rc := dialRaw(t, srv.Path)
+	require.NoError(t, rc.c.SetReadBuffer(4096))
+	req := frame(bus.Envelope{}, nlmsg(bus.FamilyID, netlink.Request|netlink.Acknowledge, 1, []byte{bus.CmdGetStats, 1, 0, 0}))
+	for range 2000 {
+		rc.write(req)
+	}
+	sawOverrun, answers := false, 0
+	buf := make([]byte, 1<<20)
+	for !sawOverrun {
+		require.NoError(t, rc.c.SetReadDeadline(time.Now().Add(2*time.Second)))
+		n, err := rc.c.Read(buf)
+		require.NoError(t, err, "no overrun notice after %d answers", answers)
+		require.NoError(t, bus.SplitFrames(buf[:n], func(e bus.Envelope, payload []byte) bool {
+			if e.Flags&bus.FlagOverrun != 0 {
+				sawOverrun = true
+			} else {
+				answers++
+			}
+			return true
+		}))
+	}
+	assert.Less(t, answers, 4000, "every answer arrived: nothing was lost")
+}

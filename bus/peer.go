@@ -134,9 +134,10 @@ func (p *peer) enqueue(e Envelope, payload []byte, reserve bool) bool {
 const overrunLen = 16 + 16
 
 // drop records a frame lost because p's queue was full. The first drop
-// after a notice was written queues a new notice (in the headroom); later
-// ones raise the count of the notice still queued, so the receiver learns
-// of every loss in its place in the stream.
+// after a notice was written queues a new notice (past the bounds: there is
+// never more than one pending); later ones raise the count of the notice
+// still queued, so the receiver learns of every loss in its place in the
+// stream.
 func (p *peer) drop() {
 	total := p.dropped.Add(1)
 	p.s.dropped.Add(1)
@@ -152,10 +153,9 @@ func (p *peer) drop() {
 		ne.PutUint64(b[8:], total)
 		return
 	}
+	// The notice is queued whatever the bounds: there is at most one
+	// pending per connection, and it is 64 bytes.
 	size := EnvelopeLen + overrunLen
-	if p.qBytes+size > p.s.qBytes+headroomBytes || p.qFrames+1 > p.s.qFrames+headroomFrames {
-		return // reported by the next notice that fits
-	}
 	off := len(p.out)
 	p.out = slices.Grow(p.out, size)[:off+size]
 	b := p.out[off:]
@@ -390,9 +390,10 @@ func (p *peer) close(cause error) {
 		for k, ri := range inflight {
 			rs.reply = appendError(rs.reply[:0], ri.hdr[:], unix.ECONNRESET,
 				"nlbus: port "+utoa(port)+" closed before replying")
-			if k.src.enqueue(Envelope{Src: port, Dst: k.src.port.Load()}, rs.reply, true) {
-				rs.touch(k.src)
+			if !k.src.enqueue(Envelope{Src: port, Dst: k.src.port.Load()}, rs.reply, true) {
+				k.src.drop()
 			}
+			rs.touch(k.src)
 		}
 		if wasBound && !s.closing.Load() {
 			rs.notifyReleased(s, port, p.cr)

@@ -87,9 +87,10 @@ func (rs *routeState) sendReply(p *peer, src uint32, flags uint8) {
 		if p.s.r.hasMonitors() && flags&FlagTransport == 0 {
 			rs.monitor(p.s, Envelope{Src: src, Dst: p.port.Load()}, b[:n])
 		}
-		if p.enqueue(Envelope{Flags: flags, Src: src, Dst: p.port.Load()}, b[:n], true) {
-			rs.touch(p)
+		if !p.enqueue(Envelope{Flags: flags, Src: src, Dst: p.port.Load()}, b[:n], true) {
+			p.drop() // a client that does not read its answers is told it lost some
 		}
+		rs.touch(p)
 		b = b[n:]
 	}
 	rs.reply = rs.reply[:0]
