@@ -14,10 +14,13 @@ import (
 )
 
 func init() {
-	register("monitor", command{summary: "print (or --pcap FILE) every frame the bus relays; root or --monitor-gid", run: runMonitor})
+	register("monitor", command{summary: "print (or --pcap FILE) every frame the bus relays (root or --monitor-gid); --kernel: kernel rtnetlink events", run: runMonitor})
 }
 
 func runMonitor(ctx context.Context, e *env, args []string) error {
+	if rest, kernel := cutKernelFlag(args, "--kernel"); kernel {
+		return runKernelMonitor(ctx, e, rest) // monitor_kernel.go
+	}
 	fs := flag.NewFlagSet("monitor", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	socket := busFlags(fs)
