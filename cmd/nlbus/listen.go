@@ -15,7 +15,7 @@ import (
 )
 
 func init() {
-	register("listen", command{summary: "print messages from the bus: --group N (repeatable) [--port P] [--count N] [--json]", run: runListen})
+	register("listen", command{summary: "print messages from the bus: --group N (repeatable) [--port P] [--count N] [--json]", flags: listenFlags})
 }
 
 // groupList is a repeatable --group flag.
@@ -44,26 +44,30 @@ type messageJSON struct {
 	Data  string `json:"data"`
 }
 
-func runListen(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("listen", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+func listenFlags(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 	socket := busFlags(fs)
-	var groups groupList
-	fs.Var(&groups, "group", "group to join (repeatable)")
-	port := fs.Uint("port", 0, "port to bind (to receive unicast there)")
-	count := fs.Int("count", 0, "stop after this many messages (0: never)")
+	groups := new(groupList)
+	fs.Var(groups, "group", "`GROUP` to join (repeatable)")
+	port := fs.Uint("port", 0, "`PORT` to bind (to receive unicast there)")
+	count := fs.Int("count", 0, "stop after `N` messages (0: never)")
 	asJSON := fs.Bool("json", false, "print one JSON object per message")
-	if err := fs.Parse(args); err != nil || fs.NArg() != 0 || (len(groups) == 0 && *port == 0) {
-		return errUsage
+	return func(ctx context.Context, e *env, _ []string) error {
+		if len(*groups) == 0 && *port == 0 {
+			return usageErrorf("give --group GROUP, --port PORT or both")
+		}
+		return runListen(ctx, e, *socket, *groups, uint32(*port), *count, *asJSON)
 	}
-	c, err := bus.Dial(&bus.Config{Socket: *socket, Port: uint32(*port), Netlink: &netlink.Config{Groups: groups}})
+}
+
+func runListen(ctx context.Context, e *env, socket string, groups groupList, port uint32, count int, asJSON bool) error {
+	c, err := bus.Dial(&bus.Config{Socket: socket, Port: port, Netlink: &netlink.Config{Groups: groups}})
 	if err != nil {
 		return err
 	}
 	defer c.Close()
 	fmt.Fprintf(e.stderr, "listening on port %d, groups %v\n", c.PortID(), []uint32(groups))
 	seen := 0
-	for *count == 0 || seen < *count {
+	for count == 0 || seen < count {
 		msgs, err := c.Receive(ctx)
 		if errors.Is(err, netlink.ErrOverrun) {
 			fmt.Fprintf(e.stderr, "overrun: %v\n", err)
@@ -76,9 +80,9 @@ func runListen(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		for _, m := range msgs {
-			printMessage(e.stdout, m, *asJSON)
+			printMessage(e.stdout, m, asJSON)
 			seen++
-			if *count != 0 && seen == *count {
+			if count != 0 && seen == count {
 				break
 			}
 		}

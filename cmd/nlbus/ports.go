@@ -13,19 +13,18 @@ import (
 )
 
 func init() {
-	register("ports", command{summary: "list the bus's ports with their owners, groups and counters [--json]", run: runPorts})
-	register("stats", command{summary: "show the bus daemon's counters [--json]", run: runStats})
+	register("ports", command{summary: "list the bus's ports with their owners, groups and counters [--json]", flags: portsFlags})
+	register("stats", command{summary: "show the bus daemon's counters [--json]", flags: statsFlags})
 }
 
-func runPorts(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("ports", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+func portsFlags(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 	socket := busFlags(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
-		return errUsage
-	}
-	c, err := bus.Dial(&bus.Config{Socket: *socket})
+	return func(ctx context.Context, e *env, _ []string) error { return runPorts(ctx, e, *socket, *asJSON) }
+}
+
+func runPorts(ctx context.Context, e *env, socket string, asJSON bool) error {
+	c, err := bus.Dial(&bus.Config{Socket: socket})
 	if err != nil {
 		return err
 	}
@@ -41,7 +40,7 @@ func runPorts(ctx context.Context, e *env, args []string) error {
 		}
 		sort.Slice(ports[i].Groups, func(a, b int) bool { return ports[i].Groups[a] < ports[i].Groups[b] })
 	}
-	if *asJSON {
+	if asJSON {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(ports)
@@ -66,15 +65,14 @@ func runPorts(ctx context.Context, e *env, args []string) error {
 	return tw.Flush()
 }
 
-func runStats(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("stats", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+func statsFlags(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 	socket := busFlags(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
-		return errUsage
-	}
-	c, err := bus.Dial(&bus.Config{Socket: *socket})
+	return func(ctx context.Context, e *env, _ []string) error { return runStats(ctx, e, *socket, *asJSON) }
+}
+
+func runStats(ctx context.Context, e *env, socket string, asJSON bool) error {
+	c, err := bus.Dial(&bus.Config{Socket: socket})
 	if err != nil {
 		return err
 	}
@@ -83,7 +81,7 @@ func runStats(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
+	if asJSON {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(st)

@@ -15,41 +15,50 @@ import (
 )
 
 func init() {
-	register("send", command{summary: "send a message on the bus: --to PORT | --group N [--data S | --hex H | stdin]", run: runSend})
+	register("send", command{summary: "send a message on the bus: --to PORT | --group N [--data S | --hex H | stdin]", flags: sendFlags})
 }
 
 // maxStdin bounds the payload read from standard input.
 const maxStdin = 1 << 20
 
-func runSend(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("send", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	socket := busFlags(fs)
-	to := fs.String("to", "", "destination port")
-	group := fs.String("group", "", "destination group")
-	typ := fs.String("type", fmt.Sprint(bus.TypeData), "netlink message type")
-	data := fs.String("data", "", "payload text (default: standard input)")
-	hexData := fs.String("hex", "", "payload in hex")
-	if err := fs.Parse(args); err != nil || fs.NArg() != 0 || (*to == "") == (*group == "") {
-		return errUsage
+func sendFlags(fs *flag.FlagSet) func(context.Context, *env, []string) error {
+	var o sendOptions
+	o.socket = busFlags(fs)
+	o.to = fs.String("to", "", "destination `PORT`")
+	o.group = fs.String("group", "", "destination `GROUP`")
+	o.typ = fs.String("type", fmt.Sprintf("%#x", bus.TypeData), "netlink message `TYPE`")
+	o.data = fs.String("data", "", "payload `TEXT` (default: standard input)")
+	o.hexData = fs.String("hex", "", "payload in `HEX`")
+	return func(ctx context.Context, e *env, _ []string) error { return runSend(ctx, e, o) }
+}
+
+// sendOptions are send's flags.
+type sendOptions struct {
+	socket, to, group, typ, data, hexData *string
+}
+
+func runSend(ctx context.Context, e *env, o sendOptions) error {
+	socket, to, group, typ, data, hexData := o.socket, o.to, o.group, o.typ, o.data, o.hexData
+	if (*to == "") == (*group == "") {
+		return usageErrorf("give one of --to PORT and --group GROUP")
 	}
 	var dst netlink.Addr
 	if *to != "" {
 		v, err := parseUint(*to, 32)
 		if err != nil || v == 0 {
-			return fmt.Errorf("--to wants a port number above 0, not %q", *to)
+			return usageErrorf("--to wants a port number above 0, not %q", *to)
 		}
 		dst.Port = uint32(v)
 	} else {
 		v, err := parseUint(*group, 32)
 		if err != nil || v == 0 {
-			return fmt.Errorf("--group wants a group number above 0, not %q", *group)
+			return usageErrorf("--group wants a group number above 0, not %q", *group)
 		}
 		dst.Group = uint32(v)
 	}
 	t, err := parseUint(*typ, 16)
 	if err != nil {
-		return fmt.Errorf("--type: %w", err)
+		return usageErrorf("--type wants a 16-bit number, not %q", *typ)
 	}
 	var payload []byte
 	switch {

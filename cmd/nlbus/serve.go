@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"fmt"
 	"os"
 	"os/signal"
 	"strconv"
@@ -18,12 +17,10 @@ import (
 )
 
 func init() {
-	register("serve", command{summary: "run the bus daemon (no flags needed; see --help)", run: runServe})
+	register("serve", command{summary: "run the bus daemon (no flags needed: root gets the system bus, others a per-user bus)", flags: serveFlags})
 }
 
-func runServe(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+func serveFlags(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 	socket := fs.String("socket", "", "socket path (default $"+bus.EnvSocket+", else "+bus.SocketPath()+")")
 	level := fs.String("log-level", "info", "log level: trace, debug, info, warn, error")
 	format := fs.String("log-format", "text", "log format: text or json")
@@ -32,24 +29,35 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	qFrames := fs.Int("queue-frames", 4096, "per-connection outbound queue limit in frames")
 	monitorGID := fs.Int("monitor-gid", 0, "group ID (besides root and the daemon's user) allowed to monitor and to bind ports below 1024")
 	sockGroup := fs.String("socket-group", "", "group ID given to the socket file, so its members may use a 0660 system bus")
-	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
-		return errUsage
+	return func(ctx context.Context, e *env, _ []string) error {
+		return runServe(ctx, e, serveOptions{*socket, *level, *format, *maxDG, *qBytes, *qFrames, *monitorGID, *sockGroup})
 	}
-	if *format != "text" && *format != "json" {
-		return fmt.Errorf("--log-format must be text or json, not %q", *format)
+}
+
+// serveOptions are serve's flags.
+type serveOptions struct {
+	socket, level, format  string
+	maxDG, qBytes, qFrames int
+	monitorGID             int
+	sockGroup              string
+}
+
+func runServe(ctx context.Context, e *env, o serveOptions) error {
+	if o.format != "text" && o.format != "json" {
+		return usageErrorf("--log-format must be text or json, not %q", o.format)
 	}
-	lvl := hclog.LevelFromString(*level)
+	lvl := hclog.LevelFromString(o.level)
 	if lvl == hclog.NoLevel {
-		return fmt.Errorf("unknown --log-level %q", *level)
+		return usageErrorf("unknown --log-level %q", o.level)
 	}
 	log := hclog.New(&hclog.LoggerOptions{
-		Name: "nlbus", Level: lvl, JSONFormat: *format == "json", Output: e.stderr,
+		Name: "nlbus", Level: lvl, JSONFormat: o.format == "json", Output: e.stderr,
 	})
 	gid := -1
-	if *sockGroup != "" {
-		g, err := strconv.Atoi(*sockGroup)
+	if o.sockGroup != "" {
+		g, err := strconv.Atoi(o.sockGroup)
 		if err != nil {
-			return fmt.Errorf("--socket-group wants a numeric group ID: %w", err)
+			return usageErrorf("--socket-group wants a numeric group ID, not %q", o.sockGroup)
 		}
 		gid = g
 	}
@@ -60,7 +68,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	path := "(socket activation)"
 	if l == nil {
-		path = *socket
+		path = o.socket
 		if path == "" {
 			path = bus.SocketPath()
 		}
@@ -71,10 +79,10 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	srv := &bus.Server{
 		Logger:      log.Named("bus"),
-		MaxDatagram: *maxDG,
-		QueueBytes:  *qBytes,
-		QueueFrames: *qFrames,
-		MonitorGID:  uint32(*monitorGID),
+		MaxDatagram: o.maxDG,
+		QueueBytes:  o.qBytes,
+		QueueFrames: o.qFrames,
+		MonitorGID:  uint32(o.monitorGID),
 	}
 	sigCtx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
