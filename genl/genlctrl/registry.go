@@ -377,7 +377,8 @@ func appendFamily(b []byte, f *genl.Family) []byte {
 	b = putU32(b, attrHdrSize, f.HeaderSize)
 	b = putU32(b, attrMaxAttr, f.MaxAttr)
 	if len(f.Ops) > 0 {
-		b, n := begin(b, attrOps)
+		var n int
+		b, n = begin(b, attrOps)
 		for i, o := range f.Ops {
 			var m int
 			b, m = begin(b, uint16(i+1))
@@ -394,7 +395,8 @@ func appendGroups(b []byte, groups []genl.Group) []byte {
 	if len(groups) == 0 {
 		return b
 	}
-	b, n := begin(b, 7) // CTRL_ATTR_MCAST_GROUPS
+	var n int
+	b, n = begin(b, 7) // CTRL_ATTR_MCAST_GROUPS
 	for i, g := range groups {
 		var m int
 		b, m = begin(b, uint16(i+1))
