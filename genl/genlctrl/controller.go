@@ -3,9 +3,9 @@ package genlctrl
 import "github.com/nlbus/netlink/genl"
 
 // controller is nlctrl as Linux registers it (net/netlink/genetlink.c):
-// version 2, no family-wide attributes, GETFAMILY (do and dump, checked
-// liberally, dumps not checked) and GETPOLICY (dump, strict), and the
-// notify group.
+// version 2, no family-wide attributes, GETFAMILY (do checked liberally,
+// dump strictly: what Linux 6.18 answers) and GETPOLICY (dump, strict), and
+// the notify group.
 func controller(c *Config) Family {
 	id := Attr{ID: 1, Type: genl.TypeU16}                               // CTRL_ATTR_FAMILY_ID
 	name := Attr{ID: 2, Type: genl.TypeNulString, MaxLen: genl.NameMax} // CTRL_ATTR_FAMILY_NAME
@@ -15,7 +15,7 @@ func controller(c *Config) Family {
 	ops := []Op{{
 		Cmd: genl.CmdGetFamily, Flags: genl.CmdCapDo | genl.CmdCapDump,
 		DoPolicy: family, DumpPolicy: family,
-		Validate: DontValidateStrict | DontValidateDump,
+		Validate: DontValidateStrict,
 	}}
 	if !c.NoPolicy {
 		ops = append(ops, Op{Cmd: genl.CmdGetPolicy, Flags: genl.CmdCapDump, DumpPolicy: policy})

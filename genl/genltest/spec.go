@@ -48,13 +48,28 @@ func specOf(f *Family) (*genlctrl.Family, error) {
 			return nil, fmt.Errorf("a policy for operation %d, which the family lacks", op.Op)
 		}
 		if op.HasDo {
-			spec.Ops[i].DoPolicy = tables[op.Do]
+			spec.Ops[i].DoPolicy = ref(tables, op.Do)
 		}
 		if op.HasDump {
-			spec.Ops[i].DumpPolicy = tables[op.Dump]
+			spec.Ops[i].DumpPolicy = ref(tables, op.Dump)
 		}
 	}
 	return spec, nil
+}
+
+// ref returns the table an operation refers to. A table the dump did not
+// show has no attributes (Linux sends nothing for it); it still is a table,
+// of an unknown size, taken as 1.
+func ref(tables map[uint32]*genlctrl.Table, idx uint32) *genlctrl.Table {
+	t := tables[idx]
+	if t == nil {
+		t = &genlctrl.Table{}
+		tables[idx] = t
+	}
+	if t.MaxAttr == 0 {
+		t.MaxAttr = 1
+	}
+	return t
 }
 
 // tablesOf turns p's tables into genlctrl tables, by index.
