@@ -91,20 +91,6 @@ func ctrlReq(cmd uint8, dump bool, attrs ...[]byte) netlink.Message {
 	return netlink.Message{Header: netlink.Header{Type: netlink.HeaderType(genl.CtrlID), Flags: flags}, Data: data}
 }
 
-// rawAttr builds an attribute with any length and type bits.
-func rawAttr(typ uint16, payload ...byte) []byte {
-	b := make([]byte, 4, 4+len(payload)+3)
-	b[0], b[1] = byte(4+len(payload)), byte((4+len(payload))>>8)
-	b[2], b[3] = byte(typ), byte(typ>>8)
-	b = append(b, payload...)
-	for len(b)%4 != 0 {
-		b = append(b, 0)
-	}
-	return b
-}
-
-func str(typ uint16, s string) []byte { return rawAttr(typ, append([]byte(s), 0)...) }
-
 // TestKernelControllerBytes: for nlctrl itself, GETFAMILY's reply is the
 // kernel's byte for byte, and so are GETPOLICY's table messages; the
 // operation entries differ only where Linux names a dump-only operation 0.

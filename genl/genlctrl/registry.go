@@ -288,11 +288,16 @@ func (r *Registry) add(f Family, ctrl bool) (*family, error) {
 			return nil, fmt.Errorf("%w: group id %d", ErrExist, g.ID)
 		}
 	}
-	// Allocate only once nothing can fail.
+	// A registration that fails takes no IDs: the cursors go back.
+	nextID, nextGrp := r.nextID, r.nextGrp
+	undo := func(err error) (*family, error) {
+		r.nextID, r.nextGrp = nextID, nextGrp
+		return nil, err
+	}
 	if nf.info.ID == 0 {
 		id, ok := r.allocID()
 		if !ok {
-			return nil, fmt.Errorf("genlctrl: register %q: no free family id", f.Name)
+			return undo(fmt.Errorf("genlctrl: register %q: no free family id", f.Name))
 		}
 		nf.info.ID = id
 	}
@@ -301,14 +306,14 @@ func (r *Registry) add(f Family, ctrl bool) (*family, error) {
 		if nf.info.Groups[i].ID == 0 {
 			id, ok := r.allocGroup(nf.info.Groups[:i])
 			if !ok {
-				return nil, fmt.Errorf("genlctrl: register %q: no free group id", f.Name)
+				return undo(fmt.Errorf("genlctrl: register %q: no free group id", f.Name))
 			}
 			nf.info.Groups[i].ID = id
 		}
 	}
 	nf.attrs = appendFamily(nil, &nf.info)
 	if len(nf.attrs) > maxAttrLen {
-		return nil, bad("its description is too long")
+		return undo(bad("its description is too long"))
 	}
 	r.byID[nf.info.ID] = nf
 	r.byName[nf.info.Name] = nf

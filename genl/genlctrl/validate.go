@@ -128,6 +128,7 @@ func (v *validator) one(off, l int, typ uint16, t *table, depth int) bool {
 		if n != 4 && n != 8 {
 			return v.fail(syscall.EINVAL, "invalid attribute length", off, a)
 		}
+		return v.integer(off, data, a)
 	case genl.TypeBitfield32:
 		if n != 8 {
 			return v.fail(syscall.ERANGE, failed, off, a)
