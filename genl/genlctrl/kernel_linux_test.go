@@ -252,3 +252,71 @@ func TestKernelMirror(t *testing.T) {
 		})
 	}
 }
+
+// TestKernelCheckMirror: requests that break a kernel family's policy are
+// refused by Check, for the family re-registered from its GETFAMILY and
+// GETPOLICY answers, as the kernel refuses them: same errno, message,
+// offset and policy. Only refused requests are sent to the kernel (and
+// read-only commands).
+func TestKernelCheckMirror(t *testing.T) {
+	nc := kernel(t)
+	kc := genl.NewConn(nc)
+	ctx := context.Background()
+	srv := genltest.NewServer(nil)
+	ids := map[string]uint16{}
+	for _, name := range []string{"netdev", "ethtool"} {
+		f, err := kc.GetFamily(ctx, name)
+		require.NoError(t, err, "the family must exist on this kernel")
+		p, err := kc.GetPolicy(ctx, name)
+		require.NoError(t, err)
+		_, err = srv.AddFamily(genltest.Family{Family: f, Policy: p})
+		require.NoError(t, err)
+		ids[name] = f.ID
+	}
+	reg := srv.Registry()
+	nest := func(typ uint16, parts ...[]byte) []byte { return rawAttr(typ|0x8000, cat(parts...)...) }
+	long := make([]byte, 140)
+	for i := range long {
+		long[i] = 'x'
+	}
+	tests := []struct {
+		name   string
+		family string
+		flags  netlink.HeaderFlags
+		cmd    uint8
+		attrs  [][]byte
+	}{
+		// netdev DEV_GET: ifindex is a u32 of at least 1.
+		{"netdev ifindex 0", "netdev", 0, 1, [][]byte{rawAttr(1, u32(0)...)}},
+		{"netdev ifindex short", "netdev", 0, 1, [][]byte{rawAttr(1, u16(1)...)}},
+		{"netdev ifindex nested", "netdev", 0, 1, [][]byte{rawAttr(1|0x8000, u32(1)...)}},
+		{"netdev unknown attribute", "netdev", 0, 1, [][]byte{rawAttr(2, u32(1)...)}},
+		{"netdev trailing", "netdev", 0, 1, [][]byte{rawAttr(1, u32(1)...), {1, 0}}},
+		{"netdev unknown command", "netdev", 0, 99, nil},
+		{"netdev dump of a do-only command", "netdev", netlink.Dump, 13, nil},
+		// ethtool LINKINFO_GET: a header nest (ETHTOOL_A_LINKINFO_HEADER).
+		{"ethtool header not nested", "ethtool", 0, 2, [][]byte{rawAttr(1, rawAttr(1, u32(1)...)...)}},
+		{"ethtool dev index short", "ethtool", 0, 2, [][]byte{nest(1, rawAttr(1, u16(1)...))}},
+		{"ethtool header flags", "ethtool", 0, 2, [][]byte{nest(1, rawAttr(1, u32(1)...), rawAttr(3, u32(0x80)...))}},
+		{"ethtool dev name too long", "ethtool", 0, 2, [][]byte{nest(1, str(2, string(long)))}},
+		{"ethtool unknown header attribute", "ethtool", 0, 2, [][]byte{nest(1, rawAttr(60, u32(1)...))}},
+		{"ethtool dump header flags", "ethtool", netlink.Dump, 2, [][]byte{nest(1, rawAttr(3, u32(0x80)...))}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data := []byte{tt.cmd, 1, 0, 0}
+			for _, a := range tt.attrs {
+				data = append(data, a...)
+			}
+			req := netlink.Message{Header: netlink.Header{Type: netlink.HeaderType(ids[tt.family]), Flags: tt.flags}, Data: data}
+			k := askKernel(t, nc, req)
+			require.NotZero(t, k.errno, "only refused requests go to the kernel")
+			t.Logf("kernel: %v %+v", k.errno, k.ext)
+			req.Header.Flags |= netlink.Request
+			ref := reg.Check(req, genlctrl.Caller{Admin: true})
+			require.NotNil(t, ref, "refused")
+			assert.Equal(t, k.errno, ref.Errno, "errno")
+			assert.Equal(t, k.ext, ref.ExtAck, "extended ack")
+		})
+	}
+}
