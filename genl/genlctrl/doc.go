@@ -28,7 +28,7 @@
 //	// A service registers; the daemon sends the notifications to the
 //	// members of reg.NotifyGroup() and remembers the owner of f.ID.
 //	f, notes, err := reg.Register(genlctrl.Family{
-//		Name: "kvstore", Version: 1,
+//		Name: "kvstore", Version: 1, Owner: port,
 //		Ops: []genlctrl.Op{
 //			{Cmd: 1, Flags: genl.CmdCapDo, DoPolicy: kv},
 //			{Cmd: 2, Flags: genl.CmdCapDo | genl.AdminPerm, DoPolicy: kv},
@@ -42,15 +42,16 @@
 //	case uint16(m.Header.Type) == genl.CtrlID:
 //		reply = reg.Handle(reply, m, srcPort)
 //	default:
-//		if ref := reg.Check(m, genlctrl.Caller{Admin: isRoot}); ref != nil {
+//		owner, ref := reg.Route(m, genlctrl.Caller{Admin: isRoot})
+//		if ref != nil {
 //			reply = genlctrl.AppendError(reply, m, srcPort, ref.Errno, &ref.ExtAck)
 //			break
 //		}
-//		// relay m to the owner of family m.Header.Type
+//		// relay m to port owner, with srcPort and the credentials
 //	}
 //
 //	// The owner's connection closed:
-//	notes, _ = reg.Unregister(f.ID)
+//	notes = reg.UnregisterOwner(port)
 //
 // Where the bus deliberately differs from Linux: a GETPOLICY dump names a
 // dump-only operation by its own command number (Linux 6.x writes 0 there;

@@ -26,17 +26,30 @@ type Caller struct {
 // for a request to pass on. A message without NLM_F_REQUEST is not a
 // request and passes. Check allocates only for a refusal.
 func (r *Registry) Check(req netlink.Message, c Caller) *Refusal {
-	if req.Header.Flags&netlink.Request == 0 {
-		return nil
-	}
+	_, ref := r.Route(req, c)
+	return ref
+}
+
+// Route is Check that also returns the Owner of the family the request is
+// for (for a message without NLM_F_REQUEST, too, when the family exists):
+// the host relays a request that passes to the owner.
+func (r *Registry) Route(req netlink.Message, c Caller) (owner uint32, ref *Refusal) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	f := r.byID[uint16(req.Header.Type)]
-	if f == nil {
-		return &Refusal{Errno: syscall.ENOENT}
+	if req.Header.Flags&netlink.Request == 0 {
+		if f == nil {
+			return 0, nil
+		}
+		return f.owner, nil
 	}
-	_, ref := f.check(req, c)
-	return ref
+	if f == nil {
+		return 0, &Refusal{Errno: syscall.ENOENT}
+	}
+	if _, ref := f.check(req, c); ref != nil {
+		return 0, ref
+	}
+	return f.owner, nil
 }
 
 // check finds req's operation and validates req against it.

@@ -28,6 +28,10 @@ type Family struct {
 	// Groups are the family's multicast groups, each name once. A zero ID
 	// is allocated; a nonzero one must be free.
 	Groups []genl.Group
+	// Owner identifies who serves the family, for the host: on the bus,
+	// the port of the registering connection. The Registry only keeps it
+	// (see Route and UnregisterOwner); the controller's owner is 0.
+	Owner uint32
 }
 
 // Op is one command of a family.
@@ -90,6 +94,7 @@ type Registry struct {
 
 // family is a registered family.
 type family struct {
+	owner uint32
 	info  genl.Family // as GETFAMILY reports it
 	attrs []byte      // its controller attributes, encoded once
 	ops   []op        // in registration order, as GETFAMILY lists them
@@ -178,17 +183,37 @@ func (r *Registry) Unregister(id uint16) ([]netlink.Message, error) {
 	if f == nil || f == r.ctrlFam {
 		return nil, fmt.Errorf("%w: id %#x", ErrNotExist, id)
 	}
-	delete(r.byID, id)
+	return r.remove(nil, f), nil
+}
+
+// UnregisterOwner removes every family registered with Owner owner (its
+// connection went away) and returns the notifications to send, family
+// after family. The controller is never removed.
+func (r *Registry) UnregisterOwner(owner uint32) []netlink.Message {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var msgs []netlink.Message
+	for _, f := range slices.Clone(r.sorted) {
+		if f.owner == owner && f != r.ctrlFam {
+			msgs = r.remove(msgs, f)
+		}
+	}
+	return msgs
+}
+
+// remove unregisters f and appends its notifications to msgs; called with
+// r.mu held.
+func (r *Registry) remove(msgs []netlink.Message, f *family) []netlink.Message {
+	delete(r.byID, f.info.ID)
 	delete(r.byName, f.info.Name)
 	for _, g := range f.info.Groups {
 		delete(r.groups, g.ID)
 	}
 	r.sorted = slices.DeleteFunc(r.sorted, func(e *family) bool { return e == f })
-	var msgs []netlink.Message
 	for _, g := range f.info.Groups {
 		msgs = append(msgs, notice(genl.CmdDelMcastGrp, groupAttrs(&f.info, g)))
 	}
-	return append(msgs, notice(genl.CmdDelFamily, f.attrs)), nil
+	return append(msgs, notice(genl.CmdDelFamily, f.attrs))
 }
 
 // Family returns the family with ID id as GETFAMILY reports it.
@@ -248,7 +273,7 @@ func (r *Registry) add(f Family, ctrl bool) (*family, error) {
 	if len(r.byID) >= r.cfg.MaxFamilies {
 		return nil, fmt.Errorf("genlctrl: register %q: the registry holds its maximum of %d families", f.Name, r.cfg.MaxFamilies)
 	}
-	nf := &family{info: genl.Family{
+	nf := &family{owner: f.Owner, info: genl.Family{
 		ID: f.ID, Name: f.Name, Version: f.Version, HeaderSize: f.HeaderSize, MaxAttr: f.MaxAttr,
 	}}
 	var c compiler

@@ -319,3 +319,38 @@ func BenchmarkCheck(b *testing.B) {
 		}
 	}
 }
+
+func TestOwners(t *testing.T) {
+	r := genlctrl.New(nil)
+	do := []genlctrl.Op{{Cmd: 1, Flags: genl.CmdCapDo}}
+	a, _, err := r.Register(genlctrl.Family{Name: "a", Owner: 7, Ops: do, Groups: []genl.Group{{Name: "g"}}})
+	require.NoError(t, err)
+	b, _, err := r.Register(genlctrl.Family{Name: "b", Owner: 8, Ops: do})
+	require.NoError(t, err)
+	c, _, err := r.Register(genlctrl.Family{Name: "c", Owner: 7})
+	require.NoError(t, err)
+
+	owner, ref := r.Route(request(b.ID, 0, 1), genlctrl.Caller{})
+	require.Nil(t, ref)
+	assert.Equal(t, uint32(8), owner)
+	_, ref = r.Route(request(c.ID, 0, 1), genlctrl.Caller{})
+	require.NotNil(t, ref, "c has no operations")
+	assert.Equal(t, syscall.EOPNOTSUPP, ref.Errno)
+	reply := request(a.ID, 0, 1)
+	reply.Header.Flags = 0
+	owner, ref = r.Route(reply, genlctrl.Caller{})
+	require.Nil(t, ref)
+	assert.Equal(t, uint32(7), owner, "a message that is not a request, to a family")
+
+	notes := r.UnregisterOwner(7)
+	require.Len(t, notes, 3, "a: DELMCAST_GRP and DELFAMILY; c: DELFAMILY")
+	_, ok := r.Family(a.ID)
+	assert.False(t, ok)
+	_, ok = r.Family(c.ID)
+	assert.False(t, ok)
+	_, ok = r.Family(b.ID)
+	assert.True(t, ok)
+	assert.Empty(t, r.UnregisterOwner(0), "the controller stays")
+	_, ok = r.Family(genl.CtrlID)
+	assert.True(t, ok)
+}
