@@ -6,7 +6,10 @@
 // daemon runs: GETFAMILY (do by name or ID, and dump), GETPOLICY (dump, by
 // family and optionally by operation) with Linux's encoding, errors and
 // extended acks, and the notify group, on which it announces families added
-// and removed at run time. Requests to a served family go to its Handler;
+// and removed at run time. A Family's Policy is the one exception: a
+// canned GETPOLICY answer, sent as given, for testing genl against reply
+// shapes of the kernel's (Spec registers it with the controller instead).
+// Requests to a served family go to its Handler;
 // with Config.Check they are first checked against the family's operations
 // and policies, as Linux's genl and the bus check them.
 //

@@ -24,11 +24,14 @@ type Handler func(req genl.Message, nlreq netlink.Message) ([]genl.Message, erro
 // Family is a family a Server serves.
 type Family struct {
 	genl.Family
-	// Policy is what GETPOLICY reports for the family, in the form
-	// genl.GetPolicy returns; it is registered with the controller as the
-	// equivalent genlctrl tables (table indexes are the controller's, as
-	// in any GETPOLICY dump). nil: the family has no policy (Linux answers
-	// ENODATA, which genl turns into an empty Policy).
+	// Policy, when set, is a canned answer: GETPOLICY for the family
+	// replies with it as given (genl.Policy.Messages, or its ForOp part),
+	// table indexes and all, to test genl's reading of reply shapes the
+	// controller itself would not send (Linux's command 0, tables left out).
+	// Requests to the family are checked (Config.Check) against the
+	// equivalent genlctrl tables. To have the controller answer for
+	// itself, register a Spec (see Spec). nil: the family has no policy
+	// (Linux answers ENODATA, which genl turns into an empty Policy).
 	Policy *genl.Policy
 	// Spec, when set, is registered as is instead of Family and Policy: a
 	// family described the way a bus service registers one.
@@ -63,6 +66,7 @@ type Server struct {
 
 	mu       sync.Mutex // guards the fields below
 	handlers map[uint16]Handler
+	canned   map[uint16]*genl.Policy
 	conns    []*nltest.Mem
 	nextPort uint32
 }
@@ -71,7 +75,7 @@ type Server struct {
 // AddFamily for the IDs it assigns). It panics on a family it cannot add,
 // which is a mistake in the test.
 func NewServer(cfg *Config, families ...Family) *Server {
-	s := &Server{nextPort: 1000, handlers: map[uint16]Handler{}}
+	s := &Server{nextPort: 1000, handlers: map[uint16]Handler{}, canned: map[uint16]*genl.Policy{}}
 	if cfg != nil {
 		s.cfg = *cfg
 	}
@@ -119,7 +123,7 @@ func (s *Server) AddFamily(f Family) (genl.Family, error) {
 	spec := f.Spec
 	if spec == nil {
 		var err error
-		if spec, err = specOf(&f); err != nil {
+		if spec, err = Spec(f.Family, f.Policy); err != nil {
 			return genl.Family{}, fmt.Errorf("genltest: family %q: %w", f.Name, err)
 		}
 	}
@@ -129,11 +133,16 @@ func (s *Server) AddFamily(f Family) (genl.Family, error) {
 	if err != nil {
 		return genl.Family{}, err
 	}
+	s.mu.Lock()
 	if f.Handler != nil {
-		s.mu.Lock()
 		s.handlers[gf.ID] = f.Handler
-		s.mu.Unlock()
 	}
+	if f.Policy != nil && f.Spec == nil {
+		p := *f.Policy
+		p.FamilyID = gf.ID
+		s.canned[gf.ID] = &p
+	}
+	s.mu.Unlock()
 	s.notify(notes)
 	return gf, nil
 }
@@ -153,6 +162,7 @@ func (s *Server) RemoveFamily(name string) error {
 	}
 	s.mu.Lock()
 	delete(s.handlers, f.ID)
+	delete(s.canned, f.ID)
 	s.mu.Unlock()
 	s.notify(notes)
 	return nil
@@ -241,6 +251,9 @@ func (s *Server) serve(port uint32, req []byte) []nltest.Read {
 func (s *Server) serveOne(out []byte, port uint32, m netlink.Message) []byte {
 	h := m.Header
 	if uint16(h.Type) == genl.CtrlID {
+		if b, ok := s.cannedPolicy(out, port, m); ok {
+			return b
+		}
 		return s.reg.Handle(out, m, port)
 	}
 	if h.Flags&netlink.Request == 0 {
@@ -292,4 +305,72 @@ func (s *Server) serveOne(out []byte, port uint32, m netlink.Message) []byte {
 		out = genlctrl.AppendError(out, m, port, 0, nil)
 	}
 	return out
+}
+
+// cannedPolicy answers a GETPOLICY dump for a family registered with a
+// canned Policy; ok is false for any other request, which the controller
+// answers.
+func (s *Server) cannedPolicy(out []byte, port uint32, m netlink.Message) ([]byte, bool) {
+	h := m.Header
+	if s.cfg.NoPolicy || h.Flags&netlink.Request == 0 || h.Flags&netlink.Dump != netlink.Dump {
+		return nil, false
+	}
+	gm, err := genl.ParseMessage(m.Data)
+	if err != nil || gm.Header.Command != genl.CmdGetPolicy {
+		return nil, false
+	}
+	var (
+		name  string
+		id    uint16
+		op    uint32
+		hasOp bool
+	)
+	ad := netlink.NewAttributeDecoder(gm.Data)
+	for ad.Next() {
+		switch ad.Type() {
+		case 1: // CTRL_ATTR_FAMILY_ID
+			id = ad.Uint16()
+		case 2: // CTRL_ATTR_FAMILY_NAME
+			name = ad.String()
+		case 10: // CTRL_ATTR_OP
+			op, hasOp = ad.Uint32(), true
+		}
+	}
+	if ad.Err() != nil {
+		return nil, false // the controller refuses it
+	}
+	f, ok := s.reg.Family(id)
+	if id == 0 {
+		f, ok = s.reg.FamilyByName(name)
+	}
+	if !ok {
+		return nil, false
+	}
+	s.mu.Lock()
+	p := s.canned[f.ID]
+	s.mu.Unlock()
+	if p == nil {
+		return nil, false
+	}
+	if hasOp {
+		if _, known := f.Op(op); !known {
+			return genlctrl.AppendError(out, m, port, syscall.ENOENT, nil), true
+		}
+		var part bool
+		if p, part = p.ForOp(op); !part {
+			p = &genl.Policy{FamilyID: f.ID}
+		}
+	}
+	msgs, err := p.Messages()
+	if err != nil {
+		return genlctrl.AppendError(out, m, port, syscall.EINVAL, nil), true
+	}
+	for _, r := range msgs {
+		out = appendMessage(out, genl.CtrlID, netlink.Multi, h.Sequence, port, r)
+	}
+	out, _ = netlink.AppendMessage(out, netlink.Message{
+		Header: netlink.Header{Type: netlink.Done, Flags: netlink.Multi, Sequence: h.Sequence, PID: port},
+		Data:   make([]byte, 4),
+	})
+	return out, true
 }

@@ -7,9 +7,13 @@ import (
 	"github.com/nlbus/netlink/genl/genlctrl"
 )
 
-// specOf describes f to the controller: its operations as given and its
-// Policy, a GETPOLICY result, turned back into tables.
-func specOf(f *Family) (*genlctrl.Family, error) {
+// Spec describes a family as the controller reported it (GetFamily and
+// GetPolicy) in the terms a service registers it: its operations as given,
+// its policy turned back into tables (a table the policy refers to but does
+// not show is taken as empty, with one attribute type). p may be nil.
+// TestKernelMirror re-registers the kernel's families with it.
+func Spec(fam genl.Family, p *genl.Policy) (*genlctrl.Family, error) {
+	f := &Family{Family: fam, Policy: p}
 	spec := &genlctrl.Family{
 		ID: f.ID, Name: f.Name, Version: f.Version, HeaderSize: f.HeaderSize, MaxAttr: f.MaxAttr,
 		Groups: f.Groups,
