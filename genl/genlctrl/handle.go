@@ -166,7 +166,7 @@ type ctrlAttrs struct {
 	opOff   int
 }
 
-// parse reads the attributes of a request that check has validated.
+// parseCtrl reads the attributes of a request that check has validated.
 func parseCtrl(data []byte) ctrlAttrs {
 	var a ctrlAttrs
 	off, rem := genlHdrLen, len(data)-genlHdrLen

@@ -48,7 +48,8 @@ type Attr struct {
 // Table is one policy table: the attributes of a message, or of a nest.
 // Families share a table between operations by pointing to the same
 // Table; the controller numbers tables per GETPOLICY dump as Linux does.
-// A Table must not be modified once registered.
+// Register copies what it keeps: changing a Table afterwards changes
+// nothing registered.
 type Table struct {
 	// MaxAttr is the highest attribute type of the table; 0 means the
 	// highest ID in Attrs. Types above it are unknown attributes.

@@ -55,13 +55,17 @@ type Op struct {
 // family IDs from 0x20 and group IDs from 0x11 up, the notify group 0x10.
 type Config struct {
 	// FirstFamilyID and LastFamilyID bound the family IDs allocated
-	// (default 0x20 and 0xffff). IDs are handed out cyclically: a removed
-	// family's ID is not given again before the range wraps, so a client
-	// holding a stale ID reaches nothing rather than another family.
+	// (default 0x20 and 0xffff; a LastFamilyID below FirstFamilyID means
+	// 0xffff). IDs are handed out cyclically: a removed family's ID is not
+	// given again before the range wraps, so a client holding a stale ID
+	// reaches nothing rather than another family.
 	FirstFamilyID, LastFamilyID uint16
 	// NotifyGroup is the ID of the controller's "notify" group (default
 	// 0x10, Linux's). FirstGroup and LastGroup bound the group IDs
-	// allocated to families (default 0x11 and 0x7fffffff), cyclically too.
+	// allocated to families (default 0x11 and 0x7fffffff; a LastGroup
+	// below FirstGroup means 0xffffffff), cyclically too. The bus keeps
+	// 0x80000000 and up for the registry: NotifyGroup 0x80000000 and
+	// FirstGroup 0x80000001 put the controller's groups there.
 	NotifyGroup, FirstGroup, LastGroup uint32
 	// MaxFamilies bounds the number of registered families, the controller
 	// included (default 1024).
@@ -118,7 +122,7 @@ func New(cfg *Config) *Registry {
 	if c.FirstFamilyID == 0 {
 		c.FirstFamilyID = 0x20
 	}
-	if c.LastFamilyID == 0 {
+	if c.LastFamilyID < c.FirstFamilyID {
 		c.LastFamilyID = 0xffff
 	}
 	if c.NotifyGroup == 0 {
@@ -127,8 +131,11 @@ func New(cfg *Config) *Registry {
 	if c.FirstGroup == 0 {
 		c.FirstGroup = 0x11
 	}
-	if c.LastGroup == 0 {
+	switch {
+	case c.LastGroup == 0 && c.FirstGroup <= 0x7fffffff:
 		c.LastGroup = 0x7fffffff
+	case c.LastGroup < c.FirstGroup:
+		c.LastGroup = 0xffffffff
 	}
 	if c.MaxFamilies <= 0 {
 		c.MaxFamilies = 1024

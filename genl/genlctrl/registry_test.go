@@ -354,3 +354,19 @@ func TestOwners(t *testing.T) {
 	_, ok = r.Family(genl.CtrlID)
 	assert.True(t, ok)
 }
+
+// TestBusGroupRange: the bus's registry range, from 0x80000000 up.
+func TestBusGroupRange(t *testing.T) {
+	r := genlctrl.New(&genlctrl.Config{NotifyGroup: 0x80000000, FirstGroup: 0x80000001})
+	ctrl, ok := r.Family(genl.CtrlID)
+	require.True(t, ok)
+	assert.Equal(t, []genl.Group{{ID: 0x80000000, Name: "notify"}}, ctrl.Groups)
+	f, _, err := r.Register(genlctrl.Family{Name: "svc", Groups: []genl.Group{{Name: "a"}, {Name: "b"}}})
+	require.NoError(t, err)
+	assert.Equal(t, []genl.Group{{ID: 0x80000001, Name: "a"}, {ID: 0x80000002, Name: "b"}}, f.Groups)
+	_, err = r.Unregister(f.ID)
+	require.NoError(t, err)
+	f, _, err = r.Register(genlctrl.Family{Name: "svc", Groups: []genl.Group{{Name: "a"}}})
+	require.NoError(t, err)
+	assert.Equal(t, uint32(0x80000003), f.Groups[0].ID, "not reused at once")
+}
