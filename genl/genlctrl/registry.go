@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/nlbus/netlink"
@@ -262,7 +263,7 @@ func (r *Registry) add(f Family, ctrl bool) (*family, error) {
 	switch {
 	case f.Name == "" || len(f.Name) > genl.NameMax:
 		return nil, bad("a name is 1 to %d bytes", genl.NameMax)
-	case slices.Contains([]byte(f.Name), 0):
+	case strings.IndexByte(f.Name, 0) >= 0:
 		return nil, bad("a NUL in the name")
 	case len(f.Ops) > 256:
 		return nil, bad("more than 256 operations")
@@ -296,11 +297,11 @@ func (r *Registry) add(f Family, ctrl bool) (*family, error) {
 		}
 		do, err := c.compile(o.DoPolicy)
 		if err != nil {
-			return nil, bad("operation %d do policy: %v", o.Cmd, err)
+			return nil, fmt.Errorf("%w %q: operation %d do policy: %w", ErrInvalid, f.Name, o.Cmd, err)
 		}
 		dump, err := c.compile(o.DumpPolicy)
 		if err != nil {
-			return nil, bad("operation %d dump policy: %v", o.Cmd, err)
+			return nil, fmt.Errorf("%w %q: operation %d dump policy: %w", ErrInvalid, f.Name, o.Cmd, err)
 		}
 		flags := o.Flags
 		if do != nil || dump != nil {
@@ -311,7 +312,7 @@ func (r *Registry) add(f Family, ctrl bool) (*family, error) {
 	}
 	for i, g := range f.Groups {
 		switch {
-		case g.Name == "" || len(g.Name) > genl.NameMax || slices.Contains([]byte(g.Name), 0):
+		case g.Name == "" || len(g.Name) > genl.NameMax || strings.IndexByte(g.Name, 0) >= 0:
 			return nil, bad("group name %q", g.Name)
 		case slices.ContainsFunc(f.Groups[:i], func(o genl.Group) bool { return o.Name == g.Name }):
 			return nil, bad("group %q listed twice", g.Name)
