@@ -1,7 +1,6 @@
 package genltest
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/nlbus/netlink"
 	"github.com/nlbus/netlink/genl"
+	"github.com/nlbus/netlink/genl/genlctrl"
 	"github.com/nlbus/netlink/nltest"
 	"github.com/nlbus/netlink/transport"
 )
@@ -24,10 +24,18 @@ type Handler func(req genl.Message, nlreq netlink.Message) ([]genl.Message, erro
 // Family is a family a Server serves.
 type Family struct {
 	genl.Family
-	// Policy is what GETPOLICY reports for the family; nil gives an empty
-	// dump (Linux answers ENODATA, which genl turns into an empty Policy).
-	// Its FamilyID is set from the family's.
+	// Policy, when set, is a canned answer: GETPOLICY for the family
+	// replies with it as given (genl.Policy.Messages, or its ForOp part),
+	// table indexes and all, to test genl's reading of reply shapes the
+	// controller itself would not send (Linux's command 0, tables left out).
+	// Requests to the family are checked (Config.Check) against the
+	// equivalent genlctrl tables. To have the controller answer for
+	// itself, register a Spec (see Spec). nil: the family has no policy
+	// (Linux answers ENODATA, which genl turns into an empty Policy).
 	Policy *genl.Policy
+	// Spec, when set, is registered as is instead of Family and Policy: a
+	// family described the way a bus service registers one.
+	Spec *genlctrl.Family
 	// Handler serves the family's requests; nil answers EOPNOTSUPP.
 	Handler Handler
 }
@@ -37,38 +45,45 @@ type Config struct {
 	// NoPolicy makes the controller answer GETPOLICY with EOPNOTSUPP, as
 	// FreeBSD's does.
 	NoPolicy bool
+	// Check makes the controller check each request to a family before its
+	// Handler sees it, as Linux's genl and the bus do (genlctrl.Registry's
+	// Check): unknown commands, admin commands and attributes that break
+	// the policy are refused. Off, every request reaches the Handler.
+	Check bool
+	// Unprivileged makes every caller a non-administrator for Check: a
+	// command flagged genl.AdminPerm is refused with EPERM.
+	Unprivileged bool
 }
 
-// Server is an in-memory generic-netlink controller with its families. It is
-// safe for concurrent use.
+// Server is an in-memory generic-netlink controller with its families: the
+// controller is genlctrl's Registry, the one the nlbus daemon runs, over
+// nltest.Mem connections. It is safe for concurrent use.
 type Server struct {
 	cfg Config
+	reg *genlctrl.Registry
 
-	mu        sync.Mutex
-	families  []*Family
-	conns     []*nltest.Mem
-	nextPort  uint32
-	nextID    uint16
-	nextGroup uint32
+	notifyMu sync.Mutex // orders notifications as the registrations
+
+	mu       sync.Mutex // guards the fields below
+	handlers map[uint16]Handler
+	canned   map[uint16]*genl.Policy
+	conns    []*nltest.Mem
+	nextPort uint32
 }
-
-// Controller values, as Linux's nlctrl reports them.
-const (
-	ctrlNotifyGroup = 0x10
-	ctrlVersion     = 2
-)
 
 // NewServer returns a Server with the controller and families (see
 // AddFamily for the IDs it assigns). It panics on a family it cannot add,
 // which is a mistake in the test.
 func NewServer(cfg *Config, families ...Family) *Server {
-	s := &Server{nextPort: 1000, nextID: genl.CtrlID + 1, nextGroup: ctrlNotifyGroup + 1}
+	s := &Server{nextPort: 1000, handlers: map[uint16]Handler{}, canned: map[uint16]*genl.Policy{}}
 	if cfg != nil {
 		s.cfg = *cfg
 	}
-	s.families = append(s.families, controller())
+	// Family IDs from 0x11, as genltest always gave them (the bus starts
+	// at 0x20).
+	s.reg = genlctrl.New(&genlctrl.Config{NoPolicy: s.cfg.NoPolicy, FirstFamilyID: genl.CtrlID + 1})
 	for _, f := range families {
-		if _, err := s.add(f); err != nil {
+		if _, err := s.AddFamily(f); err != nil {
 			panic("genltest: " + err.Error())
 		}
 	}
@@ -80,31 +95,9 @@ func ServeFamily(f genl.Family, h Handler) (*netlink.Conn, error) {
 	return NewServer(nil, Family{Family: f, Handler: h}).Dial()
 }
 
-func controller() *Family {
-	f := &Family{Family: genl.Family{
-		ID: genl.CtrlID, Name: "nlctrl", Version: ctrlVersion,
-		Ops: []genl.Op{
-			{ID: uint32(genl.CmdGetFamily), Flags: genl.CmdCapDo | genl.CmdCapDump | genl.CmdCapHasPolicy},
-			{ID: uint32(genl.CmdGetPolicy), Flags: genl.CmdCapDump | genl.CmdCapHasPolicy},
-		},
-		Groups: []genl.Group{{ID: ctrlNotifyGroup, Name: "notify"}},
-	}}
-	name := genl.AttrPolicy{Attr: 2, Type: genl.TypeNulString, Fields: genl.FieldMaxLength, MaxLength: genl.NameMax}
-	id := genl.AttrPolicy{Attr: 1, Type: genl.TypeU16, Fields: genl.FieldMinValueU | genl.FieldMaxValueU, MaxValueU: 0xffff}
-	op := genl.AttrPolicy{Attr: 10, Type: genl.TypeU32, Fields: genl.FieldMinValueU | genl.FieldMaxValueU, MaxValueU: 0xffffffff}
-	f.Policy = &genl.Policy{
-		FamilyID: genl.CtrlID,
-		Ops: []genl.OpPolicy{
-			{Op: uint32(genl.CmdGetFamily), Do: 0, HasDo: true, Dump: 0, HasDump: true},
-			{Op: uint32(genl.CmdGetPolicy), Dump: 1, HasDump: true},
-		},
-		Tables: []genl.PolicyTable{
-			{Index: 0, Attrs: []genl.AttrPolicy{id, name}},
-			{Index: 1, Attrs: []genl.AttrPolicy{id, name, op}},
-		},
-	}
-	return f
-}
+// Registry returns the Server's controller, to register families directly
+// or to inspect it.
+func (s *Server) Registry() *genlctrl.Registry { return s.reg }
 
 // Dial returns a new connection to the Server, with its own port.
 func (s *Server) Dial() (*netlink.Conn, error) {
@@ -121,91 +114,64 @@ func (s *Server) Dial() (*netlink.Conn, error) {
 	return netlink.NewConn(m, nil)
 }
 
-// AddFamily adds f and announces it on the notify group (CTRL_CMD_NEWFAMILY,
-// then CTRL_CMD_NEWMCAST_GRP per group, as Linux does). A zero ID, or group
-// ID, is assigned from a counter. It returns the family as registered.
+// AddFamily registers f with the controller, which announces it on the
+// notify group (CTRL_CMD_NEWFAMILY, then CTRL_CMD_NEWMCAST_GRP per group,
+// as Linux does). A zero ID, or group ID, is allocated by the controller
+// (family IDs from 0x11, group IDs from 0x11). It returns the family as
+// registered.
 func (s *Server) AddFamily(f Family) (genl.Family, error) {
-	s.mu.Lock()
-	nf, err := s.add(f)
+	spec := f.Spec
+	if spec == nil {
+		var err error
+		if spec, err = Spec(f.Family, f.Policy); err != nil {
+			return genl.Family{}, fmt.Errorf("genltest: family %q: %w", f.Name, err)
+		}
+	}
+	s.notifyMu.Lock()
+	defer s.notifyMu.Unlock()
+	gf, notes, err := s.reg.Register(*spec)
 	if err != nil {
-		s.mu.Unlock()
 		return genl.Family{}, err
 	}
-	gf := nf.Family.Clone()
+	s.mu.Lock()
+	if f.Handler != nil {
+		s.handlers[gf.ID] = f.Handler
+	}
+	if f.Policy != nil && f.Spec == nil {
+		p := *f.Policy
+		p.FamilyID = gf.ID
+		s.canned[gf.ID] = &p
+	}
 	s.mu.Unlock()
-	s.notify(genl.CmdNewFamily, &gf)
-	for _, g := range gf.Groups {
-		s.notify(genl.CmdNewMcastGrp, &genl.Family{ID: gf.ID, Name: gf.Name, Groups: []genl.Group{g}})
-	}
+	s.notify(notes)
 	return gf, nil
-}
-
-// add registers f; called with s.mu held (or before s is shared).
-func (s *Server) add(f Family) (*Family, error) {
-	if f.Name == "" || len(f.Name) > genl.NameMax {
-		return nil, fmt.Errorf("bad family name %q", f.Name)
-	}
-	for _, e := range s.families {
-		if e.Name == f.Name || (f.ID != 0 && e.ID == f.ID) {
-			return nil, fmt.Errorf("family %q (id %d) already registered", f.Name, f.ID)
-		}
-	}
-	nf := f
-	nf.Family = f.Family.Clone()
-	if nf.ID == 0 {
-		for s.idTaken(s.nextID) {
-			s.nextID++
-		}
-		nf.ID = s.nextID
-		s.nextID++
-	}
-	for i := range nf.Groups {
-		if nf.Groups[i].ID == 0 {
-			nf.Groups[i].ID = s.nextGroup
-			s.nextGroup++
-		}
-	}
-	if nf.Policy != nil {
-		p := *nf.Policy
-		p.FamilyID = nf.ID
-		nf.Policy = &p
-	}
-	s.families = append(s.families, &nf)
-	return &nf, nil
-}
-
-func (s *Server) idTaken(id uint16) bool {
-	for _, e := range s.families {
-		if e.ID == id {
-			return true
-		}
-	}
-	return false
 }
 
 // RemoveFamily removes the family called name and announces it
 // (CTRL_CMD_DELMCAST_GRP per group, then CTRL_CMD_DELFAMILY).
 func (s *Server) RemoveFamily(name string) error {
-	s.mu.Lock()
-	i := slices.IndexFunc(s.families, func(f *Family) bool { return f.Name == name })
-	if i < 0 || s.families[i].ID == genl.CtrlID {
-		s.mu.Unlock()
+	s.notifyMu.Lock()
+	defer s.notifyMu.Unlock()
+	f, ok := s.reg.FamilyByName(name)
+	if !ok {
 		return fmt.Errorf("genltest: no removable family %q", name)
 	}
-	f := s.families[i].Family.Clone()
-	s.families = slices.Delete(s.families, i, i+1)
-	s.mu.Unlock()
-	for _, g := range f.Groups {
-		s.notify(genl.CmdDelMcastGrp, &genl.Family{ID: f.ID, Name: f.Name, Groups: []genl.Group{g}})
+	notes, err := s.reg.Unregister(f.ID)
+	if err != nil {
+		return fmt.Errorf("genltest: no removable family %q: %w", name, err)
 	}
-	s.notify(genl.CmdDelFamily, &f)
+	s.mu.Lock()
+	delete(s.handlers, f.ID)
+	delete(s.canned, f.ID)
+	s.mu.Unlock()
+	s.notify(notes)
 	return nil
 }
 
 // Overrun makes the next read of every connection that joined the notify
 // group fail with ENOBUFS, as a kernel socket whose queue overflowed.
 func (s *Server) Overrun() {
-	for _, m := range s.members(ctrlNotifyGroup) {
+	for _, m := range s.members(s.reg.NotifyGroup()) {
 		m.Inject(nltest.Read{Overrun: true})
 	}
 }
@@ -213,15 +179,11 @@ func (s *Server) Overrun() {
 // Multicast sends msgs from the family called family to the members of
 // its group called group.
 func (s *Server) Multicast(family, group string, msgs ...genl.Message) error {
-	s.mu.Lock()
-	i := slices.IndexFunc(s.families, func(f *Family) bool { return f.Name == family })
-	if i < 0 {
-		s.mu.Unlock()
+	f, ok := s.reg.FamilyByName(family)
+	if !ok {
 		return fmt.Errorf("genltest: no family %q", family)
 	}
-	f := s.families[i]
 	g, ok := f.Group(group)
-	s.mu.Unlock()
 	if !ok {
 		return fmt.Errorf("genltest: family %q has no group %q", family, group)
 	}
@@ -248,45 +210,26 @@ func (s *Server) members(group uint32) []*nltest.Mem {
 	return out
 }
 
-// notify sends a controller notification about f to the notify group.
-func (s *Server) notify(cmd uint8, f *genl.Family) {
-	attrs, err := f.MarshalAttributes()
-	if err != nil {
-		return
-	}
-	b := appendMessage(nil, genl.CtrlID, 0, 0, 0, genl.Message{Header: genl.Header{Command: cmd, Version: ctrlVersion}, Data: attrs})
-	for _, m := range s.members(ctrlNotifyGroup) {
-		m.Inject(nltest.Read{Data: b, Src: transport.Addr{Group: ctrlNotifyGroup}})
+// notify sends the controller's notifications to the notify group, each in
+// a datagram of its own, as Linux does.
+func (s *Server) notify(notes []netlink.Message) {
+	group := s.reg.NotifyGroup()
+	members := s.members(group)
+	for _, n := range notes {
+		b, err := netlink.AppendMessage(nil, n)
+		if err != nil {
+			continue
+		}
+		for _, m := range members {
+			m.Inject(nltest.Read{Data: b, Src: transport.Addr{Group: group}})
+		}
 	}
 }
-
-var ne = binary.NativeEndian
 
 func appendMessage(b []byte, typ uint16, flags netlink.HeaderFlags, seq, port uint32, m genl.Message) []byte {
 	out, _ := netlink.AppendMessage(b, netlink.Message{
 		Header: netlink.Header{Type: netlink.HeaderType(typ), Flags: flags, Sequence: seq, PID: port},
 		Data:   m.Append(nil),
-	})
-	return out
-}
-
-// appendError appends NLMSG_ERROR (code 0: an ACK) echoing req's header.
-func appendError(b []byte, req netlink.Header, port uint32, errno syscall.Errno) []byte {
-	data := make([]byte, 4+netlink.HeaderLen)
-	ne.PutUint32(data, uint32(-int32(errno)))
-	req.Length = netlink.HeaderLen
-	netlink.MarshalHeader(data[4:], req)
-	out, _ := netlink.AppendMessage(b, netlink.Message{
-		Header: netlink.Header{Type: netlink.Error, Flags: netlink.Capped, Sequence: req.Sequence, PID: port},
-		Data:   data,
-	})
-	return out
-}
-
-func appendDone(b []byte, seq, port uint32) []byte {
-	out, _ := netlink.AppendMessage(b, netlink.Message{
-		Header: netlink.Header{Type: netlink.Done, Flags: netlink.Multi, Sequence: seq, PID: port},
-		Data:   make([]byte, 4),
 	})
 	return out
 }
@@ -307,34 +250,35 @@ func (s *Server) serve(port uint32, req []byte) []nltest.Read {
 
 func (s *Server) serveOne(out []byte, port uint32, m netlink.Message) []byte {
 	h := m.Header
+	if uint16(h.Type) == genl.CtrlID {
+		if b, ok := s.cannedPolicy(out, port, m); ok {
+			return b
+		}
+		return s.reg.Handle(out, m, port)
+	}
 	if h.Flags&netlink.Request == 0 {
 		return out
+	}
+	if s.cfg.Check {
+		if ref := s.reg.Check(m, genlctrl.Caller{Admin: !s.cfg.Unprivileged}); ref != nil {
+			return genlctrl.AppendError(out, m, port, ref.Errno, &ref.ExtAck)
+		}
 	}
 	dump := h.Flags&netlink.Dump == netlink.Dump
 	gm, err := genl.ParseMessage(m.Data)
 	var replies []genl.Message
-	var typ uint16
 	if err != nil {
 		err = syscall.EINVAL
-	} else if uint16(h.Type) == genl.CtrlID {
-		typ = genl.CtrlID
-		replies, err = s.ctrl(gm, dump)
+	} else if _, ok := s.reg.Family(uint16(h.Type)); !ok {
+		err = syscall.ENOENT
 	} else {
 		s.mu.Lock()
-		i := slices.IndexFunc(s.families, func(f *Family) bool { return f.ID == uint16(h.Type) })
-		var f *Family
-		if i >= 0 {
-			f = s.families[i]
-		}
+		hd := s.handlers[uint16(h.Type)]
 		s.mu.Unlock()
-		switch {
-		case f == nil:
-			err = syscall.ENOENT
-		case f.Handler == nil:
+		if hd == nil {
 			err = syscall.EOPNOTSUPP
-		default:
-			typ = f.ID
-			replies, err = f.Handler(gm, m)
+		} else {
+			replies, err = hd(gm, m)
 		}
 	}
 	if err != nil {
@@ -342,33 +286,46 @@ func (s *Server) serveOne(out []byte, port uint32, m netlink.Message) []byte {
 		if !errors.As(err, &errno) {
 			errno = syscall.EINVAL
 		}
-		return appendError(out, h, port, errno)
+		return genlctrl.AppendError(out, m, port, errno, nil)
 	}
 	var flags netlink.HeaderFlags
 	if dump {
 		flags = netlink.Multi
 	}
 	for _, r := range replies {
-		out = appendMessage(out, typ, flags, h.Sequence, port, r)
+		out = appendMessage(out, uint16(h.Type), flags, h.Sequence, port, r)
 	}
 	switch {
 	case dump:
-		out = appendDone(out, h.Sequence, port)
+		out, _ = netlink.AppendMessage(out, netlink.Message{
+			Header: netlink.Header{Type: netlink.Done, Flags: netlink.Multi, Sequence: h.Sequence, PID: port},
+			Data:   make([]byte, 4),
+		})
 	case h.Flags&netlink.Acknowledge != 0:
-		out = appendError(out, h, port, 0)
+		out = genlctrl.AppendError(out, m, port, 0, nil)
 	}
 	return out
 }
 
-// ctrl serves a controller request.
-func (s *Server) ctrl(req genl.Message, dump bool) ([]genl.Message, error) {
+// cannedPolicy answers a GETPOLICY dump for a family registered with a
+// canned Policy; ok is false for any other request, which the controller
+// answers.
+func (s *Server) cannedPolicy(out []byte, port uint32, m netlink.Message) ([]byte, bool) {
+	h := m.Header
+	if s.cfg.NoPolicy || h.Flags&netlink.Request == 0 || h.Flags&netlink.Dump != netlink.Dump {
+		return nil, false
+	}
+	gm, err := genl.ParseMessage(m.Data)
+	if err != nil || gm.Header.Command != genl.CmdGetPolicy {
+		return nil, false
+	}
 	var (
 		name  string
 		id    uint16
 		op    uint32
 		hasOp bool
 	)
-	ad := netlink.NewAttributeDecoder(req.Data)
+	ad := netlink.NewAttributeDecoder(gm.Data)
 	for ad.Next() {
 		switch ad.Type() {
 		case 1: // CTRL_ATTR_FAMILY_ID
@@ -380,66 +337,40 @@ func (s *Server) ctrl(req genl.Message, dump bool) ([]genl.Message, error) {
 		}
 	}
 	if ad.Err() != nil {
-		return nil, syscall.EINVAL
+		return nil, false // the controller refuses it
+	}
+	f, ok := s.reg.Family(id)
+	if id == 0 {
+		f, ok = s.reg.FamilyByName(name)
+	}
+	if !ok {
+		return nil, false
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	find := func() *Family {
-		for _, f := range s.families {
-			if (name != "" && f.Name == name) || (name == "" && id != 0 && f.ID == id) {
-				return f
-			}
-		}
-		return nil
+	p := s.canned[f.ID]
+	s.mu.Unlock()
+	if p == nil {
+		return nil, false
 	}
-	hdr := genl.Header{Command: genl.CmdNewFamily, Version: ctrlVersion}
-	switch req.Header.Command {
-	case genl.CmdGetFamily:
-		if dump && name == "" && id == 0 {
-			var out []genl.Message
-			for _, f := range s.families {
-				b, err := f.MarshalAttributes()
-				if err != nil {
-					return nil, syscall.EINVAL
-				}
-				out = append(out, genl.Message{Header: hdr, Data: b})
-			}
-			return out, nil
+	if hasOp {
+		if _, known := f.Op(op); !known {
+			return genlctrl.AppendError(out, m, port, syscall.ENOENT, nil), true
 		}
-		f := find()
-		if f == nil {
-			return nil, syscall.ENOENT
+		var part bool
+		if p, part = p.ForOp(op); !part {
+			p = &genl.Policy{FamilyID: f.ID}
 		}
-		b, err := f.MarshalAttributes()
-		if err != nil {
-			return nil, syscall.EINVAL
-		}
-		return []genl.Message{{Header: hdr, Data: b}}, nil
-	case genl.CmdGetPolicy:
-		if s.cfg.NoPolicy {
-			return nil, syscall.EOPNOTSUPP
-		}
-		if !dump {
-			return nil, syscall.EOPNOTSUPP
-		}
-		f := find()
-		if f == nil {
-			return nil, syscall.ENOENT
-		}
-		p := f.Policy
-		if p == nil {
-			return nil, nil // an empty dump: what genl makes of Linux's ENODATA
-		}
-		if hasOp {
-			if _, ok := f.Op(op); !ok {
-				return nil, syscall.ENOENT
-			}
-			if p, ok := p.ForOp(op); ok {
-				return p.Messages()
-			}
-			return nil, nil
-		}
-		return p.Messages()
 	}
-	return nil, syscall.EOPNOTSUPP
+	msgs, err := p.Messages()
+	if err != nil {
+		return genlctrl.AppendError(out, m, port, syscall.EINVAL, nil), true
+	}
+	for _, r := range msgs {
+		out = appendMessage(out, genl.CtrlID, netlink.Multi, h.Sequence, port, r)
+	}
+	out, _ = netlink.AppendMessage(out, netlink.Message{
+		Header: netlink.Header{Type: netlink.Done, Flags: netlink.Multi, Sequence: h.Sequence, PID: port},
+		Data:   make([]byte, 4),
+	})
+	return out, true
 }
