@@ -69,8 +69,6 @@ const (
 	GroupMonitor = 2
 	// maxReservedGroup is the last group number the daemon keeps.
 	maxReservedGroup = 15
-	// firstRegistryGroup starts the range kept for the family registry.
-	firstRegistryGroup = 0x80000000
 )
 
 // Ports below FirstAutoPort are never assigned automatically; ports below
