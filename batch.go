@@ -3,6 +3,7 @@ package netlink
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/nlbus/netlink/transport"
 )
@@ -47,9 +48,10 @@ const (
 // Batch sends msgs in as few datagrams as fit (one with
 // BatchOptions.OneDatagram), each message with its own sequence number
 // (assigned where it has none) and NLM_F_REQUEST added, and returns one
-// result per message, in order: its replies, its ACK, its error with
-// extended ack. Messages of one datagram go to one destination, so a new
-// datagram starts where Addr changes.
+// result per message, in order: its header as sent, its replies, its ACK,
+// its error with extended ack; msgs itself is not modified. Messages of one
+// datagram go to one destination, so a new datagram starts where Addr
+// changes.
 //
 // Flags are the caller's: a message with NLM_F_ACK gets an ACK, one
 // without gets an answer only when it fails. On a kernel Conn, Batch ends
@@ -70,6 +72,7 @@ func (c *Conn) Batch(ctx context.Context, msgs []Message, opts *BatchOptions) ([
 	if len(msgs) == 0 {
 		return res, nil
 	}
+	msgs = slices.Clone(msgs) // the caller's messages are left as they were
 	kernel := c.kernel != (kernelFacts{})
 	calls := make([]*call, len(msgs))
 	defer func() {
