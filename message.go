@@ -258,7 +258,7 @@ func ParseMessages(b []byte) ([]Message, error) {
 type MessageIter struct {
 	b   []byte
 	off int
-	m   Message
+	cur []byte // the current message, header included
 	err error
 }
 
@@ -269,51 +269,61 @@ func (it *MessageIter) Reset(b []byte) {
 
 // Next advances to the next message and reports whether there is one.
 func (it *MessageIter) Next() bool {
-	if it.err != nil || it.off >= len(it.b) {
+	if it.off+HeaderLen <= len(it.b) {
+		rest := it.b[it.off:]
+		if l := int(ne.Uint32(rest)); l >= HeaderLen && l <= len(rest) {
+			it.cur = rest[:l:l]
+			it.off += (l + 3) &^ 3 // past the end after an unpadded last message
+			return true
+		}
+	}
+	return it.stop()
+}
+
+// stop ends the iteration: at the end of the buffer, or at a malformed
+// header, which is recorded. Kept out of Next so that Next inlines.
+//
+//go:noinline
+func (it *MessageIter) stop() bool {
+	if it.off >= len(it.b) || it.err != nil {
+		it.cur = nil
 		return false
 	}
 	rest := it.b[it.off:]
 	if len(rest) < HeaderLen {
-		return it.fail(fmt.Errorf("%w: %d bytes left at offset %d", ErrShortMessage, len(rest), it.off))
+		it.err = fmt.Errorf("%w: %d bytes left at offset %d", ErrShortMessage, len(rest), it.off)
+	} else if l := ne.Uint32(rest); l < HeaderLen {
+		it.err = fmt.Errorf("%w: length %d at offset %d", ErrShortMessage, l, it.off)
+	} else {
+		it.err = fmt.Errorf("%w: length %d with %d bytes left at offset %d", ErrMessageLength, l, len(rest), it.off)
 	}
-	h := rest[:HeaderLen:HeaderLen]
-	l := ne.Uint32(h[0:4])
-	if l < HeaderLen || uint64(l) > uint64(len(rest)) {
-		return it.badLength(l, len(rest))
-	}
-	it.m.Header = Header{
-		Length:   l,
-		Type:     HeaderType(ne.Uint16(h[4:6])),
-		Flags:    HeaderFlags(ne.Uint16(h[6:8])),
-		Sequence: ne.Uint32(h[8:12]),
-		PID:      ne.Uint32(h[12:16]),
-	}
-	it.m.Data = rest[HeaderLen:l:l]
-	// The last message may come unpadded.
-	it.off += min(int(l+3)&^3, len(rest))
-	return true
-}
-
-func (it *MessageIter) fail(err error) bool {
-	it.err = err
+	it.cur = nil
 	return false
 }
 
-func (it *MessageIter) badLength(l uint32, left int) bool {
-	if l < HeaderLen {
-		return it.fail(fmt.Errorf("%w: length %d at offset %d", ErrShortMessage, l, it.off))
+// Message returns the current message; its Data aliases the buffer.
+func (it *MessageIter) Message() Message {
+	if len(it.cur) < HeaderLen {
+		return Message{}
 	}
-	return it.fail(fmt.Errorf("%w: length %d with %d bytes left at offset %d", ErrMessageLength, l, left, it.off))
+	h := it.cur[:HeaderLen:HeaderLen]
+	return Message{
+		Header: Header{
+			Length:   uint32(len(it.cur)),
+			Type:     HeaderType(ne.Uint16(h[4:6])),
+			Flags:    HeaderFlags(ne.Uint16(h[6:8])),
+			Sequence: ne.Uint32(h[8:12]),
+			PID:      ne.Uint32(h[12:16]),
+		},
+		Data: it.cur[HeaderLen:],
+	}
 }
 
-// Message returns the current message; its Data aliases the buffer.
-func (it *MessageIter) Message() Message { return it.m }
-
 // Offset returns the offset in the buffer of the byte after the current message.
-func (it *MessageIter) Offset() int { return it.off }
+func (it *MessageIter) Offset() int { return min(it.off, len(it.b)) }
 
 // Rest returns the bytes not yet iterated.
-func (it *MessageIter) Rest() []byte { return it.b[it.off:] }
+func (it *MessageIter) Rest() []byte { return it.b[min(it.off, len(it.b)):] }
 
 // Err returns the error that stopped the iteration, if any.
 func (it *MessageIter) Err() error { return it.err }
