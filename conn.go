@@ -515,9 +515,21 @@ func (c *Conn) request(ctx context.Context, req Message, end ending, fn func(Mes
 		fnErr       error
 		interrupted bool
 	)
+	// Data messages of a request that a data message cannot complete (every
+	// dump, most do-requests) skip the bookkeeping: a dump is hundreds of
+	// them per read.
+	dataEnds := end.noAck || end.afterAck != afterAckNone
 	err = c.run(ctx, cl, false, func(m *Message) (bool, error) {
 		if m.Header.Flags&DumpInterrupted != 0 {
 			interrupted = true
+		}
+		if m.Header.Type >= MinType && !dataEnds {
+			if fnErr == nil {
+				if fnErr = fn(*m); fnErr != nil && end.dump {
+					return true, nil // abandon the rest of the dump
+				}
+			}
+			return false, nil
 		}
 		final := cl.end.observe(m)
 		ended = final
