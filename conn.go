@@ -47,6 +47,7 @@ type Conn struct {
 	// sbufs pools send buffers (*[]byte): sends run in parallel.
 	sbufs sync.Pool
 	sends atomic.Uint64
+	reads atomic.Uint64
 
 	// tok is the read token: the goroutine that puts a value in it is the
 	// only one calling t.Recv until it takes the value out.
@@ -186,6 +187,7 @@ type rbuf struct {
 	b    []byte
 	own  []Message
 	info transport.Info
+	msg  Message // the message deliverDatagram hands out
 }
 
 // queued messages whose Header.Length is 0 mark an overrun in Receive's queue:
@@ -414,8 +416,8 @@ var errRequeue = errors.New("requeue")
 // side answers after the ACK (audit) are waited for; see quirks.go.
 func (c *Conn) Execute(ctx context.Context, req Message) ([]Message, error) {
 	var out []Message
-	_, err := c.Do(ctx, req, func(m Message) error {
-		out = append(out, copyMessage(&m))
+	_, err := c.request(ctx, req, ending{dump: req.Header.Flags&Dump == Dump}, func(m *Message) error {
+		out = append(out, copyMessage(m))
 		return nil
 	})
 	return out, err
@@ -427,7 +429,7 @@ func (c *Conn) Execute(ctx context.Context, req Message) ([]Message, error) {
 // from fn stops the calls to fn; for a do-request Do still reads up to the
 // ACK and then returns that error; a dump is abandoned (see Conn).
 func (c *Conn) Do(ctx context.Context, req Message, fn func(Message) error) (Ack, error) {
-	return c.request(ctx, req, ending{dump: req.Header.Flags&Dump == Dump}, fn)
+	return c.request(ctx, req, ending{dump: req.Header.Flags&Dump == Dump}, func(m *Message) error { return fn(*m) })
 }
 
 // Query sends req without asking for an acknowledgement and calls fn with
@@ -440,7 +442,7 @@ func (c *Conn) Do(ctx context.Context, req Message, fn func(Message) error) (Ack
 // the rest to Receive. The message is borrowed, as in Do.
 func (c *Conn) Query(ctx context.Context, req Message, fn func(Message) error) error {
 	req.Header.Flags &^= Acknowledge
-	_, err := c.request(ctx, req, ending{noAck: true}, fn)
+	_, err := c.request(ctx, req, ending{noAck: true}, func(m *Message) error { return fn(*m) })
 	return err
 }
 
@@ -455,8 +457,8 @@ func (c *Conn) Dump(ctx context.Context, req Message) iter.Seq2[Message, error] 
 	return func(yield func(Message, error) bool) {
 		req.Header.Flags |= Dump
 		stopped := false
-		_, err := c.request(ctx, req, ending{dump: true}, func(m Message) error {
-			if !yield(m, nil) {
+		_, err := c.request(ctx, req, ending{dump: true}, func(m *Message) error {
+			if !yield(*m, nil) {
 				stopped = true
 				return errStopIteration
 			}
@@ -470,7 +472,7 @@ func (c *Conn) Dump(ctx context.Context, req Message) iter.Seq2[Message, error] 
 
 var errStopIteration = errors.New("iteration stopped")
 
-func (c *Conn) request(ctx context.Context, req Message, end ending, fn func(Message) error) (Ack, error) {
+func (c *Conn) request(ctx context.Context, req Message, end ending, fn func(*Message) error) (Ack, error) {
 	if ack, ok, err := c.auxRequest(ctx, req, end, fn); ok {
 		return ack, err
 	}
@@ -525,7 +527,7 @@ func (c *Conn) request(ctx context.Context, req Message, end ending, fn func(Mes
 		}
 		if m.Header.Type >= MinType && !dataEnds {
 			if fnErr == nil {
-				if fnErr = fn(*m); fnErr != nil && end.dump {
+				if fnErr = fn(m); fnErr != nil && end.dump {
 					return true, nil // abandon the rest of the dump
 				}
 			}
@@ -554,7 +556,7 @@ func (c *Conn) request(ctx context.Context, req Message, end ending, fn func(Mes
 			return final, nil
 		}
 		if fnErr == nil {
-			if fnErr = fn(*m); fnErr != nil && end.dump {
+			if fnErr = fn(m); fnErr != nil && end.dump {
 				return true, nil // abandon the rest of the dump
 			}
 		}
@@ -678,6 +680,9 @@ func (c *Conn) register(seq, port uint32, end ending) (*call, error) {
 func (c *Conn) finish(cl *call, abandon bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if cl.end.completed {
+		abandon = false // its end came with messages left after its owner stopped
+	}
 	if abandon && !c.closed {
 		// Messages another reader queued for it may include the end.
 		for i := range cl.q {
@@ -816,7 +821,7 @@ func (c *Conn) Stats() Stats {
 	c.mu.Lock()
 	st := c.stats
 	c.mu.Unlock()
-	st.Sends = c.sends.Load()
+	st.Sends, st.Reads = c.sends.Load(), c.reads.Load()
 	if c.aux != nil {
 		c.aux.addStats(&st)
 	}

@@ -60,7 +60,25 @@ func (c *Conn) run(ctx context.Context, cl *call, batch bool, handle func(m *Mes
 			continue
 		}
 		rb := c.getBuf()
-		err := c.readOnce(ctx, cl, rb)
+		info, err := c.t.Recv(ctx, rb.b)
+		switch {
+		case err != nil:
+			err = c.readFailed(ctx, cl, rb, err)
+		case c.ownedBy(cl, rb.b, info):
+			// The whole datagram is this call's (a dump's usual case):
+			// hand it over without the lock and without a copy of its
+			// message headers.
+			c.reads.Add(1)
+			<-c.tok
+			done, err := c.deliverDatagram(cl, rb, info, handle)
+			c.putBuf(rb)
+			if done {
+				return err
+			}
+			continue
+		default:
+			err = c.dispatch(cl, rb, info)
+		}
 		<-c.tok
 		if err != nil {
 			c.putBuf(rb)
@@ -93,8 +111,82 @@ func (c *Conn) deliver(cl *call, ms []Message, handle func(m *Message) (bool, er
 		if err == errRequeue {
 			rest, err = ms[i:], nil
 		}
-		if cl == &c.unsol && len(rest) > 0 {
-			c.requeue(rest)
+		if len(rest) > 0 {
+			if cl == &c.unsol {
+				c.requeue(rest)
+			} else {
+				c.leftover(cl, rest)
+			}
+		}
+		return true, err
+	}
+	return false, nil
+}
+
+// leftover accounts for messages of cl that came after the one that ended
+// its owner's interest (a dump left early): they are discarded, and one of
+// them may be the request's end.
+func (c *Conn) leftover(cl *call, ms []Message) {
+	for i := range ms {
+		cl.end.observe(&ms[i])
+	}
+	c.mu.Lock()
+	c.stats.Discarded += uint64(len(ms))
+	c.mu.Unlock()
+}
+
+// ownedBy reports whether every message of the datagram b read with info
+// is cl's, so that the reader may deliver it straight from the buffer.
+// Anything unusual (truncation, credentials, a group, another port, a
+// malformed message, a peer's request, FreeBSD's pid check) takes the
+// general path, dispatch. Called by cl's owner, which holds the token.
+func (c *Conn) ownedBy(cl *call, b []byte, info transport.Info) bool {
+	if cl == &c.unsol || info.Truncated || info.HasCreds || info.Src.Group != 0 ||
+		info.Src.Port != cl.port || info.N <= 0 || info.N > len(b) {
+		return false
+	}
+	var it MessageIter
+	it.Reset(b[:info.N])
+	n := 0
+	for it.Next() {
+		h := it.cur[:HeaderLen:HeaderLen]
+		if ne.Uint32(h[8:12]) != cl.seq ||
+			(info.Src.Port != 0 && HeaderFlags(ne.Uint16(h[6:8]))&Request != 0) ||
+			(c.kernel.stampsPID && ne.Uint32(h[12:16]) != c.port) {
+			return false
+		}
+		n++
+	}
+	return n > 0 && it.Err() == nil
+}
+
+// deliverDatagram hands the messages of b, all cl's (ownedBy), to handle.
+func (c *Conn) deliverDatagram(cl *call, rb *rbuf, info transport.Info, handle func(m *Message) (bool, error)) (bool, error) {
+	var it MessageIter
+	it.Reset(rb.b[:info.N])
+	m := &rb.msg // handle takes a pointer: one that does not escape per message
+	for it.Next() {
+		*m = it.Message()
+		m.Addr = info.Src
+		if m.Header.Type == Done || m.Header.Type == Error {
+			c.mu.Lock()
+			c.endOfDump(cl, m)
+			c.mu.Unlock()
+		}
+		done, err := handle(m)
+		if !done && err == nil {
+			continue
+		}
+		left := 0
+		for it.Next() {
+			m := it.Message()
+			cl.end.observe(&m)
+			left++
+		}
+		if left > 0 {
+			c.mu.Lock()
+			c.stats.Discarded += uint64(left)
+			c.mu.Unlock()
 		}
 		return true, err
 	}
@@ -240,8 +332,8 @@ func (c *Conn) dispatch(self *call, rb *rbuf, info transport.Info) error {
 	// A dump datagram holds hundreds of messages of one request: remember
 	// the last match instead of looking each one up.
 	var last *call
+	c.reads.Add(1)
 	c.mu.Lock()
-	c.stats.Reads++
 	for it.Next() {
 		m := it.Message()
 		m.Addr = info.Src
