@@ -83,6 +83,7 @@ func (c *Conn) Batch(ctx context.Context, msgs []Message, opts *BatchOptions) ([
 		}
 	}()
 	acked := 0
+	block := make([]call, len(msgs)) // one allocation for all the calls
 	for i := range msgs {
 		m := &msgs[i]
 		m.Header.Flags |= Request
@@ -95,7 +96,11 @@ func (c *Conn) Batch(ctx context.Context, msgs []Message, opts *BatchOptions) ([
 		m.Header.Length = uint32(HeaderLen + len(m.Data))
 		res[i].Header = m.Header
 		end := ending{awaitAck: m.Header.Flags&Acknowledge != 0, echo: m.Header.Flags&Echo != 0}
-		cl, err := c.register(m.Header.Sequence, m.Addr.Port, end)
+		cl := &block[i]
+		if end.awaitAck {
+			cl.sig = make(chan struct{}, 1) // collect waits on it
+		}
+		cl, err := c.registerAt(cl, m.Header.Sequence, m.Addr.Port, end)
 		if err != nil {
 			return res, c.batchFail(res, 0, &OpError{Op: "batch", Err: err, Sequence: m.Header.Sequence})
 		}

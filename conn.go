@@ -650,6 +650,13 @@ func copyMessage(m *Message) Message {
 }
 
 func (c *Conn) register(seq, port uint32, end ending) (*call, error) {
+	return c.registerAt(nil, seq, port, end)
+}
+
+// registerAt registers cl (nil: one from the free list or a new one) for
+// seq. A cl given by the caller may have no sig channel when nobody will
+// wait on it (Batch's messages without NLM_F_ACK).
+func (c *Conn) registerAt(cl *call, seq, port uint32, end ending) (*call, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
@@ -661,12 +668,13 @@ func (c *Conn) register(seq, port uint32, end ending) (*call, error) {
 		}
 		c.retire(old) // an abandoned call's number came round again
 	}
-	var cl *call
-	if n := len(c.freeCall); n > 0 {
-		cl = c.freeCall[n-1]
-		c.freeCall = c.freeCall[:n-1]
-	} else {
-		cl = &call{sig: make(chan struct{}, 1)}
+	if cl == nil {
+		if n := len(c.freeCall); n > 0 {
+			cl = c.freeCall[n-1]
+			c.freeCall = c.freeCall[:n-1]
+		} else {
+			cl = &call{sig: make(chan struct{}, 1)}
+		}
 	}
 	cl.seq, cl.port, cl.suspect, cl.end = seq, port, c.congested, end
 	c.calls[seq] = cl
@@ -724,6 +732,9 @@ func (c *Conn) retire(cl *call) {
 	c.recent[c.recentN%len(c.recent)] = recentCall{cl.seq, cl.port}
 	c.recentN++
 	*cl = call{sig: cl.sig}
+	if cl.sig == nil {
+		return // one of a Batch's, not reusable
+	}
 	select {
 	case <-cl.sig:
 	default:
