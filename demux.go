@@ -42,12 +42,18 @@ func (c *Conn) run(ctx context.Context, cl *call, batch bool, handle func(m *Mes
 			return nil
 		}
 
+		// Take the token at once when it is free (the usual case of a Conn
+		// used by one goroutine), else wait for it, a message or ctx.
 		select {
-		case <-cl.sig:
-			continue
 		case c.tok <- struct{}{}:
-		case <-ctx.Done():
-			return ctx.Err()
+		default:
+			select {
+			case <-cl.sig:
+				continue
+			case c.tok <- struct{}{}:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
 		}
 
 		// This goroutine is the reader. Something may have been queued for
