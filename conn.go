@@ -578,10 +578,15 @@ func (c *Conn) request(ctx context.Context, req Message, end ending, fn func(*Me
 }
 
 // acquireDump waits until no other dump runs on the Conn's kernel socket
-// and makes cl the one that does. While it waits it takes its turn reading
-// the socket, which is what moves the running dump (or an abandoned one's
-// remains) along.
+// and makes cl the one that does. A running dump's owner reads it to its
+// end; an abandoned one has no owner, so the waiter drains its remains
+// without blocking: the kernel produces a dump's next part only when the
+// previous one is read, so an empty socket means the abandoned dump is over
+// (its final message went by, or was lost to a truncation). The waiter
+// never blocks in a read: a read that waits while the slot is freed by
+// another goroutine would wait for data that never comes.
 func (c *Conn) acquireDump(ctx context.Context, cl *call) error {
+	tr, _ := c.t.(transport.TryReceiver)
 	for {
 		c.mu.Lock()
 		if c.closed {
@@ -597,6 +602,14 @@ func (c *Conn) acquireDump(ctx context.Context, cl *call) error {
 		free, abandoned := c.dumpFree, holder.abandoned
 		c.mu.Unlock()
 
+		if !abandoned || tr == nil {
+			select {
+			case <-free:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			continue
+		}
 		select {
 		case <-free:
 			continue
@@ -604,37 +617,48 @@ func (c *Conn) acquireDump(ctx context.Context, cl *call) error {
 			return ctx.Err()
 		case c.tok <- struct{}{}:
 		}
-		rb := c.getBuf()
-		var err error
-		if tr, ok := c.t.(transport.TryReceiver); ok && abandoned {
-			// The kernel produces the next part of a dump when the
-			// previous one is read, so an abandoned dump whose socket is
-			// empty has ended: its final message was lost (truncated) or
-			// went by.
-			var info transport.Info
-			info, err = tr.TryRecv(rb.b)
-			switch {
-			case errors.Is(err, transport.ErrWouldBlock):
-				c.mu.Lock()
-				if c.dumpHolder == holder {
-					c.retire(holder)
-				}
-				c.mu.Unlock()
-				err = nil
-			case err == nil:
-				err = c.dispatch(nil, rb, info)
-			default:
-				err = c.readFailed(ctx, nil, rb, err)
-			}
-		} else {
-			err = c.readOnce(ctx, nil, rb)
-		}
+		err := c.drainAbandoned(ctx, tr, holder)
 		<-c.tok
-		c.putBuf(rb)
-		if err != nil && !errors.Is(err, ErrOverrun) && !errors.Is(err, ErrTruncated) {
+		if err != nil {
 			return err
 		}
 	}
+}
+
+// drainAbandoned reads what is queued on the socket, without waiting, until
+// holder, an abandoned dump, has ended; when the socket is empty before
+// that, its end was lost and it is retired. The caller holds the token.
+func (c *Conn) drainAbandoned(ctx context.Context, tr transport.TryReceiver, holder *call) error {
+	rb := c.getBuf()
+	defer c.putBuf(rb)
+	for i := 0; i < maxDrainReads; i++ {
+		c.mu.Lock()
+		over := c.dumpHolder != holder
+		c.mu.Unlock()
+		if over {
+			return nil
+		}
+		info, err := tr.TryRecv(rb.b)
+		switch {
+		case errors.Is(err, transport.ErrWouldBlock):
+			c.mu.Lock()
+			if c.dumpHolder == holder {
+				c.retire(holder)
+			}
+			c.mu.Unlock()
+			return nil
+		case err != nil:
+			err = c.readFailed(ctx, nil, rb, err)
+			if !errors.Is(err, ErrOverrun) && !errors.Is(err, ErrTruncated) {
+				return err
+			}
+		default:
+			c.dispatch(nil, rb, info)
+			clear(rb.own)
+			rb.own = rb.own[:0]
+		}
+	}
+	return nil
 }
 
 func copyMessage(m *Message) Message {
@@ -707,6 +731,11 @@ func (c *Conn) finish(cl *call, abandon bool) {
 		return
 	}
 	cl.abandoned, cl.err, cl.suspect = true, nil, false
+	if c.dumpHolder == cl {
+		// Its waiters must now drain it themselves: wake them.
+		close(c.dumpFree)
+		c.dumpFree = make(chan struct{})
+	}
 	c.abandoned = append(c.abandoned, cl)
 	if len(c.abandoned) > maxAbandoned {
 		c.retire(c.abandoned[0])
