@@ -314,9 +314,17 @@ func TestRegistryOwnerGoes(t *testing.T) {
 	sub := genl.NewConn(srv.Dial(t, nil))
 	require.NoError(t, sub.JoinGroup(ctx, "nlctrl", "notify"))
 
+	// A genl Conn with the cache, kept true by the notify group.
+	cached := genl.NewConn(srv.Dial(t, nil))
+	t.Cleanup(func() { cached.Close() })
+	require.NoError(t, cached.EnableCache(ctx, srv.Dial(t, nil)))
+
 	svc := startKV(t, srv, "doomed")
 	// NEWFAMILY for it arrives.
 	waitCtrl(t, sub.Netlink(), genl.CmdNewFamily, "doomed")
+	cf, err := cached.LookupFamily(ctx, "doomed")
+	require.NoError(t, err)
+	require.Equal(t, svc.fam.ID, cf.ID)
 
 	gc := genl.NewConn(srv.Dial(t, nil))
 	errc := make(chan error, 1)
@@ -339,8 +347,14 @@ func TestRegistryOwnerGoes(t *testing.T) {
 		t.Fatal("the caller was not failed when the owner went")
 	}
 	waitCtrl(t, sub.Netlink(), genl.CmdDelFamily, "doomed")
-	_, err := gc.GetFamily(ctx, "doomed")
+	_, err = gc.GetFamily(ctx, "doomed")
 	require.ErrorIs(t, err, unix.ENOENT)
+	// The cache drops the entry on the DELFAMILY it receives (its age
+	// bound is far longer than this wait).
+	assert.Eventually(t, func() bool {
+		_, err := cached.LookupFamily(ctx, "doomed")
+		return errors.Is(err, unix.ENOENT)
+	}, 5*time.Second, 10*time.Millisecond)
 	// The name is free again.
 	_, err = bus.RegisterFamily(ctx, srv.Dial(t, nil), kvSpec("doomed"))
 	require.NoError(t, err)
