@@ -139,8 +139,13 @@ func (p *peer) toFamily(m netlink.Message, raw []byte, rs *routeState) bool {
 		return true
 	}
 	e := Envelope{Flags: FlagCreds, Src: port, Dst: owner, PID: p.cr.PID, UID: p.cr.UID, GID: p.cr.GID}
-	if !q.track0(p, raw[:16], m.Header) {
+	switch q.track0(p, raw[:16], m.Header) {
+	case unix.ECONNRESET:
 		rs.reply = appendError(rs.reply, raw[:16], unix.ECONNRESET, "nlbus: port "+utoa(owner)+" closed before replying")
+		return true
+	case unix.EAGAIN:
+		s.refused.Add(1)
+		rs.reply = appendError(rs.reply, raw[:16], unix.EAGAIN, "nlbus: too many unanswered requests to port "+utoa(owner))
 		return true
 	}
 	if !q.enqueue(e, raw, false) {
@@ -158,12 +163,13 @@ func (p *peer) toFamily(m netlink.Message, raw []byte, rs *routeState) bool {
 
 // track0 records a request from src relayed to q through port 0; every such
 // request is tracked, since its answers must be stamped as from port 0. It
-// reports false when q is already gone.
-func (q *peer) track0(src *peer, hdr []byte, h netlink.Header) bool {
+// returns ECONNRESET when q is already gone, EAGAIN when q has
+// Server.MaxInflight requests unanswered (of callers still there).
+func (q *peer) track0(src *peer, hdr []byte, h netlink.Header) syscall.Errno {
 	q.imu.Lock()
 	defer q.imu.Unlock()
 	if q.gone.Load() {
-		return false
+		return unix.ECONNRESET
 	}
 	if q.inflight == nil {
 		q.inflight = make(map[reqKey]reqInfo)
@@ -174,13 +180,16 @@ func (q *peer) track0(src *peer, hdr []byte, h netlink.Header) bool {
 				delete(q.inflight, k)
 			}
 		}
+		if len(q.inflight) >= q.s.maxInfl {
+			return unix.EAGAIN
+		}
 	}
 	var ri reqInfo
 	copy(ri.hdr[:], hdr)
 	ri.ack = h.Flags&netlink.Acknowledge != 0
 	ri.via0 = true
 	q.inflight[reqKey{src, h.Sequence}] = ri
-	return true
+	return 0
 }
 
 func (q *peer) untrack(src *peer, seq uint32) {

@@ -410,3 +410,22 @@ func TestRegistryBadSpecs(t *testing.T) {
 	_, err = bus.RegisterFamily(ctx, other, kvSpec("mine"))
 	require.NoError(t, err)
 }
+
+// Requests to a family are remembered until answered, up to
+// Server.MaxInflight per owner; past it the daemon refuses with EAGAIN
+// rather than grow.
+func TestRegistryInflightBound(t *testing.T) {
+	ctx := testCtx(t)
+	srv := bustest.NewServer(t, &bus.Server{MaxInflight: 4})
+	owner := srv.Dial(t, nil)
+	fam, err := bus.RegisterFamily(ctx, owner, kvSpec("silent")) // nobody serves it
+	require.NoError(t, err)
+	c := srv.Dial(t, nil)
+	for i := range 4 {
+		_, err := c.Send(ctx, netlink.Message{Header: netlink.Header{Type: netlink.HeaderType(fam.ID), Flags: netlink.Request, Sequence: uint32(100 + i)}, Data: []byte{kvWipe, 1, 0, 0}})
+		require.NoError(t, err)
+	}
+	_, err = c.Execute(ctx, netlink.Message{Header: netlink.Header{Type: netlink.HeaderType(fam.ID)}, Data: []byte{kvWipe, 1, 0, 0}})
+	require.ErrorIs(t, err, unix.EAGAIN)
+	assert.Contains(t, err.Error(), "too many unanswered requests")
+}
