@@ -429,3 +429,26 @@ func TestRegistryInflightBound(t *testing.T) {
 	require.ErrorIs(t, err, unix.EAGAIN)
 	assert.Contains(t, err.Error(), "too many unanswered requests")
 }
+
+// A service publishes to its family's group; a client joins it by name
+// through genl.
+func TestRegistryPublish(t *testing.T) {
+	ctx := testCtx(t)
+	srv := bustest.NewServer(t, nil)
+	owner := srv.Dial(t, nil)
+	fam, err := bus.RegisterFamily(ctx, owner, kvSpec("pub"))
+	require.NoError(t, err)
+	gc := genl.NewConn(srv.Dial(t, nil))
+	require.NoError(t, gc.JoinGroup(ctx, "pub", "changes"))
+	require.NoError(t, bus.Publish(ctx, owner, &fam, "changes", kvSet, func(ae *netlink.AttributeEncoder) { ae.String(kvKey, "k") }))
+	require.ErrorIs(t, bus.Publish(ctx, owner, &fam, "nope", kvSet, nil), unix.ENOENT)
+	msgs, err := gc.Netlink().Receive(ctx)
+	require.NoError(t, err)
+	require.Len(t, msgs, 1)
+	g, _ := fam.Group("changes")
+	assert.Equal(t, g.ID, msgs[0].Addr.Group)
+	assert.Equal(t, netlink.HeaderType(fam.ID), msgs[0].Header.Type)
+	gm, err := genl.ParseMessage(msgs[0].Data)
+	require.NoError(t, err)
+	assert.Equal(t, uint8(kvSet), gm.Header.Command)
+}
