@@ -1,5 +1,7 @@
 package bus
 
+import "time"
+
 // SetReadBuffer exposes setReadBuffer to the tests.
 func (t *Transport) SetReadBuffer(bytes int) error { return t.setReadBuffer(bytes) }
 
@@ -11,4 +13,12 @@ func SetCredsHook(s *Server, fn func(pid int32, uid, gid uint32) (int32, uint32,
 		c.PID, c.UID, c.GID = fn(c.PID, c.UID, c.GID)
 		return c
 	}
+}
+
+// SetAnswerWait sets how long a family's answer waits for room in its
+// caller's queue, and returns the previous value.
+func SetAnswerWait(d time.Duration) time.Duration {
+	old := answerWait
+	answerWait = d
+	return old
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"syscall"
+	"time"
 
 	"github.com/nlbus/netlink"
 	"github.com/nlbus/netlink/genl"
@@ -227,4 +228,43 @@ func (rs *routeState) multicastDaemon(s *Server, g uint32, b []byte) {
 	if s.r.hasMonitors() {
 		rs.monitor(s, e, b)
 	}
+}
+
+// answerWait bounds how long an owner's answer waits for room in its
+// caller's queue (a variable for the tests).
+var answerWait = 5 * time.Second
+
+// waitAnswer queues an answer of p (a family's owner) to q, whose queue is
+// full, once q has read enough: this read loop stops reading p meanwhile,
+// so p's sends block as a kernel dump waits for its reader, and a dump of
+// any size streams. If q does not read within answerWait (or goes), the
+// request fails for q with ENOBUFS instead, from port 0, and waitAnswer
+// reports false.
+func (p *peer) waitAnswer(q *peer, e Envelope, payload []byte, rs *routeState) bool {
+	s := p.s
+	rs.flush() // q (and everyone else this batch touched) drains meanwhile
+	deadline := time.Now().Add(answerWait)
+	pause := 50 * time.Microsecond
+	for !q.gone.Load() && !p.gone.Load() && !s.closing.Load() && time.Now().Before(deadline) {
+		time.Sleep(pause)
+		pause = min(2*pause, 5*time.Millisecond)
+		if q.enqueue(e, payload, false) {
+			return true
+		}
+	}
+	s.refused.Add(1)
+	seq := ne.Uint32(payload[8:])
+	p.imu.Lock()
+	ri, ok := p.inflight[reqKey{q, seq}]
+	delete(p.inflight, reqKey{q, seq})
+	p.imu.Unlock()
+	if !ok || q.gone.Load() {
+		return false
+	}
+	msg := appendError(nil, ri.hdr[:], unix.ENOBUFS, "nlbus: the answer of port "+utoa(p.port.Load())+" found the receive queue full for "+answerWait.String())
+	if !q.enqueue(Envelope{Dst: e.Dst}, msg, true) {
+		q.drop()
+	}
+	rs.touch(q)
+	return false
 }

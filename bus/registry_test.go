@@ -2,6 +2,7 @@ package bus_test
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"sync"
 	"sync/atomic"
@@ -451,4 +452,103 @@ func TestRegistryPublish(t *testing.T) {
 	gm, err := genl.ParseMessage(msgs[0].Data)
 	require.NoError(t, err)
 	assert.Equal(t, uint8(kvSet), gm.Header.Command)
+}
+
+// A dump of 100,000 entries streams from the service to a genl caller
+// through the daemon, every entry delivered in order.
+func TestRegistryBigDump(t *testing.T) {
+	if testing.Short() {
+		t.Skip("100,000 messages")
+	}
+	ctx := testCtx(t)
+	srv := bustest.NewServer(t, nil)
+	owner := srv.Dial(t, nil)
+	fam, err := bus.RegisterFamily(ctx, owner, kvSpec("big"))
+	require.NoError(t, err)
+	const n = 100_000
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- bus.Serve(sctx, owner, fam, map[uint8]bus.Handler{
+			kvList: func(ctx context.Context, w *bus.ReplyWriter, r *bus.Request) error {
+				for i := range n {
+					if err := w.Reply(ctx, 0, func(ae *netlink.AttributeEncoder) { ae.Uint32(kvValue, uint32(i)) }); err != nil {
+						return err
+					}
+				}
+				return nil
+			},
+		})
+	}()
+	defer func() { cancel(); <-done }()
+	gc := genl.NewConn(srv.Dial(t, nil))
+	next := uint32(0)
+	for m, err := range gc.Dump(ctx, fam.ID, genl.Message{Header: genl.Header{Command: kvList}}) {
+		require.NoError(t, err)
+		ad := netlink.NewAttributeDecoder(m.Data)
+		require.True(t, ad.Next())
+		require.Equal(t, next, ad.Uint32())
+		next++
+	}
+	require.Equal(t, uint32(n), next)
+}
+
+// A caller that does not read its dump: the service's answers wait for
+// room (the owner is not read meanwhile), then the request fails for the
+// caller with ENOBUFS from port 0, in its place after what fitted.
+func TestRegistryDumpReaderStalls(t *testing.T) {
+	old := bus.SetAnswerWait(200 * time.Millisecond)
+	defer bus.SetAnswerWait(old)
+	ctx := testCtx(t)
+	srv := bustest.NewServer(t, &bus.Server{QueueBytes: 64 << 10})
+	owner := srv.Dial(t, nil)
+	fam, err := bus.RegisterFamily(ctx, owner, kvSpec("stall"))
+	require.NoError(t, err)
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- bus.Serve(sctx, owner, fam, map[uint8]bus.Handler{
+			kvList: func(ctx context.Context, w *bus.ReplyWriter, r *bus.Request) error {
+				for i := range 20_000 {
+					if err := w.Reply(ctx, 0, func(ae *netlink.AttributeEncoder) { ae.Uint32(kvValue, uint32(i)) }); err != nil {
+						return err
+					}
+				}
+				return nil
+			},
+		})
+	}()
+	defer func() { cancel(); <-done }()
+
+	tr, err := bus.DialTransport(ctx, srv.Path, 0)
+	require.NoError(t, err)
+	defer tr.Close()
+	req, err := netlink.AppendMessage(nil, netlink.Message{Header: netlink.Header{Type: netlink.HeaderType(fam.ID), Flags: netlink.Request | netlink.Dump, Sequence: 9}, Data: []byte{kvList, 1, 0, 0}})
+	require.NoError(t, err)
+	require.NoError(t, tr.Send(ctx, req, netlink.Addr{}))
+	time.Sleep(time.Second) // not reading
+	parts := 0
+	for {
+		e, payload, err := tr.RecvFrame(ctx)
+		require.NoError(t, err)
+		msgs, err := netlink.ParseMessages(payload)
+		require.NoError(t, err)
+		for _, m := range msgs {
+			switch m.Header.Type {
+			case netlink.Error:
+				assert.Zero(t, e.Src, "the failure comes from port 0")
+				errno := -int32(binary.NativeEndian.Uint32(m.Data))
+				assert.Equal(t, int32(unix.ENOBUFS), errno)
+				assert.Greater(t, parts, 100)
+				t.Logf("%d parts, then ENOBUFS", parts)
+				return
+			case netlink.Done:
+				t.Fatal("the dump completed though its reader stalled")
+			default:
+				if e.Src == 0 {
+					parts++
+				}
+			}
+		}
+	}
 }

@@ -254,14 +254,22 @@ func (p *peer) unicast(e Envelope, payload []byte, rs *routeState) {
 		p.refuse(payload, e.Dst, unix.ECONNREFUSED, "nlbus: no port "+utoa(e.Dst)+" on the bus", rs)
 		return
 	}
-	if p.families.Load() > 0 && p.answersVia0(q, payload) {
+	via0 := p.families.Load() > 0 && p.answersVia0(q, payload)
+	if via0 {
 		// An answer of a family's owner to a request that went to port 0:
 		// it comes from port 0, as a kernel family's answer would.
 		e = Envelope{Dst: e.Dst}
 	}
 	if !q.enqueue(e, payload, false) {
-		p.refuse(payload, e.Dst, unix.EAGAIN, "nlbus: the receive queue of port "+utoa(e.Dst)+" is full", rs)
-		return
+		if !via0 {
+			p.refuse(payload, e.Dst, unix.EAGAIN, "nlbus: the receive queue of port "+utoa(e.Dst)+" is full", rs)
+			return
+		}
+		// A family's answer waits for room, as a kernel dump waits for
+		// its reader (registry.go).
+		if !p.waitAnswer(q, e, payload, rs) {
+			return
+		}
 	}
 	rs.touch(q)
 	// Remember requests relayed to q, so they fail at once if q goes; and
