@@ -88,6 +88,7 @@ func (p *peer) delFamily(data []byte, rs *routeState) (syscall.Errno, string) {
 	}); err != nil {
 		return unix.EINVAL, "nlbus: malformed bus-control message: " + err.Error()
 	}
+	// Route of a non-request names the family's owner.
 	owner, _ := s.reg.Route(netlink.Message{Header: netlink.Header{Type: netlink.HeaderType(id)}}, genlctrl.Caller{})
 	if _, ok := s.reg.Family(id); !ok || id == FamilyID || owner != p.port.Load() {
 		return unix.ENOENT, fmt.Sprintf("nlbus: this connection owns no family %#x", id)

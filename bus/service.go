@@ -101,14 +101,14 @@ func (e *Error) Unwrap() error { return e.Errno }
 // (an NLMSG_ERROR; see Error).
 type Handler func(ctx context.Context, w *ReplyWriter, r *Request) error
 
-// ReplyWriter sends a handler's replies to its caller.
+// ReplyWriter sends a handler's replies to its caller. It is valid only
+// during the Handler's call.
 type ReplyWriter struct {
-	c       *netlink.Conn
-	fam     *genl.Family
-	req     *Request
-	buf     []byte
-	ae      netlink.AttributeEncoder
-	replies int
+	c   *netlink.Conn
+	fam *genl.Family
+	req *Request
+	buf []byte
+	ae  netlink.AttributeEncoder
 }
 
 // Reply sends one reply message with command cmd (0: the request's) and
@@ -132,7 +132,6 @@ func (w *ReplyWriter) Reply(ctx context.Context, cmd uint8, enc func(ae *netlink
 	if w.req.Dump {
 		flags = netlink.Multi
 	}
-	w.replies++
 	_, err = w.c.Send(ctx, netlink.Message{
 		Header: netlink.Header{Type: netlink.HeaderType(w.fam.ID), Flags: flags,
 			Sequence: w.req.Message.Header.Sequence, PID: w.req.Port},
@@ -199,7 +198,7 @@ func Serve(ctx context.Context, c *netlink.Conn, fam genl.Family, handlers map[u
 				Creds:        m.Creds,
 				Message:      m,
 			}
-			w.req, w.replies = &req, 0
+			w.req = &req
 			var herr error
 			if fn := handlers[req.Header.Command]; fn != nil {
 				herr = fn(ctx, w, &req)
