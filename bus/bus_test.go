@@ -160,9 +160,9 @@ func TestControlErrors(t *testing.T) {
 	t.Run("reserved group join", func(t *testing.T) {
 		assert.ErrorIs(t, a.JoinGroup(5), unix.EINVAL)
 	})
-	t.Run("controller absent", func(t *testing.T) {
+	t.Run("controller: getfamily without a name", func(t *testing.T) {
 		_, err := a.Execute(ctx, netlink.Message{Header: netlink.Header{Type: 0x10}, Data: []byte{3, 1, 0, 0}})
-		require.ErrorIs(t, err, unix.EOPNOTSUPP)
+		require.ErrorIs(t, err, unix.EINVAL)
 	})
 	t.Run("unknown command", func(t *testing.T) {
 		msg, err := bus.ControlMessage(99, 0, nil)
@@ -187,15 +187,17 @@ func TestControlErrors(t *testing.T) {
 	_ = errors.New
 }
 
-// The genl package runs over a bus Conn unchanged; until the registry
-// exists the controller type is refused clearly.
+// The genl package runs over a bus Conn unchanged; the bus-control family
+// is in the registry like any other.
 func TestGenlOverBus(t *testing.T) {
 	ctx := testCtx(t)
 	srv := bustest.NewServer(t, nil)
 	gc := genl.NewConn(srv.Dial(t, nil))
-	_, err := gc.GetFamily(ctx, "nlbus")
-	require.ErrorIs(t, err, unix.EOPNOTSUPP)
-	assert.Contains(t, err.Error(), "no generic-netlink controller yet")
+	f, err := gc.GetFamily(ctx, "nlbus")
+	require.NoError(t, err)
+	assert.Equal(t, uint16(bus.FamilyID), f.ID)
+	_, err = gc.GetFamily(ctx, "nl80211")
+	require.ErrorIs(t, err, unix.ENOENT)
 }
 
 // Conn.Batch works against the daemon: several bus-control requests in one

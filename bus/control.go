@@ -9,8 +9,8 @@ import (
 // The bus-control family: generic netlink messages (a 4-byte genlmsghdr and
 // attributes) of type FamilyID sent to port 0. See docs/PROTOCOL.md.
 const (
-	// FamilyID is the message type of bus-control messages. 0x10 is kept
-	// for the generic-netlink controller (GENL_ID_CTRL), 0x12-0x1f for
+	// FamilyID is the message type of bus-control messages. 0x10 is the
+	// generic-netlink controller (GENL_ID_CTRL), 0x12-0x1f are kept for
 	// later bus use, and families registered on the bus get IDs from 0x20.
 	FamilyID = 0x11
 	// FamilyName is the family's name.
@@ -58,9 +58,9 @@ const (
 	AttrServerPID   = 21 // s32 process ID of the daemon
 )
 
-// Well-known groups. Groups 1-15 are the daemon's; 0x80000000 and up are
-// kept for groups the family registry will allocate; applications use
-// 16-0x7fffffff.
+// Well-known groups. Groups 1-15 are the daemon's; 0x80000000 is the
+// controller's notify group (NotifyGroup) and the registry allocates
+// family groups from 0x80000001; applications use 16-0x7fffffff.
 const (
 	// GroupPorts carries CmdPortReleased notifications; anyone may join.
 	GroupPorts = 1

@@ -9,6 +9,15 @@
 // port 0, as the kernel is: bus control (Ports, GetStats, and the joins and
 // binds the transport does for the Conn) is generic netlink to port 0.
 //
+// The daemon is also a generic-netlink controller (nlctrl, type 0x10 at
+// port 0): a service registers a family with RegisterFamily and serves it
+// with Serve (a Handler per command, replies and dump parts streamed by a
+// ReplyWriter, notifications with Publish); clients resolve and call it
+// with package genl as they would a kernel family. The daemon checks each
+// request against the family's commands, admin flags and attribute
+// policies before the service sees it, and the family goes when the
+// registering connection does.
+//
 // Server is the daemon (`nlbus serve` runs one); Listen creates its socket
 // and SocketPath says where clients look for it; package bustest runs one
 // in-process for tests. The wire protocol is docs/PROTOCOL.md.

@@ -5,6 +5,8 @@ import (
 
 	"github.com/nlbus/netlink"
 	"github.com/nlbus/netlink/bus"
+	"github.com/nlbus/netlink/genl"
+	"github.com/nlbus/netlink/genl/genlctrl"
 )
 
 // FuzzParseEnvelope: ParseEnvelope never panics, and an envelope it
@@ -68,6 +70,69 @@ func FuzzParseControl(f *testing.F) {
 		r, err := bus.ParsePortReleased(m.Data)
 		if err != nil || r.Port != port || r.PID != pid || r.UID != uid {
 			t.Fatalf("round trip: %+v, %v", r, err)
+		}
+	})
+}
+
+// FuzzParseFamilySpec: the registration decoder never panics, and what it
+// accepts the registry either registers or refuses, without panicking; a
+// spec encoded by AppendFamilySpec decodes to the same names and counts.
+func FuzzParseFamilySpec(f *testing.F) {
+	seed := func(spec bus.FamilySpec) {
+		m, err := bus.ControlMessage(bus.CmdNewFamily, 0, func(ae *netlink.AttributeEncoder) {
+			if err := bus.AppendFamilySpec(ae, &spec); err != nil {
+				f.Fatal(err)
+			}
+		})
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(m.Data)
+	}
+	inner := &genlctrl.Table{Attrs: []genlctrl.Attr{{ID: 1, Type: genl.TypeString, MaxLen: 8}}}
+	seed(bus.FamilySpec{Name: "kv", Version: 1, MaxAttr: 3, Groups: []string{"changes", "other"},
+		Ops: []bus.Op{
+			{Cmd: 1, Flags: genl.CmdCapDo, DoPolicy: &genlctrl.Table{Attrs: []genlctrl.Attr{
+				{ID: 1, Type: genl.TypeU32, HasRange: true, MaxU: 5},
+				{ID: 2, Type: genl.TypeNested, Nested: inner},
+				{ID: 3, Type: genl.TypeBitfield32, Mask: 7},
+			}}},
+			{Cmd: 2, Flags: genl.CmdCapDump | genl.AdminPerm, DumpPolicy: inner},
+		}})
+	seed(bus.FamilySpec{Name: "x"})
+	f.Add([]byte{bus.CmdNewFamily, 1, 0, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fam, err := bus.ParseFamilySpec(b)
+		if err != nil {
+			return
+		}
+		if fam.Name == "" {
+			t.Fatal("accepted a spec without a name")
+		}
+		reg := genlctrl.New(nil)
+		reg.Register(fam) // may refuse; must not panic
+		// Round trip of the names and counts through the encoder.
+		spec := bus.FamilySpec{Name: fam.Name, Version: fam.Version, HeaderSize: fam.HeaderSize, MaxAttr: fam.MaxAttr}
+		for _, g := range fam.Groups {
+			spec.Groups = append(spec.Groups, g.Name)
+		}
+		for _, o := range fam.Ops {
+			spec.Ops = append(spec.Ops, bus.Op{Cmd: o.Cmd, Flags: o.Flags, DoPolicy: o.DoPolicy, DumpPolicy: o.DumpPolicy})
+		}
+		m, err := bus.ControlMessage(bus.CmdNewFamily, 0, func(ae *netlink.AttributeEncoder) {
+			if e := bus.AppendFamilySpec(ae, &spec); e != nil {
+				t.Fatalf("decoded spec does not encode: %v", e)
+			}
+		})
+		if err != nil {
+			return // e.g. a name too long for an attribute
+		}
+		again, err := bus.ParseFamilySpec(m.Data)
+		if err != nil {
+			t.Fatalf("re-encoded spec does not decode: %v", err)
+		}
+		if again.Name != fam.Name || len(again.Ops) != len(fam.Ops) || len(again.Groups) != len(fam.Groups) {
+			t.Fatalf("round trip: %+v != %+v", again, fam)
 		}
 	})
 }

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/nlbus/netlink"
+	"github.com/nlbus/netlink/genl"
+	"github.com/nlbus/netlink/genl/genlctrl"
 )
 
 // FuzzHandle feeds any datagram to the daemon's router, from a peer
@@ -24,6 +26,21 @@ func FuzzHandle(f *testing.F) {
 	PutEnvelope(b, Envelope{Length: uint32(len(b))})
 	copy(b[EnvelopeLen:], cb)
 	f.Add(b)
+	// The registry: a request to the family q owns (type 0x20), the
+	// controller (a GETFAMILY dump), a registration.
+	add := func(m netlink.Message) {
+		mb, _ := netlink.AppendMessage(nil, m)
+		b := make([]byte, EnvelopeLen+len(mb))
+		PutEnvelope(b, Envelope{Length: uint32(len(b))})
+		copy(b[EnvelopeLen:], mb)
+		f.Add(b)
+	}
+	add(netlink.Message{Header: netlink.Header{Type: FirstFamilyID, Flags: netlink.Request | netlink.Acknowledge, Sequence: 2}, Data: []byte{1, 1, 0, 0, 8, 0, 1, 0, 5, 0, 0, 0}})
+	add(netlink.Message{Header: netlink.Header{Type: 0x10, Flags: netlink.Request | netlink.Dump, Sequence: 3}, Data: []byte{3, 1, 0, 0}})
+	reg, _ := ControlMessage(CmdNewFamily, netlink.Acknowledge, func(ae *netlink.AttributeEncoder) {
+		AppendFamilySpec(ae, &FamilySpec{Name: "g", Ops: []Op{{Cmd: 1, Flags: genl.CmdCapDo, DoPolicy: &genlctrl.Table{Attrs: []genlctrl.Attr{{ID: 1, Type: genl.TypeU8}}}}}, Groups: []string{"x"}})
+	})
+	add(reg)
 
 	f.Fuzz(func(t *testing.T, d []byte) {
 		s := &Server{MaxBadFrames: 1 << 30, QueueBytes: 64 << 10}
@@ -34,6 +51,13 @@ func FuzzHandle(f *testing.F) {
 		s.r.add(q)
 		s.r.bind(q, 5000)
 		s.r.join(q, 100, maxGroups)
+		s.r.join(q, NotifyGroup, maxGroups)
+		if _, _, err := s.reg.Register(genlctrl.Family{Name: "f", Owner: 5000, Ops: []genlctrl.Op{
+			{Cmd: 1, Flags: genl.CmdCapDo | genl.CmdCapDump, DoPolicy: &genlctrl.Table{Attrs: []genlctrl.Attr{{ID: 1, Type: genl.TypeU32}}}},
+		}}); err != nil {
+			t.Fatal(err)
+		}
+		q.families.Add(1)
 		rs := newRouteState()
 		p.handle(d, false, rs)
 		p.handle(d, true, rs)

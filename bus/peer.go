@@ -39,6 +39,9 @@ type reqKey struct {
 type reqInfo struct {
 	hdr [16]byte
 	ack bool
+	// via0: the request went to port 0 (a registered family); its
+	// answers and its failure come from port 0.
+	via0 bool
 }
 
 // peer is one client connection.
@@ -64,6 +67,9 @@ type peer struct {
 
 	imu      sync.Mutex
 	inflight map[reqKey]reqInfo
+
+	// families is the number of families this connection registered.
+	families atomic.Int32
 
 	sent, delivered, dropped atomic.Uint64
 	badCount                 int // malformed datagrams, read loop only
@@ -387,10 +393,17 @@ func (p *peer) close(cause error) {
 		if s.closing.Load() {
 			inflight = nil // everyone is told by the end of their connection
 		}
+		if p.families.Load() > 0 && !s.closing.Load() {
+			rs.notifyFamily(s, s.reg.UnregisterOwner(port))
+		}
 		for k, ri := range inflight {
+			src := port
+			if ri.via0 {
+				src = 0
+			}
 			rs.reply = appendError(rs.reply[:0], ri.hdr[:], unix.ECONNRESET,
 				"nlbus: port "+utoa(port)+" closed before replying")
-			if !k.src.enqueue(Envelope{Src: port, Dst: k.src.port.Load()}, rs.reply, true) {
+			if !k.src.enqueue(Envelope{Src: src, Dst: k.src.port.Load()}, rs.reply, true) {
 				k.src.drop()
 			}
 			rs.touch(k.src)

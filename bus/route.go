@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nlbus/netlink"
+	"github.com/nlbus/netlink/genl"
 	"golang.org/x/sys/unix"
 )
 
@@ -253,9 +254,22 @@ func (p *peer) unicast(e Envelope, payload []byte, rs *routeState) {
 		p.refuse(payload, e.Dst, unix.ECONNREFUSED, "nlbus: no port "+utoa(e.Dst)+" on the bus", rs)
 		return
 	}
+	via0 := p.families.Load() > 0 && p.answersVia0(q, payload)
+	if via0 {
+		// An answer of a family's owner to a request that went to port 0:
+		// it comes from port 0, as a kernel family's answer would.
+		e = Envelope{Dst: e.Dst}
+	}
 	if !q.enqueue(e, payload, false) {
-		p.refuse(payload, e.Dst, unix.EAGAIN, "nlbus: the receive queue of port "+utoa(e.Dst)+" is full", rs)
-		return
+		if !via0 {
+			p.refuse(payload, e.Dst, unix.EAGAIN, "nlbus: the receive queue of port "+utoa(e.Dst)+" is full", rs)
+			return
+		}
+		// A family's answer waits for room, as a kernel dump waits for
+		// its reader (registry.go).
+		if !p.waitAnswer(q, e, payload, rs) {
+			return
+		}
 	}
 	rs.touch(q)
 	// Remember requests relayed to q, so they fail at once if q goes; and
@@ -359,11 +373,15 @@ func (p *peer) control(tflag uint8, payload []byte, rs *routeState) {
 		var msg string
 		switch h.Type {
 		case netlink.Noop:
-		case 0x10:
-			errno, msg = unix.EOPNOTSUPP, "nlbus: this bus has no generic-netlink controller yet"
+		case netlink.HeaderType(genl.CtrlID):
+			rs.reply = p.s.reg.Handle(rs.reply, m, p.port.Load())
+			continue
 		case FamilyID:
 			errno, msg = p.command(h, m.Data, rs)
 		default:
+			if p.toFamily(m, payload[off:it.Offset()], rs) {
+				continue
+			}
 			errno, msg = unix.EOPNOTSUPP, fmt.Sprintf("nlbus: the daemon has no family with type %#x", uint16(h.Type))
 		}
 		if errno != 0 || h.Flags&netlink.Acknowledge != 0 {
@@ -419,6 +437,9 @@ func (p *peer) command(h netlink.Header, data []byte, rs *routeState) (syscall.E
 		if !hasPort || port == 0 {
 			return unix.EINVAL, "nlbus: bind needs a non-zero port (attribute 2)"
 		}
+		if p.families.Load() > 0 {
+			return unix.EBUSY, "nlbus: a connection that owns families keeps its port"
+		}
 		if port <= maxPrivPort && !s.privileged(p.cr) {
 			return unix.EACCES, "nlbus: ports below 1024 are for root"
 		}
@@ -470,6 +491,10 @@ func (p *peer) command(h netlink.Header, data []byte, rs *routeState) (syscall.E
 		return 0, ""
 	case CmdGetStats:
 		p.appendGenl(rs, h, 0, CmdGetStats, s.statsAttrs)
+	case CmdNewFamily:
+		return p.newFamily(h, data, rs)
+	case CmdDelFamily:
+		return p.delFamily(data, rs)
 	default:
 		return unix.EOPNOTSUPP, fmt.Sprintf("nlbus: unknown bus-control command %d", cmd)
 	}

@@ -3,6 +3,7 @@ package bus
 import (
 	"context"
 	"errors"
+	"github.com/nlbus/netlink/genl/genlctrl"
 	"net"
 	"os"
 	"sync"
@@ -56,6 +57,10 @@ type Server struct {
 	start   time.Time
 	pool    *bufPool
 	r       router
+	reg     *genlctrl.Registry
+	// credsHook rewrites a new connection's credentials; set only by
+	// tests (export_test.go), before Serve.
+	credsHook func(creds) creds
 
 	mu        sync.Mutex
 	listeners map[*net.UnixListener]struct{}
@@ -100,6 +105,7 @@ func (s *Server) init() {
 		// most 64 are kept for reuse.
 		s.pool = newBufPool(batchSize(s.maxDG), 64)
 		s.r.init()
+		s.reg = newRegistry()
 		s.listeners = make(map[*net.UnixListener]struct{})
 		s.peers = make(map[*peer]struct{})
 	})
@@ -236,6 +242,9 @@ func (s *Server) accept(uc *net.UnixConn) {
 		s.log.Warn("peer credentials unavailable; closing", "error", cerr)
 		uc.Close()
 		return
+	}
+	if s.credsHook != nil {
+		cr = s.credsHook(cr) // tests only: see export_test.go
 	}
 	p := newPeer(s, uc, rc, cr)
 	s.mu.Lock()

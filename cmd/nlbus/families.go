@@ -9,20 +9,30 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/nlbus/netlink/bus"
 	"github.com/nlbus/netlink/genl"
 )
 
 func init() {
-	register("families", command{summary: "list generic-netlink families (like genl ctrl list); needs --kernel", flags: familiesFlags})
+	register("families", command{summary: "list generic-netlink families on the bus (like genl ctrl list); --kernel: the kernel's", flags: familiesFlags})
 }
 
 // errNoBus is the answer of the commands that will talk to the bus daemon
-// by default, until the bus exists.
+// by default, until they do.
 var errNoBus = errors.New("no bus daemon yet; use --kernel")
 
 // dialGenl opens the kernel's generic-netlink controller; tests replace it
 // with a genltest server.
 var dialGenl = func() (*genl.Conn, error) { return genl.Dial(nil) }
+
+// dialBusGenl opens the bus daemon's controller (socket "" is the default).
+func dialBusGenl(socket string) (*genl.Conn, error) {
+	c, err := bus.Dial(&bus.Config{Socket: socket})
+	if err != nil {
+		return nil, err
+	}
+	return genl.NewConn(c), nil
+}
 
 // familyJSON is the JSON form of a family.
 type familyJSON struct {
@@ -47,13 +57,15 @@ type groupJSON struct {
 }
 
 // genlFlags declares the flags shared by families and policy; dial returns
-// the connection --kernel selects.
+// the connection they select: the bus daemon's controller, or with
+// --kernel the kernel's.
 func genlFlags(fs *flag.FlagSet) (asJSON *bool, dial func() (*genl.Conn, error)) {
-	kernel := fs.Bool("kernel", false, "ask the kernel's controller (the only source until the bus exists)")
+	socket := busFlags(fs)
+	kernel := fs.Bool("kernel", false, "ask the kernel's controller instead of the bus daemon's")
 	asJSON = fs.Bool("json", false, "print JSON")
 	dial = func() (*genl.Conn, error) {
 		if !*kernel {
-			return nil, errNoBus
+			return dialBusGenl(*socket)
 		}
 		return dialGenl()
 	}

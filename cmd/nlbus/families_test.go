@@ -8,11 +8,15 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/nlbus/netlink/bus"
+	"github.com/nlbus/netlink/bus/bustest"
 	"github.com/nlbus/netlink/genl"
+	"github.com/nlbus/netlink/genl/genlctrl"
 	"github.com/nlbus/netlink/genl/genltest"
 )
 
@@ -41,13 +45,53 @@ func fakeController(t *testing.T, cfg *genltest.Config) {
 	t.Cleanup(func() { dialGenl = old })
 }
 
-func TestFamiliesNeedsKernel(t *testing.T) {
-	for _, cmd := range [][]string{{"families"}, {"policy", "nlctrl"}} {
-		code, out, errOut := run(cmd...)
-		assert.Equal(t, 1, code)
-		assert.Empty(t, out)
-		assert.Equal(t, "nlbus "+cmd[0]+": no bus daemon yet; use --kernel\n", errOut)
+// families and policy ask the bus daemon by default, with the same JSON as
+// --kernel.
+func TestFamiliesOnBus(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	srv := bustest.NewServer(t, nil)
+	svc := srv.Dial(t, nil)
+	pol := &genlctrl.Table{Attrs: []genlctrl.Attr{{ID: 1, Type: genl.TypeU32, HasRange: true, MaxU: 9}}}
+	fam, err := bus.RegisterFamily(ctx, svc, bus.FamilySpec{
+		Name: "demo", Version: 2, MaxAttr: 3,
+		Ops:    []bus.Op{{Cmd: 1, Flags: genl.CmdCapDo | genl.AdminPerm, DoPolicy: pol}},
+		Groups: []string{"events"},
+	})
+	require.NoError(t, err)
+
+	code, out, errOut := run("families", "--socket", srv.Path, "--json")
+	require.Equal(t, 0, code, errOut)
+	var fams []map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &fams))
+	require.Len(t, fams, 3) // nlctrl, nlbus, demo
+	for _, k := range []string{"name", "id", "version", "hdrsize", "maxattr", "ops", "groups"} {
+		assert.Contains(t, fams[2], k)
 	}
+	assert.Equal(t, "demo", fams[2]["name"])
+	assert.Equal(t, float64(fam.ID), fams[2]["id"])
+	assert.Equal(t, []any{map[string]any{"id": 1.0, "flags": map[string]any{"value": 11.0, "names": []any{"admin-perm", "do", "has-policy"}}}}, fams[2]["ops"])
+	g := fams[2]["groups"].([]any)[0].(map[string]any)
+	assert.Equal(t, "events", g["name"])
+	assert.Equal(t, float64(fam.Groups[0].ID), g["id"])
+
+	code, out, errOut = run("families", "--socket", srv.Path)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "demo\n  id 0x20  version 2  hdrsize 0  maxattr 3")
+
+	code, out, errOut = run("policy", "demo", "--socket", srv.Path, "--json")
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, `"u32"`)
+	code, out, errOut = run("policy", "demo", "--socket", srv.Path)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "u32")
+
+	code, _, errOut = run("policy", "nope", "--socket", srv.Path)
+	assert.Equal(t, 1, code)
+	assert.NotEmpty(t, errOut)
+	code, _, errOut = run("families", "--socket", srv.Path+".absent")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "no bus daemon at")
 }
 
 func TestFamiliesJSON(t *testing.T) {

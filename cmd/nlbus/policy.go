@@ -10,7 +10,7 @@ import (
 
 func init() {
 	register("policy", command{
-		summary: "show a generic-netlink family's attribute policies per operation; needs --kernel",
+		summary: "show a generic-netlink family's attribute policies per operation, on the bus (--kernel: the kernel's)",
 		args:    []string{"FAMILY"},
 		flags:   policyFlags,
 	})

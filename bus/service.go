@@ -1,0 +1,249 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"syscall"
+
+	"github.com/nlbus/netlink"
+	"github.com/nlbus/netlink/genl"
+	"github.com/nlbus/netlink/genl/genlctrl"
+)
+
+// RegisterFamily registers spec on the bus c is connected to, with c's
+// connection as its owner, and returns the family as the controller reports
+// it (ID and group IDs assigned). The family is removed when c closes (or
+// its process dies). A name already registered fails with an error
+// wrapping EEXIST.
+func RegisterFamily(ctx context.Context, c *netlink.Conn, spec FamilySpec) (genl.Family, error) {
+	var serr error
+	msg, err := ControlMessage(CmdNewFamily, 0, func(ae *netlink.AttributeEncoder) {
+		serr = AppendFamilySpec(ae, &spec)
+	})
+	if err == nil {
+		err = serr
+	}
+	if err != nil {
+		return genl.Family{}, err
+	}
+	replies, err := c.Execute(ctx, msg)
+	if err != nil {
+		return genl.Family{}, err
+	}
+	for _, m := range replies {
+		if m.Header.Type != FamilyID {
+			continue
+		}
+		var f genl.Family
+		_, err := ParseControl(m.Data, func(ad *netlink.AttributeDecoder) {
+			if ad.Type() == AttrFamilyInfo {
+				f.UnmarshalAttributes(ad.Bytes())
+			}
+		})
+		if err == nil && f.ID == 0 {
+			err = errors.New("nlbus: new-family reply without the family")
+		}
+		return f, err
+	}
+	return genl.Family{}, &netlink.OpError{Op: "register", Err: errNoReply}
+}
+
+// UnregisterFamily removes a family that c registered.
+func UnregisterFamily(ctx context.Context, c *netlink.Conn, id uint16) error {
+	msg, err := ControlMessage(CmdDelFamily, 0, func(ae *netlink.AttributeEncoder) {
+		ae.Uint16(AttrFamilyID, id)
+	})
+	if err != nil {
+		return err
+	}
+	_, err = c.Execute(ctx, msg)
+	return err
+}
+
+// Request is a request to a family a service serves. Its slices are
+// borrowed: valid only until the Handler returns.
+type Request struct {
+	// Header is the genl header (command, version).
+	Header genl.Header
+	// FamilyHeader is the family's own header (FamilySpec.HeaderSize bytes).
+	FamilyHeader []byte
+	// Attrs are the attributes, already checked by the daemon against the
+	// command's policy.
+	Attrs []byte
+	// Dump is set for a dump request (NLM_F_DUMP).
+	Dump bool
+	// Port is the caller's port; Creds its credentials, from the daemon.
+	Port  uint32
+	Creds *netlink.Credentials
+	// Message is the whole request.
+	Message netlink.Message
+}
+
+// Error is a handler's error with an errno: the caller gets it with Msg as
+// the extended-ack text. Any other error is sent as EIO with its text.
+type Error struct {
+	Errno syscall.Errno
+	Msg   string
+}
+
+func (e *Error) Error() string {
+	if e.Msg == "" {
+		return e.Errno.Error()
+	}
+	return e.Msg
+}
+
+func (e *Error) Unwrap() error { return e.Errno }
+
+// Handler serves one command. It writes replies (one for a do, any number
+// for a dump, each sent at once: a dump streams) with w and returns nil
+// (the caller then gets the ACK it asked for, or NLMSG_DONE) or an error
+// (an NLMSG_ERROR; see Error).
+type Handler func(ctx context.Context, w *ReplyWriter, r *Request) error
+
+// ReplyWriter sends a handler's replies to its caller. It is valid only
+// during the Handler's call.
+type ReplyWriter struct {
+	c   *netlink.Conn
+	fam *genl.Family
+	req *Request
+	buf []byte
+	ae  netlink.AttributeEncoder
+}
+
+// Reply sends one reply message with command cmd (0: the request's) and
+// the attributes enc writes; in a dump it is one part (NLM_F_MULTI).
+func (w *ReplyWriter) Reply(ctx context.Context, cmd uint8, enc func(ae *netlink.AttributeEncoder)) error {
+	if cmd == 0 {
+		cmd = w.req.Header.Command
+	}
+	w.buf = append(w.buf[:0], cmd, uint8(w.fam.Version), 0, 0)
+	w.buf = append(w.buf, make([]byte, w.fam.HeaderSize)...)
+	w.ae.Reset(w.buf)
+	if enc != nil {
+		enc(&w.ae)
+	}
+	data, err := w.ae.Bytes()
+	if err != nil {
+		return err
+	}
+	w.buf = data
+	var flags netlink.HeaderFlags
+	if w.req.Dump {
+		flags = netlink.Multi
+	}
+	_, err = w.c.Send(ctx, netlink.Message{
+		Header: netlink.Header{Type: netlink.HeaderType(w.fam.ID), Flags: flags,
+			Sequence: w.req.Message.Header.Sequence, PID: w.req.Port},
+		Data: data, Addr: netlink.Addr{Port: w.req.Port},
+	})
+	return err
+}
+
+// Publish sends a notification with command cmd to the family's group
+// named group.
+func (w *ReplyWriter) Publish(ctx context.Context, group string, cmd uint8, enc func(ae *netlink.AttributeEncoder)) error {
+	return Publish(ctx, w.c, w.fam, group, cmd, enc)
+}
+
+// Publish sends a notification with command cmd and the attributes enc
+// writes to the group named group of fam, which c registered.
+func Publish(ctx context.Context, c *netlink.Conn, fam *genl.Family, group string, cmd uint8, enc func(ae *netlink.AttributeEncoder)) error {
+	g, ok := fam.Group(group)
+	if !ok {
+		return &netlink.OpError{Op: "publish", Err: syscall.ENOENT}
+	}
+	b := append(make([]byte, 0, 64), cmd, uint8(fam.Version), 0, 0)
+	b = append(b, make([]byte, fam.HeaderSize)...)
+	var ae netlink.AttributeEncoder
+	ae.Reset(b)
+	if enc != nil {
+		enc(&ae)
+	}
+	data, err := ae.Bytes()
+	if err != nil {
+		return err
+	}
+	_, err = c.Send(ctx, netlink.Message{
+		Header: netlink.Header{Type: netlink.HeaderType(fam.ID)},
+		Data:   data, Addr: netlink.Addr{Group: g.ID},
+	})
+	return err
+}
+
+// Serve reads the requests to fam (which c registered) and calls the
+// handler of each one's command, one request at a time, until ctx ends or
+// c fails. A command without a handler is answered EOPNOTSUPP (the daemon
+// already refuses commands the family did not register). Messages that
+// are not requests to fam are ignored.
+func Serve(ctx context.Context, c *netlink.Conn, fam genl.Family, handlers map[uint8]Handler) error {
+	w := &ReplyWriter{c: c, fam: &fam}
+	var errBuf []byte
+	for {
+		err := c.ReceiveBorrowed(ctx, func(m netlink.Message) {
+			h := m.Header
+			if uint16(h.Type) != fam.ID || h.Flags&netlink.Request == 0 || m.Addr.Group != 0 {
+				return
+			}
+			hl := 4 + int(fam.HeaderSize)
+			if len(m.Data) < hl {
+				return // the daemon checked it; not from the daemon then
+			}
+			req := Request{
+				Header:       genl.Header{Command: m.Data[0], Version: m.Data[1]},
+				FamilyHeader: m.Data[4:hl],
+				Attrs:        m.Data[hl:],
+				Dump:         h.Flags&netlink.Dump == netlink.Dump,
+				Port:         m.Addr.Port,
+				Creds:        m.Creds,
+				Message:      m,
+			}
+			w.req = &req
+			var herr error
+			if fn := handlers[req.Header.Command]; fn != nil {
+				herr = fn(ctx, w, &req)
+			} else {
+				herr = &Error{Errno: syscall.EOPNOTSUPP, Msg: "nlbus: the service has no handler for this command"}
+			}
+			var out []byte
+			switch {
+			case herr != nil:
+				errno := syscall.EIO
+				var be *Error
+				var en syscall.Errno
+				switch {
+				case errors.As(herr, &be):
+					errno = be.Errno
+				case errors.As(herr, &en):
+					errno = en
+				}
+				out = genlctrl.AppendError(errBuf[:0], m, req.Port, errno, &netlink.ExtAck{Message: herr.Error()})
+			case req.Dump:
+				out = append(errBuf[:0], make([]byte, 20)...)
+				netlink.MarshalHeader(out, netlink.Header{Length: 20, Type: netlink.Done, Flags: netlink.Multi, Sequence: h.Sequence, PID: req.Port})
+			case h.Flags&netlink.Acknowledge != 0:
+				out = genlctrl.AppendError(errBuf[:0], m, req.Port, 0, nil)
+			}
+			errBuf = out
+			if len(out) >= 16 {
+				var oh netlink.Header
+				oh.Type = netlink.HeaderType(ne.Uint16(out[4:]))
+				oh.Flags = netlink.HeaderFlags(ne.Uint16(out[6:]))
+				oh.Sequence = ne.Uint32(out[8:])
+				oh.PID = ne.Uint32(out[12:])
+				c.Send(ctx, netlink.Message{Header: oh, Data: out[16:], Addr: netlink.Addr{Port: req.Port}})
+			}
+			w.req = nil
+		})
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			var oe *netlink.OpError
+			if errors.As(err, &oe) && (errors.Is(err, netlink.ErrOverrun) || errors.Is(err, netlink.ErrMalformed)) {
+				continue
+			}
+			return err
+		}
+	}
+}
