@@ -238,15 +238,6 @@ func (c *Conn) putBuf(rb *rbuf) {
 	c.mu.Unlock()
 }
 
-// readOnce reads one buffer and dispatches its messages.
-func (c *Conn) readOnce(ctx context.Context, self *call, rb *rbuf) error {
-	info, err := c.t.Recv(ctx, rb.b)
-	if err != nil {
-		return c.readFailed(ctx, self, rb, err)
-	}
-	return c.dispatch(self, rb, info)
-}
-
 // readFailed handles a failed read of self's goroutine.
 func (c *Conn) readFailed(ctx context.Context, self *call, rb *rbuf, err error) error {
 	switch {

@@ -40,6 +40,18 @@ type Config struct {
 // Conn's messages carry their sender's port in Message.Addr and its
 // credentials in Message.Creds.
 func Dial(cfg *Config) (*netlink.Conn, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), DialTimeout)
+	defer cancel()
+	return DialContext(ctx, cfg)
+}
+
+// DialTimeout bounds Dial's connection and handshake: a daemon that accepts
+// but never answers (stopped, or not a bus daemon) is an error, not a hang.
+const DialTimeout = 5 * time.Second
+
+// DialContext is Dial with ctx bounding the connection and the handshake
+// (the daemon's hello and, with Config.Port, the bind).
+func DialContext(ctx context.Context, cfg *Config) (*netlink.Conn, error) {
 	var c Config
 	if cfg != nil {
 		c = *cfg
@@ -53,7 +65,7 @@ func Dial(cfg *Config) (*netlink.Conn, error) {
 		cp.PID = 0
 		ncfg = &cp
 	}
-	t, err := DialTransport(context.Background(), c.Socket, c.Port)
+	t, err := DialTransport(ctx, c.Socket, c.Port)
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +136,7 @@ func DialTransport(ctx context.Context, path string, port uint32) (*Transport, e
 		return nil, err
 	}
 	t := &Transport{fd: pfd, path: path, ctlReply: make(chan []byte, 1)}
-	t.rbuf = make([]byte, maxMaxDatagram)
+	t.rbuf = make([]byte, MaxMaxDatagram)
 	if err := t.hello(ctx); err != nil {
 		pfd.Close()
 		return nil, err
@@ -213,7 +225,7 @@ func (t *Transport) hello(ctx context.Context) error {
 	if h.Version != Version {
 		return fmt.Errorf("%w: the daemon speaks version %d, this client %d", ErrVersion, h.Version, Version)
 	}
-	if h.MaxDatagram < minMaxDatagram || h.MaxDatagram > maxMaxDatagram || h.Port == 0 {
+	if h.MaxDatagram < MinMaxDatagram || h.MaxDatagram > MaxMaxDatagram || h.Port == 0 {
 		return fmt.Errorf("nlbus: implausible hello (port %d, max datagram %d)", h.Port, h.MaxDatagram)
 	}
 	t.port.Store(h.Port)

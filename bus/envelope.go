@@ -18,9 +18,9 @@ const (
 	// DefaultMaxDatagram is the largest datagram the daemon accepts and sends
 	// unless configured otherwise, envelope included.
 	DefaultMaxDatagram = 32 << 10
-	// minMaxDatagram and maxMaxDatagram bound Server.MaxDatagram.
-	minMaxDatagram = 4 << 10
-	maxMaxDatagram = 1 << 20
+	// MinMaxDatagram and MaxMaxDatagram bound Server.MaxDatagram.
+	MinMaxDatagram = 4 << 10
+	MaxMaxDatagram = 1 << 20
 )
 
 // Envelope flags.

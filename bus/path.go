@@ -132,8 +132,10 @@ func prepareDir(dir string) error {
 	if owner, ok := fileOwner(fi); ok && owner != uint32(euid) {
 		return fmt.Errorf("nlbus: socket directory %s belongs to uid %d, not to us (uid %d)", dir, owner, euid)
 	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return fmt.Errorf("nlbus: socket directory %s is writable by others (mode %v)", dir, fi.Mode().Perm())
+	// Others may read it (the socket's own mode, 0600, keeps them out),
+	// but not write to it: they could replace the socket.
+	if fi.Mode().Perm()&0o022 != 0 {
+		return fmt.Errorf("nlbus: socket directory %s is writable by its group or others (mode %v)", dir, fi.Mode().Perm())
 	}
 	return nil
 }

@@ -81,7 +81,7 @@ func (s *Server) init() {
 		if s.maxDG == 0 {
 			s.maxDG = DefaultMaxDatagram
 		}
-		s.maxDG = min(max(s.maxDG, minMaxDatagram), maxMaxDatagram)
+		s.maxDG = min(max(s.maxDG, MinMaxDatagram), MaxMaxDatagram)
 		s.qBytes = s.QueueBytes
 		if s.qBytes <= 0 {
 			s.qBytes = 1 << 20

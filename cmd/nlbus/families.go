@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -16,10 +15,6 @@ import (
 func init() {
 	register("families", command{summary: "list generic-netlink families on the bus (like genl ctrl list); --kernel: the kernel's", flags: familiesFlags})
 }
-
-// errNoBus is the answer of the commands that will talk to the bus daemon
-// by default, until they do.
-var errNoBus = errors.New("no bus daemon yet; use --kernel")
 
 // dialGenl opens the kernel's generic-netlink controller; tests replace it
 // with a genltest server.

@@ -14,23 +14,6 @@ import (
 	"github.com/nlbus/netlink/rtnl"
 )
 
-func init() {
-	// The bus monitor may register "monitor" too; it then hands --kernel
-	// to runKernelMonitor. Register it only if nobody has.
-	if _, ok := commands["monitor"]; !ok {
-		register("monitor", command{
-			summary: "monitor --kernel [--json] [link|addr|route|neigh...]: kernel rtnetlink events",
-			run: func(ctx context.Context, e *env, args []string) error {
-				rest, kernel := cutKernelFlag(args, "--kernel")
-				if !kernel {
-					return errNoBus
-				}
-				return runKernelMonitor(ctx, e, rest)
-			},
-		})
-	}
-}
-
 // cutKernelFlag removes every occurrence of name (or -name) from args and reports
 // whether there was one.
 func cutKernelFlag(args []string, name string) ([]string, bool) {

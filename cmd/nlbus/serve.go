@@ -53,10 +53,20 @@ func runServe(ctx context.Context, e *env, o serveOptions) error {
 	log := hclog.New(&hclog.LoggerOptions{
 		Name: "nlbus", Level: lvl, JSONFormat: o.format == "json", Output: e.stderr,
 	})
+	switch {
+	case o.maxDG < bus.MinMaxDatagram || o.maxDG > bus.MaxMaxDatagram:
+		return usageErrorf("--max-datagram %d is outside %d to %d bytes", o.maxDG, bus.MinMaxDatagram, bus.MaxMaxDatagram)
+	case o.qBytes <= 0:
+		return usageErrorf("--queue-bytes must be positive, not %d", o.qBytes)
+	case o.qFrames <= 0:
+		return usageErrorf("--queue-frames must be positive, not %d", o.qFrames)
+	case o.monitorGID < 0:
+		return usageErrorf("--monitor-gid must be a group ID, not %d", o.monitorGID)
+	}
 	gid := -1
 	if o.sockGroup != "" {
 		g, err := strconv.Atoi(o.sockGroup)
-		if err != nil {
+		if err != nil || g < 0 {
 			return usageErrorf("--socket-group wants a numeric group ID, not %q", o.sockGroup)
 		}
 		gid = g
