@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -140,7 +141,7 @@ func TestIntegrationDelivery(t *testing.T) {
 	require.Len(t, lines, 2)
 	assert.Contains(t, lines[0], "group 300 (pid ")
 	assert.Contains(t, lines[0], `"to the group"`)
-	assert.Contains(t, lines[1], "uid 0 gid 0")
+	assert.Contains(t, lines[1], fmt.Sprintf("uid %d gid %d", os.Geteuid(), os.Getegid()))
 	assert.Contains(t, lines[1], `"to the port"`)
 
 	// A send to a port nobody has fails clearly.

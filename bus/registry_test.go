@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -185,7 +186,7 @@ func TestRegistryResolveAndCall(t *testing.T) {
 			got[ad.Type()] = ad.Uint32()
 		}
 	}
-	assert.Equal(t, map[uint16]any{kvKey: "a", kvValue: uint32(42), 3: uint32(0)}, got)
+	assert.Equal(t, map[uint16]any{kvKey: "a", kvValue: uint32(42), 3: uint32(os.Geteuid())}, got)
 
 	// The service's own error, with its text.
 	_, err = gc.Execute(ctx, f.ID, genl.Message{Header: genl.Header{Command: kvSet}}, 0)
@@ -417,7 +418,11 @@ func TestRegistryBadSpecs(t *testing.T) {
 // rather than grow.
 func TestRegistryInflightBound(t *testing.T) {
 	ctx := testCtx(t)
-	srv := bustest.NewServer(t, &bus.Server{MaxInflight: 4})
+	s := &bus.Server{MaxInflight: 4}
+	// kvWipe is an admin command: present the callers as root, whoever
+	// runs the test (the admin check is TestRegistryAdmin's).
+	bus.SetCredsHook(s, func(pid int32, _, _ uint32) (int32, uint32, uint32) { return pid, 0, 0 })
+	srv := bustest.NewServer(t, s)
 	owner := srv.Dial(t, nil)
 	fam, err := bus.RegisterFamily(ctx, owner, kvSpec("silent")) // nobody serves it
 	require.NoError(t, err)
