@@ -201,24 +201,35 @@ func runLinkCmd(ctx context.Context, e *env, args []string) error {
 	return tw.Flush()
 }
 
-func runAddrCmd(ctx context.Context, e *env, args []string) error {
-	f, err := parseRtListFlags("addr", e, args, false, true)
+// openRtList parses a listing's flags, dials (in --netns when given), reads
+// the link names and builds the filter: what every "list" command starts
+// with. The caller closes the Conn.
+func openRtList(ctx context.Context, name string, e *env, args []string, withTable, withFamily bool) (*rtListFlags, *rtnl.Conn, map[int]string, []rtnl.Link, rtnl.Filter, error) {
+	f, err := parseRtListFlags(name, e, args, withTable, withFamily)
 	if err != nil {
-		return err
+		return nil, nil, nil, nil, rtnl.Filter{}, err
 	}
 	c, err := f.dial()
+	if err != nil {
+		return nil, nil, nil, nil, rtnl.Filter{}, err
+	}
+	names, links, err := rtLinkNames(ctx, c)
+	if err == nil {
+		var flt rtnl.Filter
+		if flt, err = f.filter(c, names); err == nil {
+			return f, c, names, links, flt, nil
+		}
+	}
+	c.Close()
+	return nil, nil, nil, nil, rtnl.Filter{}, err
+}
+
+func runAddrCmd(ctx context.Context, e *env, args []string) error {
+	f, c, names, links, flt, err := openRtList(ctx, "addr", e, args, false, true)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	names, links, err := rtLinkNames(ctx, c)
-	if err != nil {
-		return err
-	}
-	flt, err := f.filter(c, names)
-	if err != nil {
-		return err
-	}
 	byLink := map[int][]rtnl.Address{}
 	for a, err := range c.Addresses(ctx, flt) {
 		if err != nil {
@@ -253,23 +264,11 @@ func runAddrCmd(ctx context.Context, e *env, args []string) error {
 }
 
 func runRouteCmd(ctx context.Context, e *env, args []string) error {
-	f, err := parseRtListFlags("route", e, args, true, true)
-	if err != nil {
-		return err
-	}
-	c, err := f.dial()
+	f, c, names, _, flt, err := openRtList(ctx, "route", e, args, true, true)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	names, _, err := rtLinkNames(ctx, c)
-	if err != nil {
-		return err
-	}
-	flt, err := f.filter(c, names)
-	if err != nil {
-		return err
-	}
 	facts := c.Facts()
 	if *f.json {
 		out := &rtJSONArray{w: e.stdout}
@@ -323,23 +322,11 @@ func runRouteCmd(ctx context.Context, e *env, args []string) error {
 }
 
 func runNeighCmd(ctx context.Context, e *env, args []string) error {
-	f, err := parseRtListFlags("neigh", e, args, false, true)
-	if err != nil {
-		return err
-	}
-	c, err := f.dial()
+	f, c, names, _, flt, err := openRtList(ctx, "neigh", e, args, false, true)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	names, _, err := rtLinkNames(ctx, c)
-	if err != nil {
-		return err
-	}
-	flt, err := f.filter(c, names)
-	if err != nil {
-		return err
-	}
 	out := &rtJSONArray{w: e.stdout}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	if !*f.json {
