@@ -65,6 +65,9 @@ func leakReport(fds, gs map[string]string) string {
 	return strings.Join(lines, "")
 }
 
+// stackBuf is goroutineStacks' buffer; tests poll from one goroutine.
+var stackBuf = make([]byte, 1<<20)
+
 func runtimeGoroutine(stack string) bool {
 	for _, s := range []string{"testing.(*M).", "testing.runFuzzing", "internal/fuzz.", "os/signal.", "runtime.ensureSigM"} {
 		if strings.Contains(stack, s) {
@@ -75,11 +78,15 @@ func runtimeGoroutine(stack string) bool {
 }
 
 // goroutineStacks returns every goroutine's stack but the caller's, by ID.
+// It reuses one buffer, so that polling for leaks does not make garbage and
+// run the collector, whose finalizers would close leaked *os.File values
+// before they are seen.
 func goroutineStacks() map[string]string {
-	buf := make([]byte, 1<<20)
+	buf := stackBuf
 	for {
 		n := runtime.Stack(buf, true)
 		if n < len(buf) {
+			stackBuf = buf
 			buf = buf[:n]
 			break
 		}
