@@ -22,9 +22,9 @@ import (
 // Do, Query, Dump and Batch at once: replies are matched to requests by
 // sequence number and by the port the request was sent to, whichever
 // goroutine happens to read them. Linux runs one dump per socket at a time,
-// so on a kernel Conn concurrent dumps queue behind the running one (the
-// waiting goroutine helps read meanwhile); other requests are never held up
-// by a dump. Messages that match no request (multicast notifications,
+// so on a kernel Conn concurrent dumps queue behind the running one (a
+// waiting goroutine drains an abandoned one's remains); other requests are
+// never held up by a dump. Messages that match no request (multicast notifications,
 // replies to Send, requests from bus peers) are held, up to
 // Config.QueueLimit bytes, for Receive.
 //

@@ -210,7 +210,9 @@ func (c *Conn) putDoer(d *doer) {
 // Dump sends msg as a dump request to the family with ID family and returns
 // an iterator over the replies. Each message is borrowed: its Data is valid
 // until the next iteration. An error ends the iteration as the last pair;
-// breaking out early drains the rest of the dump.
+// breaking out early abandons the rest of the dump, which the underlying
+// netlink.Conn discards as it reads on (the next dump still succeeds at its
+// first try).
 func (c *Conn) Dump(ctx context.Context, family uint16, msg Message) iter.Seq2[Message, error] {
 	return func(yield func(Message, error) bool) {
 		for m, err := range c.c.Dump(ctx, request(msg, family, 0)) {
