@@ -276,7 +276,7 @@ func (c *Conn) Close() error {
 // supports, above 32 included).
 func (c *Conn) JoinGroup(g uint32) error {
 	if err := c.t.JoinGroup(g); err != nil {
-		return &OpError{Op: "join-group", Err: err}
+		return wrapOp("join-group", err)
 	}
 	return nil
 }
@@ -284,7 +284,7 @@ func (c *Conn) JoinGroup(g uint32) error {
 // LeaveGroup leaves multicast group g.
 func (c *Conn) LeaveGroup(g uint32) error {
 	if err := c.t.LeaveGroup(g); err != nil {
-		return &OpError{Op: "leave-group", Err: err}
+		return wrapOp("leave-group", err)
 	}
 	return nil
 }

@@ -255,3 +255,14 @@ func Retry[T any](ctx context.Context, attempts int, fn func(context.Context) (T
 	}
 	return v, err
 }
+
+// wrapOp wraps err in an *OpError for op, unless the transport already
+// returned one for the same operation (the bus transport's group calls do,
+// with the daemon's extended-ack text).
+func wrapOp(op string, err error) error {
+	var oe *OpError
+	if errors.As(err, &oe) && oe.Op == op {
+		return err
+	}
+	return &OpError{Op: op, Err: err}
+}

@@ -3,6 +3,7 @@ package bus_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -158,7 +159,11 @@ func TestControlErrors(t *testing.T) {
 		assert.Equal(t, uint32(77), m.Header.Sequence)
 	})
 	t.Run("reserved group join", func(t *testing.T) {
-		assert.ErrorIs(t, a.JoinGroup(5), unix.EINVAL)
+		err := a.JoinGroup(5)
+		assert.ErrorIs(t, err, unix.EINVAL)
+		// One operation name, not the transport's and the Conn's both.
+		require.Error(t, err)
+		assert.Equal(t, 1, strings.Count(err.Error(), "join-group"), err.Error())
 	})
 	t.Run("controller: getfamily without a name", func(t *testing.T) {
 		_, err := a.Execute(ctx, netlink.Message{Header: netlink.Header{Type: 0x10}, Data: []byte{3, 1, 0, 0}})

@@ -55,6 +55,9 @@ type command struct {
 	args    []string
 	flags   func(fs *flag.FlagSet) func(ctx context.Context, e *env, args []string) error
 	run     func(ctx context.Context, env *env, args []string) error
+	// flagSets, for a run-form command, returns the flag sets its run
+	// parses, so that its usage lists their flags (each under its name).
+	flagSets func() []*flag.FlagSet
 }
 
 // env is what a subcommand writes to.
@@ -258,14 +261,23 @@ func (c command) usage(w io.Writer, name string) {
 		}
 	}
 	fmt.Fprintf(w, "usage: %s\n\n%s\n", strings.Join(synopsis, " "), c.summary)
-	if fs == nil {
-		return
+	if fs != nil {
+		printFlags(w, "flags", fs)
 	}
+	if c.flagSets != nil {
+		for _, fs := range c.flagSets() {
+			printFlags(w, fs.Name()+" flags", fs)
+		}
+	}
+}
+
+// printFlags prints fs's flags under title, if it has any.
+func printFlags(w io.Writer, title string, fs *flag.FlagSet) {
 	var flags strings.Builder
 	fs.SetOutput(&flags)
 	fs.PrintDefaults()
 	if flags.Len() > 0 {
-		fmt.Fprintf(w, "\nflags:\n%s", flags.String())
+		fmt.Fprintf(w, "\n%s:\n%s", title, flags.String())
 	}
 }
 

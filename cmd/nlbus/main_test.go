@@ -61,6 +61,11 @@ func TestUsageText(t *testing.T) {
 		{[]string{"families", "--help"}, []string{"usage: nlbus families [flags]\n", "-kernel"}},
 		{[]string{"links", "-h"}, []string{"usage: nlbus links [flags]\n", "-json"}},
 		{[]string{"version", "-h"}, []string{"usage: nlbus version\n\nprint nlbus's module version"}},
+		// Commands that parse their own flags still list them.
+		{[]string{"route", "-h"}, []string{"usage: nlbus route list\n", "\nroute list flags:\n", "-table N", "-dev NAME", "-4", "-json", "-netns"}},
+		{[]string{"neigh", "list", "--help"}, []string{"\nneigh list flags:\n", "-6", "-dev NAME"}},
+		{[]string{"link", "-h"}, []string{"\nlink list flags:\n", "-json", "-netns"}},
+		{[]string{"monitor", "-h"}, []string{"\nmonitor flags:\n", "-pcap", "-count", "-socket", "\nmonitor --kernel [link|addr|route|neigh...] flags:\n", "-no-resync"}},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

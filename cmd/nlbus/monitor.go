@@ -14,18 +14,28 @@ import (
 )
 
 func init() {
-	register("monitor", command{summary: "print (or --pcap FILE) every frame the bus relays (root or --monitor-gid); --kernel: kernel rtnetlink events", run: runMonitor})
+	register("monitor", command{summary: "print (or --pcap FILE) every frame the bus relays (root or --monitor-gid); --kernel: kernel rtnetlink events", args: []string{"[--kernel]"}, run: runMonitor, flagSets: func() []*flag.FlagSet {
+		b, _, _, _ := monitorFlags()
+		k, _, _, _ := kernelMonitorFlags()
+		return []*flag.FlagSet{b, k}
+	}})
+}
+
+// monitorFlags declares the flags of the bus monitor.
+func monitorFlags() (fs *flag.FlagSet, socket, pcapFile *string, count *int) {
+	fs = flag.NewFlagSet("monitor", flag.ContinueOnError)
+	socket = busFlags(fs)
+	pcapFile = fs.String("pcap", "", "write a pcap file (link type NETLINK) instead of printing")
+	count = fs.Int("count", 0, "stop after this many frames (0: never)")
+	return fs, socket, pcapFile, count
 }
 
 func runMonitor(ctx context.Context, e *env, args []string) error {
 	if rest, kernel := cutKernelFlag(args, "--kernel"); kernel {
 		return runKernelMonitor(ctx, e, rest) // monitor_kernel.go
 	}
-	fs := flag.NewFlagSet("monitor", flag.ContinueOnError)
+	fs, socket, pcapFile, count := monitorFlags()
 	fs.SetOutput(e.stderr)
-	socket := busFlags(fs)
-	pcapFile := fs.String("pcap", "", "write a pcap file (link type NETLINK) instead of printing")
-	count := fs.Int("count", 0, "stop after this many frames (0: never)")
 	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
 		return errUsage
 	}

@@ -34,12 +34,18 @@ func cutKernelFlag(args []string, name string) ([]string, bool) {
 // Arguments: [--json] [--netns NAME] [--no-resync] [link] [addr] [route]
 // [neigh] (no kind: all). After an overrun it prints an "overrun" line and,
 // unless --no-resync, the current state as "resync" events.
+// kernelMonitorFlags declares the flags of monitor --kernel.
+func kernelMonitorFlags() (fs *flag.FlagSet, asJSON *bool, netns *string, noResync *bool) {
+	fs = flag.NewFlagSet("monitor --kernel [link|addr|route|neigh...]", flag.ContinueOnError)
+	asJSON = fs.Bool("json", false, "print one JSON object per event, with iproute2's keys")
+	netns = fs.String("netns", "", "network namespace `NAME` (/run/netns/NAME; Linux)")
+	noResync = fs.Bool("no-resync", false, "after an overrun, do not dump the current state")
+	return fs, asJSON, netns, noResync
+}
+
 func runKernelMonitor(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("monitor --kernel", flag.ContinueOnError)
+	fs, asJSON, netns, noResync := kernelMonitorFlags()
 	fs.SetOutput(e.stderr)
-	asJSON := fs.Bool("json", false, "print one JSON object per event, with iproute2's keys")
-	netns := fs.String("netns", "", "network namespace `NAME` (/run/netns/NAME; Linux)")
-	noResync := fs.Bool("no-resync", false, "after an overrun, do not dump the current state")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}

@@ -18,10 +18,10 @@ import (
 )
 
 func init() {
-	register("link", command{summary: "link list [--json] [--netns NAME]: network interfaces (ip link show)", run: runLinkCmd})
-	register("addr", command{summary: "addr list [--json] [-4|-6] [--dev NAME]: addresses (ip addr show)", run: runAddrCmd})
-	register("route", command{summary: "route list [--json] [-4|-6] [--table N]: routes of every table (ip route show table all)", run: runRouteCmd})
-	register("neigh", command{summary: "neigh list [--json] [-4|-6]: ARP and NDP caches (ip neigh show)", run: runNeighCmd})
+	register("link", command{args: []string{"list"}, summary: "link list [--json] [--netns NAME]: network interfaces (ip link show)", run: runLinkCmd, flagSets: rtListHelp("link", false, false)})
+	register("addr", command{args: []string{"list"}, summary: "addr list [--json] [-4|-6] [--dev NAME]: addresses (ip addr show)", run: runAddrCmd, flagSets: rtListHelp("addr", false, true)})
+	register("route", command{args: []string{"list"}, summary: "route list [--json] [-4|-6] [--dev NAME] [--table N]: routes of every table (ip route show table all)", run: runRouteCmd, flagSets: rtListHelp("route", true, true)})
+	register("neigh", command{args: []string{"list"}, summary: "neigh list [--json] [-4|-6] [--dev NAME] [--all]: ARP and NDP caches (ip neigh show)", run: runNeighCmd, flagSets: rtListHelp("neigh", false, true)})
 }
 
 // rtListFlags are the flags shared by the rtnetlink list commands.
@@ -32,14 +32,29 @@ type rtListFlags struct {
 	netns     *string
 	table     *string
 	dev       *string
+	all       *bool
 }
 
 func parseRtListFlags(name string, e *env, args []string, withTable, withFamily bool) (*rtListFlags, error) {
 	if len(args) == 0 || (args[0] != "list" && args[0] != "show" && args[0] != "ls") {
 		return nil, errUsage
 	}
-	f := &rtListFlags{fs: flag.NewFlagSet(name+" list", flag.ContinueOnError)}
+	f := newRtListFlags(name, withTable, withFamily)
 	f.fs.SetOutput(e.stderr)
+	if err := f.fs.Parse(args[1:]); err != nil || f.fs.NArg() != 0 {
+		return nil, errUsage
+	}
+	return f, nil
+}
+
+// rtListHelp gives the flag set of "NAME list" to the command's usage.
+func rtListHelp(name string, withTable, withFamily bool) func() []*flag.FlagSet {
+	return func() []*flag.FlagSet { return []*flag.FlagSet{newRtListFlags(name, withTable, withFamily).fs} }
+}
+
+// newRtListFlags declares the flags of "NAME list".
+func newRtListFlags(name string, withTable, withFamily bool) *rtListFlags {
+	f := &rtListFlags{fs: flag.NewFlagSet(name+" list", flag.ContinueOnError)}
 	f.json = f.fs.Bool("json", false, "print JSON with iproute2's keys")
 	f.netns = f.fs.String("netns", "", "network namespace `NAME` (/run/netns/NAME; Linux)")
 	if withFamily {
@@ -47,13 +62,13 @@ func parseRtListFlags(name string, e *env, args []string, withTable, withFamily 
 		f.six = f.fs.Bool("6", false, "IPv6 only")
 		f.dev = f.fs.String("dev", "", "interface `NAME` only")
 	}
+	if name == "neigh" {
+		f.all = f.fs.Bool("all", false, "every entry, NOARP and NONE included (ip neigh show nud all)")
+	}
 	if withTable {
 		f.table = f.fs.String("table", "", "routing table `N` only (a number, main, local or all)")
 	}
-	if err := f.fs.Parse(args[1:]); err != nil || f.fs.NArg() != 0 {
-		return nil, errUsage
-	}
-	return f, nil
+	return f
 }
 
 // dial opens an rtnl.Conn, in the namespace --netns names.
@@ -336,6 +351,9 @@ func runNeighCmd(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
+		if !*f.all && !neighShown(n) {
+			continue
+		}
 		if *f.json {
 			out.add(rtToNeighJSON(n, names))
 			continue
@@ -346,4 +364,11 @@ func runNeighCmd(ctx context.Context, e *env, args []string) error {
 		return out.close()
 	}
 	return tw.Flush()
+}
+
+// neighShown reports whether ip neigh show (without nud all) lists n: an
+// entry in a state other than NOARP and NONE, or a proxy or externally
+// learned one.
+func neighShown(n rtnl.Neighbor) bool {
+	return n.State&^compat.NudNoARP != 0 || n.Flags&(compat.NtfProxy|compat.NtfExtLearned) != 0
 }

@@ -154,8 +154,16 @@ func TestKernelCLIMatchesIPJSON(t *testing.T) {
 	t.Run("neigh", func(t *testing.T) {
 		keys := []string{"dst", "dev", "lladdr", "state", "router"}
 		rtSettledEqual(t, func() ([]string, []string) {
-			return rtCanon(t, ipJSON("neigh", "show", "nud", "all"), keys...), rtCanon(t, rtNlbusJSON(t, "neigh", "list", "--json", "--netns", ns.Name), keys...)
+			return rtCanon(t, ipJSON("neigh", "show", "nud", "all"), keys...), rtCanon(t, rtNlbusJSON(t, "neigh", "list", "--json", "--all", "--netns", ns.Name), keys...)
 		})
+		// Without --all, like ip neigh show: no NOARP (multicast) entries.
+		_, got := rtSettledEqual(t, func() ([]string, []string) {
+			return rtCanon(t, ipJSON("neigh", "show"), keys...), rtCanon(t, rtNlbusJSON(t, "neigh", "list", "--json", "--netns", ns.Name), keys...)
+		})
+		assert.NotEmpty(t, got)
+		for _, n := range got {
+			assert.NotContains(t, n, "NOARP")
+		}
 	})
 	t.Run("text", func(t *testing.T) {
 		for _, cmd := range []string{"link", "addr", "route", "neigh"} {
