@@ -137,22 +137,7 @@ func runBusHelper(role string) error {
 			return err
 		}
 		ready()
-		ack := make([]byte, 4+16)
-		for {
-			err := c.ReceiveBorrowed(ctx, func(m netlink.Message) {
-				if m.Header.Flags&netlink.Request == 0 {
-					return
-				}
-				netlink.MarshalHeader(ack[4:], m.Header)
-				c.Send(ctx, netlink.Message{
-					Header: netlink.Header{Type: netlink.Error, Flags: netlink.Capped, Sequence: m.Header.Sequence},
-					Data:   ack, Addr: m.Addr,
-				})
-			})
-			if err != nil {
-				return err
-			}
-		}
+		return serveAcks(ctx, c)
 
 	case "responder-raw":
 		// The same service on the bus Transport directly, without a Conn.
@@ -208,6 +193,9 @@ func runBusHelper(role string) error {
 			}
 		}
 
+	case "genl-service":
+		return runGenlService(path, ready)
+
 	case "sink", "sub":
 		// Count messages until an end marker, print the count.
 		t, err := bus.DialTransport(ctx, path, uint32(envInt("PORT")))
@@ -239,6 +227,27 @@ func runBusHelper(role string) error {
 		}
 	}
 	return fmt.Errorf("unknown role %q", role)
+}
+
+// serveAcks answers every request c receives with an ACK from c (the
+// "responder" role's loop), until c fails.
+func serveAcks(ctx context.Context, c *netlink.Conn) error {
+	ack := make([]byte, 4+16)
+	for {
+		err := c.ReceiveBorrowed(ctx, func(m netlink.Message) {
+			if m.Header.Flags&netlink.Request == 0 {
+				return
+			}
+			netlink.MarshalHeader(ack[4:], m.Header)
+			c.Send(ctx, netlink.Message{
+				Header: netlink.Header{Type: netlink.Error, Flags: netlink.Capped, Sequence: m.Header.Sequence},
+				Data:   ack, Addr: m.Addr,
+			})
+		})
+		if err != nil {
+			return err
+		}
+	}
 }
 
 // blockingBusSocket connects a blocking socket to the daemon, reads the
