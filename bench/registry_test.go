@@ -5,18 +5,19 @@ package bench
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
 	"runtime/metrics"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
-	"unsafe"
 
 	"github.com/nlbus/netlink"
 	"github.com/nlbus/netlink/bus"
@@ -247,19 +248,11 @@ func BenchmarkRegistryCall(b *testing.B) {
 	})
 }
 
-// readStatus returns a field of /proc/PID/status in bytes (VmRSS, VmHWM).
-// It allocates nothing with a buffer of 4 KiB (the sampler's reads must not
-// show in the caller's allocations).
-func readStatus(pid int, field string, buf []byte) (int64, error) {
-	var name [32]byte
-	path := strconv.AppendInt(append(name[:0], "/proc/"...), int64(pid), 10)
-	path = append(path, "/status"...)
-	fd, err := syscall.Open(unsafeString(path), syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-	if err != nil {
-		return 0, err
-	}
-	n, err := syscall.Read(fd, buf)
-	syscall.Close(fd)
+// statusField reads a field of a /proc/PID/status file open as fd (from
+// offset 0, so the file is read afresh each time), in bytes. It allocates
+// nothing: the sampler's reads must not show in the caller's allocations.
+func statusField(fd int, field string, buf []byte) (int64, error) {
+	n, err := syscall.Pread(fd, buf, 0)
 	if err != nil {
 		return 0, err
 	}
@@ -276,13 +269,25 @@ func readStatus(pid int, field string, buf []byte) (int64, error) {
 		}
 		return kb << 10, nil
 	}
-	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
+	return 0, errors.New("no " + field + " in /proc/PID/status")
 }
 
-func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+func openStatus(pid int) (int, error) {
+	return syscall.Open(fmt.Sprintf("/proc/%d/status", pid), syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+}
+
+// readStatus returns a field of /proc/PID/status in bytes (VmRSS, VmHWM).
+func readStatus(pid int, field string) (int64, error) {
+	fd, err := openStatus(pid)
+	if err != nil {
+		return 0, err
+	}
+	defer syscall.Close(fd)
+	return statusField(fd, field, make([]byte, 4096))
+}
 
 func procStatus(tb testing.TB, pid int, field string) int64 {
-	v, err := readStatus(pid, field, make([]byte, 4096))
+	v, err := readStatus(pid, field)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -300,17 +305,23 @@ type peakSampler struct {
 	heapSample           []metrics.Sample
 }
 
-func startPeakSampler(daemonPID int) *peakSampler {
+func startPeakSampler(tb testing.TB, daemonPID int) *peakSampler {
 	s := &peakSampler{stop: make(chan struct{}), heapSample: []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}}
-	self := os.Getpid()
 	buf := make([]byte, 4096)
-	rss := func(pid int) int64 { v, _ := readStatus(pid, "VmRSS", buf); return v }
+	selfFD, err1 := openStatus(os.Getpid())
+	daemonFD, err2 := openStatus(daemonPID)
+	if err := errors.Join(err1, err2); err != nil {
+		tb.Fatal(err)
+	}
+	rss := func(fd int) int64 { v, _ := statusField(fd, "VmRSS", buf); return v }
 	runtime.GC()
 	metrics.Read(s.heapSample)
 	s.baseHeap = int64(s.heapSample[0].Value.Uint64())
 	s.done.Add(1)
 	go func() {
 		defer s.done.Done()
+		defer syscall.Close(selfFD)
+		defer syscall.Close(daemonFD)
 		t := time.NewTicker(time.Millisecond)
 		defer t.Stop()
 		for {
@@ -318,10 +329,10 @@ func startPeakSampler(daemonPID int) *peakSampler {
 			if h := int64(s.heapSample[0].Value.Uint64()); h > s.heap.Load() {
 				s.heap.Store(h)
 			}
-			if r := rss(self); r > s.rss.Load() {
+			if r := rss(selfFD); r > s.rss.Load() {
 				s.rss.Store(r)
 			}
-			if r := rss(daemonPID); r > s.daemonRSS.Load() {
+			if r := rss(daemonFD); r > s.daemonRSS.Load() {
 				s.daemonRSS.Store(r)
 			}
 			select {
@@ -348,8 +359,21 @@ func (s *peakSampler) end() {
 // (sampled every ms) and its peak VmRSS; the daemon's and the service's
 // VmHWM, and the daemon's peak VmRSS sampled during the dumps. Streaming
 // means none of these grows with n.
+//
+// NLBUS_BENCH_DUMP_SIZES (entries, comma-separated) replaces the two sizes.
 func BenchmarkRegistryDump(b *testing.B) {
-	for _, n := range []int{10_000, 100_000} {
+	sizes := []int{10_000, 100_000}
+	if env := os.Getenv("NLBUS_BENCH_DUMP_SIZES"); env != "" {
+		sizes = sizes[:0]
+		for f := range strings.SplitSeq(env, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n <= 0 {
+				b.Fatalf("NLBUS_BENCH_DUMP_SIZES: %q", f)
+			}
+			sizes = append(sizes, n)
+		}
+	}
+	for _, n := range sizes {
 		b.Run(fmt.Sprintf("%dk", n/1000), func(b *testing.B) {
 			sock, d := startDaemon(b)
 			svc := startHelper(b, "genl-service", sock)
@@ -385,7 +409,7 @@ func BenchmarkRegistryDump(b *testing.B) {
 				}
 			}
 			dump() // warm: the Conn's buffers
-			s := startPeakSampler(d.cmd.Process.Pid)
+			s := startPeakSampler(b, d.cmd.Process.Pid)
 			b.ReportAllocs()
 			b.ResetTimer()
 			start := time.Now()
