@@ -57,6 +57,25 @@ func busSpecOf(f genl.Family, p *genl.Policy) (bus.FamilySpec, error) {
 	return spec, nil
 }
 
+// specAttrs is the number of top-level attributes of spec's registration
+// message (name, version, header size, maxattr, a table, an op or a group
+// each), or -1 when it does not encode.
+func specAttrs(spec bus.FamilySpec) int {
+	var ae netlink.AttributeEncoder
+	if err := bus.AppendFamilySpec(&ae, &spec); err != nil {
+		return -1
+	}
+	b, err := ae.Bytes()
+	if err != nil {
+		return -1
+	}
+	n := 0
+	for ad := netlink.NewAttributeDecoder(b); ad.Next(); {
+		n++
+	}
+	return n
+}
+
 // onBus is the kernel family k as the bus should report it: the bus's
 // family ID, and the group IDs the bus allocated (by name).
 func onBus(t *testing.T, k, reg genl.Family) genl.Family {
@@ -174,7 +193,14 @@ func TestKernelMirrorOnBus(t *testing.T) {
 				continue
 			}
 		}
-		t.Logf("%s: not mirrored: %v", f.Name, err)
+		// Known on Linux 6.18: ethtool's registration has 113 top-level
+		// attributes, and the daemon reads at most 64 in any bus-control
+		// message (maxControlAttrs) before it looks at the command.
+		n := -1
+		if spec.Name != "" {
+			n = specAttrs(spec)
+		}
+		t.Logf("%s: not mirrored (%d top-level registration attributes): %v", f.Name, n, err)
 		skipped = append(skipped, f.Name)
 	}
 	t.Logf("kernel families: %d; mirrored on the bus: %d; skipped: %d %v", len(fams), len(mirrored), len(skipped), skipped)
