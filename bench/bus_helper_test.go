@@ -34,7 +34,12 @@ func init() {
 	if role == "" {
 		return
 	}
-	err := runBusHelper(role)
+	// Not on this goroutine: during init the runtime keeps the main
+	// goroutine locked to the main thread, and a peer's loop there pays a
+	// thread handoff (futex) on every wakeup.
+	done := make(chan error, 1)
+	go func() { done <- runBusHelper(role) }()
+	err := <-done
 	if err != nil {
 		fmt.Fprintln(os.Stderr, role+":", err)
 		os.Exit(1)
@@ -54,7 +59,20 @@ func runBusHelper(role string) error {
 	ctx := context.Background()
 	out := bufio.NewWriter(os.Stdout)
 	ready := func() { fmt.Fprintln(out, "ready"); out.Flush() }
-	if os.Getenv("NLBUS_BENCH_CPUPROFILE") == "" || role != "daemon" {
+	// NLBUS_BENCH_CPUPROFILE=FILE profiles the role named by
+	// NLBUS_BENCH_CPUPROFILE_ROLE (default: the daemon) until it stops.
+	profRole := os.Getenv("NLBUS_BENCH_CPUPROFILE_ROLE")
+	if profRole == "" {
+		profRole = "daemon"
+	}
+	if p := os.Getenv("NLBUS_BENCH_CPUPROFILE"); p != "" && role == profRole {
+		f, err := os.Create(p)
+		if err != nil {
+			return err
+		}
+		pprof.StartCPUProfile(f)
+		go func() { io.Copy(io.Discard, os.Stdin); pprof.StopCPUProfile(); f.Close(); os.Exit(0) }()
+	} else {
 		go func() { io.Copy(io.Discard, os.Stdin); os.Exit(0) }()
 	}
 	if strings.HasPrefix(role, "dbus-") {
@@ -67,14 +85,6 @@ func runBusHelper(role string) error {
 			return err
 		}
 		srv := &bus.Server{QueueBytes: envInt("Q_BYTES"), QueueFrames: envInt("Q_FRAMES")}
-		if p := os.Getenv("NLBUS_BENCH_CPUPROFILE"); p != "" {
-			f, err := os.Create(p)
-			if err != nil {
-				return err
-			}
-			pprof.StartCPUProfile(f)
-			go func() { io.Copy(io.Discard, os.Stdin); pprof.StopCPUProfile(); f.Close(); os.Exit(0) }()
-		}
 		ready()
 		return srv.Serve(l)
 
@@ -137,22 +147,7 @@ func runBusHelper(role string) error {
 			return err
 		}
 		ready()
-		ack := make([]byte, 4+16)
-		for {
-			err := c.ReceiveBorrowed(ctx, func(m netlink.Message) {
-				if m.Header.Flags&netlink.Request == 0 {
-					return
-				}
-				netlink.MarshalHeader(ack[4:], m.Header)
-				c.Send(ctx, netlink.Message{
-					Header: netlink.Header{Type: netlink.Error, Flags: netlink.Capped, Sequence: m.Header.Sequence},
-					Data:   ack, Addr: m.Addr,
-				})
-			})
-			if err != nil {
-				return err
-			}
-		}
+		return serveAcks(ctx, c)
 
 	case "responder-raw":
 		// The same service on the bus Transport directly, without a Conn.
@@ -208,6 +203,9 @@ func runBusHelper(role string) error {
 			}
 		}
 
+	case "genl-service":
+		return runGenlService(path, ready)
+
 	case "sink", "sub":
 		// Count messages until an end marker, print the count.
 		t, err := bus.DialTransport(ctx, path, uint32(envInt("PORT")))
@@ -239,6 +237,27 @@ func runBusHelper(role string) error {
 		}
 	}
 	return fmt.Errorf("unknown role %q", role)
+}
+
+// serveAcks answers every request c receives with an ACK from c (the
+// "responder" role's loop), until c fails.
+func serveAcks(ctx context.Context, c *netlink.Conn) error {
+	ack := make([]byte, 4+16)
+	for {
+		err := c.ReceiveBorrowed(ctx, func(m netlink.Message) {
+			if m.Header.Flags&netlink.Request == 0 {
+				return
+			}
+			netlink.MarshalHeader(ack[4:], m.Header)
+			c.Send(ctx, netlink.Message{
+				Header: netlink.Header{Type: netlink.Error, Flags: netlink.Capped, Sequence: m.Header.Sequence},
+				Data:   ack, Addr: m.Addr,
+			})
+		})
+		if err != nil {
+			return err
+		}
+	}
 }
 
 // blockingBusSocket connects a blocking socket to the daemon, reads the
