@@ -464,3 +464,33 @@ func notice(cmd uint8, attrs []byte) netlink.Message {
 		Data:   append(data, attrs...),
 	}
 }
+
+// Lookup returns the name and Owner of the family with ID id and the flags
+// of its command cmd (0 when it has no such command), without allocating:
+// what a host needs to apply its own access rules before Route.
+func (r *Registry) Lookup(id uint16, cmd uint8) (name string, owner uint32, flags genl.OpFlags, ok bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	f := r.byID[id]
+	if f == nil {
+		return "", 0, 0, false
+	}
+	for i := range f.ops {
+		if f.ops[i].cmd == cmd {
+			flags |= f.ops[i].flags
+		}
+	}
+	return f.info.Name, f.owner, flags, true
+}
+
+// IDs returns the IDs of the registered families, the controller's
+// included, in ascending order.
+func (r *Registry) IDs() []uint16 {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	ids := make([]uint16, len(r.sorted))
+	for i, f := range r.sorted {
+		ids[i] = f.info.ID
+	}
+	return ids
+}
