@@ -162,6 +162,9 @@ func (p *peer) handle(d []byte, trunc bool, rs *routeState) bool {
 	if s.r.hasMonitors() {
 		rs.monitor(s, out, payload)
 	}
+	if (e.Group != 0 || e.Dst != 0) && !p.maySend(e.Dst, e.Group, payload, rs) {
+		return true
+	}
 	switch {
 	case e.Group != 0:
 		p.multicast(out, payload, rs)
@@ -462,6 +465,9 @@ func (p *peer) command(h netlink.Header, data []byte, rs *routeState) (syscall.E
 		case group <= maxReservedGroup && group != GroupPorts && group != GroupMonitor:
 			return unix.EINVAL, "nlbus: group " + utoa(group) + " is reserved"
 		}
+		if errno, msg := p.mayJoin(group); errno != 0 {
+			return errno, msg
+		}
 		if !s.r.join(p, group, maxGroups) {
 			return unix.ENOSPC, fmt.Sprintf("nlbus: at most %d groups per connection", maxGroups)
 		}
@@ -538,6 +544,7 @@ func (s *Server) statsAttrs(ae *netlink.AttributeEncoder) {
 	ae.Uint64(AttrBadFrames, s.bad.Load())
 	ae.Uint32(AttrMaxDatagram, uint32(s.maxDG))
 	ae.Uint32(AttrQueueLimit, uint32(s.qBytes))
+	s.accessAttrs(ae)
 }
 
 // sendHello queues the hello frame for a new connection.
