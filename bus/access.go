@@ -89,10 +89,24 @@ type rule struct {
 	anyone     bool
 	uids, gids []uint32
 	// The target. families are patterns: "*", "prefix*" or a name.
-	families []string
+	families []famPattern
 	cmds     cmdSet
 	ports    []span
 	mcast    []span
+}
+
+// famPattern is a family name pattern, taken apart once: a name, a
+// prefix (from "prefix*"), or any ("*": the empty prefix).
+type famPattern struct {
+	s      string
+	prefix bool
+}
+
+func parsePattern(p string) famPattern {
+	if strings.HasSuffix(p, "*") {
+		return famPattern{p[:len(p)-1], true}
+	}
+	return famPattern{p, false}
 }
 
 // span is an inclusive range of ports or groups.
@@ -118,9 +132,9 @@ func inSpans(s []span, v uint32) bool {
 }
 
 // matchFamily reports whether name matches one of the patterns.
-func matchFamily(patterns []string, name string) bool {
+func matchFamily(patterns []famPattern, name string) bool {
 	for _, p := range patterns {
-		if p == "*" || p == name || strings.HasSuffix(p, "*") && strings.HasPrefix(name, p[:len(p)-1]) {
+		if p.prefix && len(name) >= len(p.s) && name[:len(p.s)] == p.s || !p.prefix && name == p.s {
 			return true
 		}
 	}
@@ -486,7 +500,7 @@ func compileRule(n *yaml.Node, num int) (*rule, error) {
 				if p == "" || strings.Contains(strings.TrimSuffix(p, "*"), "*") {
 					return nil, lineErr(it, fmt.Sprintf("family %q: a name, a prefix ending in * or *", p))
 				}
-				r.families = append(r.families, p)
+				r.families = append(r.families, parsePattern(p))
 			}
 		case "commands":
 			items, err := scalars(v)
@@ -524,7 +538,7 @@ func compileRule(n *yaml.Node, num int) (*rule, error) {
 		}
 	case kindCall:
 		if r.families == nil {
-			r.families = []string{"*"}
+			r.families = []famPattern{{prefix: true}}
 		}
 		if _, ok := vals["commands"]; !ok {
 			r.cmds.all = true
