@@ -67,6 +67,11 @@ func runBusHelper(role string) error {
 			return err
 		}
 		srv := &bus.Server{QueueBytes: envInt("Q_BYTES"), QueueFrames: envInt("Q_FRAMES")}
+		if f := os.Getenv("ACCESS_FILE"); f != "" {
+			if srv.Access, err = bus.LoadAccess(f); err != nil {
+				return err
+			}
+		}
 		if p := os.Getenv("NLBUS_BENCH_CPUPROFILE"); p != "" {
 			f, err := os.Create(p)
 			if err != nil {
@@ -129,6 +134,9 @@ func runBusHelper(role string) error {
 				return err
 			}
 		}
+
+	case "genl-service":
+		return runGenlService(path, ready)
 
 	case "responder":
 		// A service on a bus Conn: answer every request with an ACK.
