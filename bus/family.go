@@ -73,7 +73,8 @@ const (
 type Op struct {
 	Cmd uint8
 	// Flags: genl.CmdCapDo and/or genl.CmdCapDump, and genl.AdminPerm
-	// for a command only root may call.
+	// for a command only root and the admin groups may call (unless an
+	// access rule says otherwise).
 	Flags genl.OpFlags
 	// DoPolicy and DumpPolicy are checked by the daemon before a request
 	// reaches the service. Nested tables may not refer back to a table
