@@ -116,10 +116,12 @@ type span struct{ lo, hi uint32 }
 type cmdSet struct {
 	all, admin bool
 	nums       [4]uint64 // bit n: command n
+	names      []string  // by the names services register (bus.Op.Name)
 }
 
-func (c *cmdSet) has(cmd uint8, admin bool) bool {
-	return c.all || admin && c.admin || c.nums[cmd>>6]&(1<<(cmd&63)) != 0
+func (c *cmdSet) has(cmd uint8, name string, admin bool) bool {
+	return c.all || admin && c.admin || c.nums[cmd>>6]&(1<<(cmd&63)) != 0 ||
+		name != "" && slices.Contains(c.names, name)
 }
 
 func inSpans(s []span, v uint32) bool {
@@ -156,12 +158,13 @@ func (r *rule) matchesCaller(id *identity) bool {
 
 // accessReq is one request as the rules see it.
 type accessReq struct {
-	kind   accessKind
-	family string // register, call; send and join to a family's group
-	cmd    uint8  // call
-	admin  bool   // call: the command is flagged admin
-	port   uint32 // send: unicast destination
-	group  uint32 // send: multicast group; join
+	kind    accessKind
+	family  string // register, call; send and join to a family's group
+	cmd     uint8  // call
+	cmdName string // call: the command's name, if it has one
+	admin   bool   // call: the command is flagged admin
+	port    uint32 // send: unicast destination
+	group   uint32 // send: multicast group; join
 }
 
 // matchesTarget reports whether the rule's target part covers q.
@@ -170,7 +173,7 @@ func (r *rule) matchesTarget(q *accessReq) bool {
 	case kindRegister:
 		return matchFamily(r.families, q.family)
 	case kindCall:
-		return matchFamily(r.families, q.family) && r.cmds.has(q.cmd, q.admin)
+		return matchFamily(r.families, q.family) && r.cmds.has(q.cmd, q.cmdName, q.admin)
 	}
 	// send and join: no target part is every port and group.
 	if r.ports == nil && r.mcast == nil && r.families == nil {
@@ -188,6 +191,9 @@ func (q *accessReq) describe() string {
 	case kindRegister:
 		return fmt.Sprintf("registering family %q", q.family)
 	case kindCall:
+		if q.cmdName != "" {
+			return fmt.Sprintf("calling command %d (%s) of family %q", q.cmd, q.cmdName, q.family)
+		}
 		return fmt.Sprintf("calling command %d of family %q", q.cmd, q.family)
 	case kindSend:
 		if q.group == 0 {
@@ -314,6 +320,19 @@ func ParseAccess(data []byte) (a *Access, err error) {
 		}
 	}
 	return a, nil
+}
+
+// opName reports whether s may be a command's name in a rule.
+func opName(s string) bool {
+	if s == "" || len(s) > 64 || s[0] >= '0' && s[0] <= '9' {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 func lineErr(n *yaml.Node, msg string) error {
@@ -514,11 +533,14 @@ func compileRule(n *yaml.Node, num int) (*rule, error) {
 				case "admin":
 					r.cmds.admin = true
 				default:
-					c, err := strconv.ParseUint(it.Value, 0, 8)
-					if err != nil {
-						return nil, lineErr(it, fmt.Sprintf("command %q: all, admin or a number 0-255", it.Value))
+					if c, err := strconv.ParseUint(it.Value, 0, 8); err == nil {
+						r.cmds.nums[c>>6] |= 1 << (c & 63)
+						break
 					}
-					r.cmds.nums[c>>6] |= 1 << (c & 63)
+					if !opName(it.Value) {
+						return nil, lineErr(it, fmt.Sprintf("command %q: all, admin, a number 0-255 or a command's name (letters, digits, - _ .)", it.Value))
+					}
+					r.cmds.names = append(r.cmds.names, it.Value)
 				}
 			}
 		case "port":

@@ -144,17 +144,17 @@ func (p *peer) routeCall(m netlink.Message) (uint32, *genlctrl.Refusal) {
 		owner, ref := s.reg.Route(m, genlctrl.Caller{Admin: pa.admin})
 		if ref != nil && ref.Errno == unix.EPERM {
 			// Only an admin command is refused with EPERM by Route.
-			name, _, _, _ := s.reg.Lookup(uint16(m.Header.Type), 0)
-			q := accessReq{kind: kindCall, family: name, cmd: m.Data[0], admin: true}
+			oi, _ := s.reg.LookupOp(uint16(m.Header.Type), m.Data[0])
+			q := accessReq{kind: kindCall, family: oi.Family, cmd: m.Data[0], cmdName: oi.Op, admin: true}
 			ref.ExtAck.Message = p.denied(&q, nil)
 		}
 		return owner, ref
 	}
-	name, _, flags, ok := s.reg.Lookup(uint16(m.Header.Type), m.Data[0])
+	oi, ok := s.reg.LookupOp(uint16(m.Header.Type), m.Data[0])
 	if !ok {
 		return s.reg.Route(m, genlctrl.Caller{})
 	}
-	q := accessReq{kind: kindCall, family: name, cmd: m.Data[0], admin: flags&(genl.AdminPerm|genl.UnsAdminPerm) != 0}
+	q := accessReq{kind: kindCall, family: oi.Family, cmd: m.Data[0], cmdName: oi.Op, admin: oi.Flags&(genl.AdminPerm|genl.UnsAdminPerm) != 0}
 	r, allow := pa.decide(&q)
 	if !allow {
 		return 0, &genlctrl.Refusal{Errno: unix.EPERM, ExtAck: netlink.ExtAck{Message: p.denied(&q, r)}}
@@ -171,8 +171,8 @@ func (s *Server) groupFamily(g uint32) string {
 	if !ok {
 		return ""
 	}
-	name, _, _, _ := s.reg.Lookup(id, 0)
-	return name
+	oi, _ := s.reg.LookupOp(id, 0)
+	return oi.Family
 }
 
 // maySend checks a frame to port dst or group g; a refusal answers its
@@ -249,7 +249,8 @@ func (s *Server) revoke(a *Access) {
 		return pa
 	}
 	for _, id := range s.reg.IDs() {
-		name, owner, _, ok := s.reg.Lookup(id, 0)
+		oi, ok := s.reg.LookupOp(id, 0)
+		name, owner := oi.Family, oi.Owner
 		if !ok || owner == 0 {
 			continue // the daemon's own
 		}

@@ -36,7 +36,7 @@ func TestParseAccess(t *testing.T) {
 		{"every kind", `
 rules:
   - {allow: register, family: "example.*", uid: 1000}
-  - {deny: call, family: kv, commands: [admin, 3, 0x10], user: root}
+  - {deny: call, family: kv, commands: [admin, 3, 0x10, get-stats], user: root}
   - {allow: call, family: [kv, "kv2"], group: "0"}
   - {deny: send, port: ["1-1023", 7000], multicast: 300}
   - {deny: join, family: audit, gid: [5, 6]}
@@ -50,7 +50,8 @@ rules:
 		{"bad verb", "rules:\n  - allow: regster\n", 0, `line 2: "regster" is not register`},
 		{"register without family", "rules:\n  - allow: register\n", 0, "names the family"},
 		{"key of another kind", "rules:\n  - {allow: register, family: x, port: 5}\n", 0, `unknown key "port" in a register rule`},
-		{"bad command", "rules:\n  - {deny: call, commands: [wipe]}\n", 0, `command "wipe": all, admin or a number`},
+		{"bad command", "rules:\n  - {deny: call, commands: [1x]}\n", 0, `command "1x": all, admin, a number 0-255 or a command's name`},
+		{"bad command name", "rules:\n  - {deny: call, commands: [\"a b\"]}\n", 0, `command "a b"`},
 		{"command out of range", "rules:\n  - {deny: call, commands: 256}\n", 0, `command "256"`},
 		{"bad range", "rules:\n  - {deny: send, port: 9-3}\n", 0, `port "9-3" is not a number or a LOW-HIGH range`},
 		{"bad uid", "rules:\n  - {deny: send, uid: bob}\n", 0, `uid "bob" is not a number`},
@@ -134,7 +135,7 @@ rules:
   - name: no listing
     deny: call
     family: kvstore
-    commands: [3]
+    commands: [list]      # command 3, by the name the service registered
     uid: 65534
   - name: no changes feed
     deny: join
@@ -172,7 +173,7 @@ rules:
 		_, err := gc.Execute(ctx, svc.fam.ID, genl.Message{Header: genl.Header{Command: kvSet}, Data: kvAttrs(t, "k", 1)}, 0)
 		require.NoError(t, err, "a command no rule names works")
 		for _, err := range gc.Dump(ctx, svc.fam.ID, genl.Message{Header: genl.Header{Command: kvList}}) {
-			requireDenied(t, err, `nlbus: access rule "no listing" denies calling command 3 of family "kvstore"`)
+			requireDenied(t, err, `nlbus: access rule "no listing" denies calling command 3 (list) of family "kvstore"`)
 		}
 		_, err = gc.Execute(ctx, svc.fam.ID, genl.Message{Header: genl.Header{Command: kvWipe}}, 0)
 		requireDenied(t, err, "the command is flagged admin: root and the admin groups only")

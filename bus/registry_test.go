@@ -39,9 +39,9 @@ func kvSpec(name string) bus.FamilySpec {
 	return bus.FamilySpec{
 		Name: name, Version: 2, MaxAttr: kvValue,
 		Ops: []bus.Op{
-			{Cmd: kvSet, Flags: genl.CmdCapDo, DoPolicy: pol},
-			{Cmd: kvWipe, Flags: genl.CmdCapDo | genl.AdminPerm},
-			{Cmd: kvList, Flags: genl.CmdCapDump},
+			{Cmd: kvSet, Name: "set", Flags: genl.CmdCapDo, DoPolicy: pol},
+			{Cmd: kvWipe, Name: "wipe", Flags: genl.CmdCapDo | genl.AdminPerm},
+			{Cmd: kvList, Name: "list", Flags: genl.CmdCapDump},
 			{Cmd: kvBlock, Flags: genl.CmdCapDo},
 		},
 		Groups: []string{"changes"},
