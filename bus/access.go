@@ -262,7 +262,11 @@ func LoadAccess(path string) (*Access, error) {
 // "Access rules"). User and group names are resolved to IDs here, once;
 // an unknown name, an unknown key or a malformed value is an error that
 // names its line. It never panics on its input.
-func ParseAccess(data []byte) (a *Access, err error) {
+func ParseAccess(data []byte) (*Access, error) {
+	return parseAccess(data, &names{lookupUser: user.Lookup, lookupGroup: user.LookupGroup})
+}
+
+func parseAccess(data []byte, ns *names) (a *Access, err error) {
 	defer func() {
 		if err != nil {
 			a, err = nil, fmt.Errorf("%w: %w", ErrAccessFile, err)
@@ -283,6 +287,7 @@ func ParseAccess(data []byte) (a *Access, err error) {
 		return nil, errors.New("not a YAML document")
 	}
 	top := doc.Content[0]
+	ns.users, ns.groups = map[string]uint32{}, map[string]uint32{}
 	if top.Kind != yaml.MappingNode {
 		return nil, lineErr(top, "the file is a mapping with admin_groups and rules")
 	}
@@ -295,7 +300,7 @@ func ParseAccess(data []byte) (a *Access, err error) {
 				return nil, err
 			}
 			for _, it := range items {
-				g, err := groupID(it)
+				g, err := ns.gid(it)
 				if err != nil {
 					return nil, err
 				}
@@ -309,7 +314,7 @@ func ParseAccess(data []byte) (a *Access, err error) {
 				return nil, lineErr(v, fmt.Sprintf("more than %d rules", maxAccessRules))
 			}
 			for n, rn := range v.Content {
-				r, err := compileRule(rn, n+1)
+				r, err := compileRule(rn, n+1, ns)
 				if err != nil {
 					return nil, err
 				}
@@ -366,12 +371,24 @@ func uint32Of(n *yaml.Node, what string) (uint32, error) {
 	return uint32(v), nil
 }
 
-// groupID resolves a group given by name or number.
-func groupID(n *yaml.Node) (uint32, error) {
+// names resolves user and group names once per file: a name repeated
+// in many rules costs one look-up in the user database (lookupUser and
+// lookupGroup: os/user's, or the fuzz test's stand-ins).
+type names struct {
+	users, groups map[string]uint32
+	lookupUser    func(string) (*user.User, error)
+	lookupGroup   func(string) (*user.Group, error)
+}
+
+// gid resolves a group given by name or number.
+func (ns *names) gid(n *yaml.Node) (uint32, error) {
 	if v, err := strconv.ParseUint(n.Value, 10, 32); err == nil {
 		return uint32(v), nil
 	}
-	g, err := user.LookupGroup(n.Value)
+	if v, ok := ns.groups[n.Value]; ok {
+		return v, nil
+	}
+	g, err := ns.lookupGroup(n.Value)
 	if err != nil {
 		return 0, lineErr(n, fmt.Sprintf("unknown group %q", n.Value))
 	}
@@ -379,6 +396,24 @@ func groupID(n *yaml.Node) (uint32, error) {
 	if err != nil {
 		return 0, lineErr(n, fmt.Sprintf("group %q has no numeric ID", n.Value))
 	}
+	ns.groups[n.Value] = uint32(v)
+	return uint32(v), nil
+}
+
+// uid resolves a user's name.
+func (ns *names) uid(n *yaml.Node) (uint32, error) {
+	if v, ok := ns.users[n.Value]; ok {
+		return v, nil
+	}
+	u, err := ns.lookupUser(n.Value)
+	if err != nil {
+		return 0, lineErr(n, fmt.Sprintf("unknown user %q", n.Value))
+	}
+	v, err := strconv.ParseUint(u.Uid, 10, 32)
+	if err != nil {
+		return 0, lineErr(n, fmt.Sprintf("user %q has no numeric ID", n.Value))
+	}
+	ns.users[n.Value] = uint32(v)
 	return uint32(v), nil
 }
 
@@ -413,7 +448,7 @@ var ruleTargets = [numKinds][]string{
 	kindJoin:     {"multicast", "family"},
 }
 
-func compileRule(n *yaml.Node, num int) (*rule, error) {
+func compileRule(n *yaml.Node, num int, ns *names) (*rule, error) {
 	if n.Kind != yaml.MappingNode {
 		return nil, lineErr(n, "a rule is a mapping (name, allow or deny, who, what)")
 	}
@@ -478,15 +513,11 @@ func compileRule(n *yaml.Node, num int) (*rule, error) {
 				return nil, err
 			}
 			for _, it := range items {
-				u, err := user.Lookup(it.Value)
+				id, err := ns.uid(it)
 				if err != nil {
-					return nil, lineErr(it, fmt.Sprintf("unknown user %q", it.Value))
+					return nil, err
 				}
-				id, err := strconv.ParseUint(u.Uid, 10, 32)
-				if err != nil {
-					return nil, lineErr(it, fmt.Sprintf("user %q has no numeric ID", it.Value))
-				}
-				r.uids = append(r.uids, uint32(id))
+				r.uids = append(r.uids, id)
 			}
 			continue
 		case "group":
@@ -496,7 +527,7 @@ func compileRule(n *yaml.Node, num int) (*rule, error) {
 				return nil, err
 			}
 			for _, it := range items {
-				g, err := groupID(it)
+				g, err := ns.gid(it)
 				if err != nil {
 					return nil, err
 				}
