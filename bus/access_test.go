@@ -149,6 +149,10 @@ rules:
     deny: send
     multicast: ["9000-9999"]
     uid: 65534
+  - name: root sends to no client
+    deny: send
+    port: "4096-99999"
+    uid: 0          # the service's answers to its callers are not sends
 `)}
 	ab := newAccessBus(t, s)
 	svc := startKV(t, ab.Server, "kvstore") // root registers
@@ -204,6 +208,9 @@ rules:
 		_, err := user.Execute(ctx, netlink.Message{Header: netlink.Header{Type: bus.TypeData, Flags: netlink.Request | netlink.Acknowledge},
 			Data: []byte("x"), Addr: netlink.Addr{Port: 7000}})
 		requireDenied(t, err, `access rule "no port 7000" denies sending to port 7000`)
+		_, err = root.Execute(ctx, netlink.Message{Header: netlink.Header{Type: bus.TypeData, Flags: netlink.Request | netlink.Acknowledge},
+			Data: []byte("x"), Addr: netlink.Addr{Port: user.PortID()}})
+		requireDenied(t, err, `access rule "root sends to no client" denies sending to port `+fmt.Sprint(user.PortID()))
 		// Allowed sends go through.
 		_, err = user.Send(ctx, netlink.Message{Header: netlink.Header{Type: bus.TypeData}, Data: []byte("to sink"), Addr: netlink.Addr{Port: sink.PortID()}})
 		require.NoError(t, err)
@@ -225,12 +232,12 @@ rules:
 	})
 
 	st := stats(t, ctx, root)
-	assert.Equal(t, uint32(5), st.Access.Rules)
+	assert.Equal(t, uint32(6), st.Access.Rules)
 	assert.Equal(t, "system", st.Access.Defaults)
 	assert.Equal(t, uint64(2), st.Access.Denied.Register)
 	assert.Equal(t, uint64(2), st.Access.Denied.Call)
 	assert.Equal(t, uint64(1), st.Access.Denied.Join)
-	assert.Equal(t, uint64(2), st.Access.Denied.Send)
+	assert.Equal(t, uint64(3), st.Access.Denied.Send)
 }
 
 // A reload changes the outcome of the next request; what a connection
@@ -311,4 +318,19 @@ func TestAccessUserBusDefaults(t *testing.T) {
 	st := stats(t, ctx, other)
 	assert.Equal(t, "user", st.Access.Defaults)
 	assert.Equal(t, uint64(1), st.Access.Denied.Register)
+}
+
+// The file's admin_groups, like Server.AdminGroups (issue 9): their
+// members may call commands flagged admin; others may not.
+func TestAccessAdminGroupsFile(t *testing.T) {
+	ctx := testCtx(t)
+	ab := newAccessBus(t, &bus.Server{SystemBus: true, Access: mustAccess(t, "admin_groups: [4343]\n")})
+	svc := startKV(t, ab.Server, "kvstore")
+	wipe := func(c *netlink.Conn) error {
+		_, err := genl.NewConn(c).Execute(ctx, svc.fam.ID, genl.Message{Header: genl.Header{Command: kvWipe}}, 0)
+		return err
+	}
+	require.NoError(t, wipe(ab.dialAs(t, 1000, 4343, nil)))
+	requireDenied(t, wipe(ab.dialAs(t, 1000, 1000, nil)), "flagged admin")
+	assert.Equal(t, int32(1), svc.calls.Load())
 }
