@@ -68,7 +68,8 @@ func BenchmarkBusAccess(b *testing.B) {
 		if s.rules > 0 {
 			env = append(env, "ACCESS_FILE="+accessRules(b, s.rules, s.anyone))
 		}
-		sock, _ := startDaemon(b, env...)
+		sock := sockPath(b)
+		startHelper(b, "daemon-access", sock, env...)
 		startHelper(b, "genl-service", sock)
 		c, err := bus.Dial(&bus.Config{Socket: sock})
 		if err != nil {
@@ -134,4 +135,23 @@ func runGenlService(path string, ready func()) error {
 	return bus.Serve(ctx, c, fam, map[uint8]bus.Handler{
 		1: func(context.Context, *bus.ReplyWriter, *bus.Request) error { return nil },
 	})
+}
+
+// runAccessDaemon serves the bus at path with the access rules in file
+// ("" for none; the daemon-access role).
+func runAccessDaemon(path, file string, ready func()) error {
+	srv := &bus.Server{}
+	if file != "" {
+		a, err := bus.LoadAccess(file)
+		if err != nil {
+			return err
+		}
+		srv.Access = a
+	}
+	l, err := bus.Listen(path, nil)
+	if err != nil {
+		return err
+	}
+	ready()
+	return srv.Serve(l)
 }

@@ -67,11 +67,6 @@ func runBusHelper(role string) error {
 			return err
 		}
 		srv := &bus.Server{QueueBytes: envInt("Q_BYTES"), QueueFrames: envInt("Q_FRAMES")}
-		if f := os.Getenv("ACCESS_FILE"); f != "" {
-			if srv.Access, err = bus.LoadAccess(f); err != nil {
-				return err
-			}
-		}
 		if p := os.Getenv("NLBUS_BENCH_CPUPROFILE"); p != "" {
 			f, err := os.Create(p)
 			if err != nil {
@@ -137,6 +132,10 @@ func runBusHelper(role string) error {
 
 	case "genl-service":
 		return runGenlService(path, ready)
+
+	case "daemon-access":
+		// The daemon with the access rules of $ACCESS_FILE (none if unset).
+		return runAccessDaemon(path, os.Getenv("ACCESS_FILE"), ready)
 
 	case "responder":
 		// A service on a bus Conn: answer every request with an ACK.
