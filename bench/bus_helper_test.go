@@ -140,6 +140,13 @@ func runBusHelper(role string) error {
 			}
 		}
 
+	case "genl-service":
+		return runGenlService(path, ready)
+
+	case "daemon-access":
+		// The daemon with the access rules of $ACCESS_FILE (none if unset).
+		return runAccessDaemon(path, os.Getenv("ACCESS_FILE"), ready)
+
 	case "responder":
 		// A service on a bus Conn: answer every request with an ACK.
 		c, err := bus.Dial(&bus.Config{Socket: path, Port: uint32(envInt("PORT"))})

@@ -2,6 +2,7 @@ package bus_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/nlbus/netlink"
@@ -13,13 +14,27 @@ import (
 
 // A unicast through the daemon costs no allocation anywhere: the client's
 // Send and Recv, and the daemon's read, routing and write (the daemon runs
-// in this process, so its allocations count too).
+// in this process, so its allocations count too); nor do access rules that
+// the daemon checks on the way.
 func TestUnicastAllocations(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation budgets are not checked under the race detector, which allocates itself")
 	}
+	access, err := bus.ParseAccess([]byte(`
+rules:
+  - {deny: send, port: "1-1023"}
+  - {deny: send, multicast: 300}
+  - {allow: send}
+`))
+	require.NoError(t, err)
+	for _, s := range []*bus.Server{{}, {Access: access}} {
+		t.Run(fmt.Sprintf("rules=%d", s.Access.Len()), func(t *testing.T) { unicastAllocations(t, s) })
+	}
+}
+
+func unicastAllocations(t *testing.T, s *bus.Server) {
 	ctx := context.Background()
-	srv := bustest.NewServer(t, nil)
+	srv := bustest.NewServer(t, s)
 	tr, err := bus.DialTransport(ctx, srv.Path, 0)
 	require.NoError(t, err)
 	defer tr.Close()

@@ -56,6 +56,23 @@ const (
 	AttrRefused     = 19 // u64 unicasts refused (no port, queue full)
 	AttrQueueLimit  = 20 // u32 per-port queue limit in bytes
 	AttrServerPID   = 21 // s32 process ID of the daemon
+	// AttrAccess (in the stats) nests the access rules' counters, Access*.
+	// 22-39 are the registry's (family.go) and kept for it.
+	AttrAccess = 40
+)
+
+// Attributes nested in AttrAccess.
+const (
+	AccessRules          = 1  // u32 rules in force
+	AccessSource         = 2  // string: the file they came from
+	AccessLoads          = 3  // u64 rule sets put in force (the first load and each reload)
+	AccessError          = 4  // string: why the last reload failed (absent when it worked)
+	AccessDeniedRegister = 5  // u64 registrations denied
+	AccessDeniedCall     = 6  // u64 calls denied
+	AccessDeniedSend     = 7  // u64 sends denied
+	AccessDeniedJoin     = 8  // u64 joins denied
+	AccessRevoked        = 9  // u64 families and group memberships taken back by a reload
+	AccessDefaults       = 10 // string: "system" or "user", the defaults when no rule matches
 )
 
 // Well-known groups. Groups 1-15 are the daemon's; 0x80000000 is the
@@ -134,6 +151,8 @@ type Stats struct {
 	BadFrames   uint64 `json:"bad_frames"`
 	MaxDatagram uint32 `json:"max_datagram"`
 	QueueLimit  uint32 `json:"queue_limit"`
+	// Access are the access rules' counters (AttrAccess).
+	Access AccessStats `json:"access"`
 }
 
 // Hello is what the daemon tells a client when it connects.
@@ -226,6 +245,8 @@ func ParseStats(data []byte) (Stats, error) {
 			s.MaxDatagram = ad.Uint32()
 		case AttrQueueLimit:
 			s.QueueLimit = ad.Uint32()
+		case AttrAccess:
+			parseAccessStats(ad, &s.Access)
 		}
 	})
 	return s, err

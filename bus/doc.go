@@ -18,6 +18,11 @@
 // policies before the service sees it, and the family goes when the
 // registering connection does.
 //
+// Access rules (ParseAccess, LoadAccess, Server.Access and SetAccess; the
+// format is in docs/BUS.md) decide who may register a family name, call
+// its commands, send to a port or group and join a group; denials are
+// EPERM with the rule's name, counted in the stats.
+//
 // Server is the daemon (`nlbus serve` runs one); Listen creates its socket
 // and SocketPath says where clients look for it; package bustest runs one
 // in-process for tests. The wire protocol is docs/PROTOCOL.md.

@@ -1,6 +1,10 @@
 package bus
 
-import "time"
+import (
+	"errors"
+	"os/user"
+	"time"
+)
 
 // SetReadBuffer exposes setReadBuffer to the tests.
 func (t *Transport) SetReadBuffer(bytes int) error { return t.setReadBuffer(bytes) }
@@ -21,4 +25,30 @@ func SetAnswerWait(d time.Duration) time.Duration {
 	old := answerWait
 	answerWait = d
 	return old
+}
+
+// ParseAccessNoNSS is ParseAccess with a user database of its own: root
+// (uid and gid 0) and nobody (65534), so that the fuzz test exercises
+// the parser, not the system's name services.
+func ParseAccessNoNSS(data []byte) (*Access, error) {
+	return parseAccess(data, &names{
+		lookupUser: func(n string) (*user.User, error) {
+			switch n {
+			case "root":
+				return &user.User{Uid: "0", Gid: "0", Username: n}, nil
+			case "nobody":
+				return &user.User{Uid: "65534", Gid: "65534", Username: n}, nil
+			}
+			return nil, errors.New("unknown user")
+		},
+		lookupGroup: func(n string) (*user.Group, error) {
+			switch n {
+			case "root":
+				return &user.Group{Gid: "0", Name: n}, nil
+			case "nogroup":
+				return &user.Group{Gid: "65534", Name: n}, nil
+			}
+			return nil, errors.New("unknown group")
+		},
+	})
 }

@@ -47,6 +47,7 @@ const (
 	FamOpFlags      = 2 // u32 genl.OpFlags (CmdCapDo, CmdCapDump, AdminPerm, UnsAdminPerm)
 	FamOpDoPolicy   = 3 // u32 table number
 	FamOpDumpPolicy = 4 // u32 table number
+	FamOpName       = 5 // string: the command's name, for access rules (optional)
 )
 
 // Attributes nested in AttrFamilyPolicy.
@@ -73,12 +74,16 @@ const (
 type Op struct {
 	Cmd uint8
 	// Flags: genl.CmdCapDo and/or genl.CmdCapDump, and genl.AdminPerm
-	// for a command only root may call.
+	// for a command only root and the admin groups may call (unless an
+	// access rule says otherwise).
 	Flags genl.OpFlags
 	// DoPolicy and DumpPolicy are checked by the daemon before a request
 	// reaches the service. Nested tables may not refer back to a table
 	// that contains them (no recursive policies on the bus, yet).
 	DoPolicy, DumpPolicy *genlctrl.Table
+	// Name, optional, names the command so that access rules may name it
+	// (docs/BUS.md); at most 64 bytes, each name once per family.
+	Name string
 }
 
 // FamilySpec is a family as a service registers it on the bus.
@@ -175,6 +180,9 @@ func AppendFamilySpec(ae *netlink.AttributeEncoder, spec *FamilySpec) error {
 		}
 		if o.DumpPolicy != nil {
 			ae.Uint32(FamOpDumpPolicy, uint32(index[o.DumpPolicy]))
+		}
+		if o.Name != "" {
+			ae.String(FamOpName, o.Name)
 		}
 		ae.EndNested(tok)
 	}
@@ -299,6 +307,8 @@ func ParseFamilySpec(data []byte) (genlctrl.Family, error) {
 						o.DoPolicy = table(nd.Uint32())
 					case FamOpDumpPolicy:
 						o.DumpPolicy = table(nd.Uint32())
+					case FamOpName:
+						o.Name = nd.String()
 					}
 				}
 				return nd.Err()

@@ -76,7 +76,8 @@ func FuzzParseControl(f *testing.F) {
 
 // FuzzParseFamilySpec: the registration decoder never panics, and what it
 // accepts the registry either registers or refuses, without panicking; a
-// spec encoded by AppendFamilySpec decodes to the same names and counts.
+// spec encoded by AppendFamilySpec decodes to the same names (commands'
+// too) and counts.
 func FuzzParseFamilySpec(f *testing.F) {
 	seed := func(spec bus.FamilySpec) {
 		m, err := bus.ControlMessage(bus.CmdNewFamily, 0, func(ae *netlink.AttributeEncoder) {
@@ -92,7 +93,7 @@ func FuzzParseFamilySpec(f *testing.F) {
 	inner := &genlctrl.Table{Attrs: []genlctrl.Attr{{ID: 1, Type: genl.TypeString, MaxLen: 8}}}
 	seed(bus.FamilySpec{Name: "kv", Version: 1, MaxAttr: 3, Groups: []string{"changes", "other"},
 		Ops: []bus.Op{
-			{Cmd: 1, Flags: genl.CmdCapDo, DoPolicy: &genlctrl.Table{Attrs: []genlctrl.Attr{
+			{Cmd: 1, Name: "set", Flags: genl.CmdCapDo, DoPolicy: &genlctrl.Table{Attrs: []genlctrl.Attr{
 				{ID: 1, Type: genl.TypeU32, HasRange: true, MaxU: 5},
 				{ID: 2, Type: genl.TypeNested, Nested: inner},
 				{ID: 3, Type: genl.TypeBitfield32, Mask: 7},
@@ -117,7 +118,7 @@ func FuzzParseFamilySpec(f *testing.F) {
 			spec.Groups = append(spec.Groups, g.Name)
 		}
 		for _, o := range fam.Ops {
-			spec.Ops = append(spec.Ops, bus.Op{Cmd: o.Cmd, Flags: o.Flags, DoPolicy: o.DoPolicy, DumpPolicy: o.DumpPolicy})
+			spec.Ops = append(spec.Ops, bus.Op{Cmd: o.Cmd, Name: o.Name, Flags: o.Flags, DoPolicy: o.DoPolicy, DumpPolicy: o.DumpPolicy})
 		}
 		m, err := bus.ControlMessage(bus.CmdNewFamily, 0, func(ae *netlink.AttributeEncoder) {
 			if e := bus.AppendFamilySpec(ae, &spec); e != nil {
@@ -133,6 +134,11 @@ func FuzzParseFamilySpec(f *testing.F) {
 		}
 		if again.Name != fam.Name || len(again.Ops) != len(fam.Ops) || len(again.Groups) != len(fam.Groups) {
 			t.Fatalf("round trip: %+v != %+v", again, fam)
+		}
+		for i := range fam.Ops {
+			if again.Ops[i].Name != fam.Ops[i].Name {
+				t.Fatalf("round trip of op %d's name: %q != %q", i, again.Ops[i].Name, fam.Ops[i].Name)
+			}
 		}
 	})
 }

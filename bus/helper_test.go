@@ -3,6 +3,7 @@ package bus_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"time"
@@ -22,6 +23,8 @@ const helperEnv = "NLBUS_TEST_HELPER"
 //	kvservice: register the test family "kvkill" (kvSpec), print "ready",
 //	serve it, printing "got CMD" per request its handlers see.
 //	admincall: call kvkill's admin command, print the error (or "ok").
+//	register: register the family $NLBUS_TEST_FAMILY, print "ready" (or
+//	the error); with NLBUS_TEST_HOLD=1 keep it until stdin closes.
 func runHelper(h string) int {
 	switch h {
 	case "sink":
@@ -44,6 +47,8 @@ func runHelper(h string) int {
 		return kvServiceHelper()
 	case "admincall":
 		return adminCallHelper()
+	case "register":
+		return registerHelper()
 	}
 	fmt.Println("unknown helper", h)
 	return 2
@@ -89,5 +94,25 @@ func adminCallHelper() int {
 		return 0
 	}
 	fmt.Println("ok")
+	return 0
+}
+
+func registerHelper() int {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := bus.Dial(nil)
+	if err != nil {
+		fmt.Println("error:", err)
+		return 1
+	}
+	defer c.Close()
+	if _, err := bus.RegisterFamily(ctx, c, kvSpec(os.Getenv("NLBUS_TEST_FAMILY"))); err != nil {
+		fmt.Println("error:", err)
+		return 0
+	}
+	fmt.Println("ready")
+	if os.Getenv("NLBUS_TEST_HOLD") == "1" {
+		io.Copy(io.Discard, os.Stdin)
+	}
 	return 0
 }

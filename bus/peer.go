@@ -74,6 +74,13 @@ type peer struct {
 	sent, delivered, dropped atomic.Uint64
 	badCount                 int // malformed datagrams, read loop only
 
+	// id is who the access rules see (access_check.go), set before the
+	// read loop starts; pa, its view of the rules, and denials belong to
+	// the read loop.
+	id      atomic.Pointer[identity]
+	pa      *peerAccess
+	denials uint64
+
 	closeOnce sync.Once
 	gone      atomic.Bool // set when the connection closes
 

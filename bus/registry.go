@@ -49,6 +49,10 @@ func (p *peer) newFamily(h netlink.Header, data []byte, rs *routeState) (syscall
 	for i := range f.Groups {
 		f.Groups[i].ID = 0
 	}
+	checked := s.access.Load()
+	if errno, msg := p.mayRegister(f.Name); errno != 0 {
+		return errno, msg
+	}
 	f.Owner = p.port.Load()
 	info, notes, err := s.reg.Register(f)
 	switch {
@@ -74,6 +78,7 @@ func (p *peer) newFamily(h netlink.Header, data []byte, rs *routeState) (syscall
 		ae.EndNested(tok)
 	})
 	rs.notifyFamily(s, notes)
+	p.recheckRegister(info.ID, info.Name, checked, rs)
 	return 0, ""
 }
 
@@ -121,7 +126,7 @@ func (rs *routeState) notifyFamily(s *Server, notes []netlink.Message) {
 func (p *peer) toFamily(m netlink.Message, raw []byte, rs *routeState) bool {
 	s := p.s
 	port := p.port.Load()
-	owner, ref := s.reg.Route(m, genlctrl.Caller{Admin: p.cr.UID == 0})
+	owner, ref := p.routeCall(m) // the access rules, then the family's own checks
 	if ref != nil {
 		if ref.Errno == unix.ENOENT && ref.ExtAck.Message == "" {
 			if _, ok := s.reg.Family(uint16(m.Header.Type)); !ok {

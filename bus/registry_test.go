@@ -39,9 +39,9 @@ func kvSpec(name string) bus.FamilySpec {
 	return bus.FamilySpec{
 		Name: name, Version: 2, MaxAttr: kvValue,
 		Ops: []bus.Op{
-			{Cmd: kvSet, Flags: genl.CmdCapDo, DoPolicy: pol},
-			{Cmd: kvWipe, Flags: genl.CmdCapDo | genl.AdminPerm},
-			{Cmd: kvList, Flags: genl.CmdCapDump},
+			{Cmd: kvSet, Name: "set", Flags: genl.CmdCapDo, DoPolicy: pol},
+			{Cmd: kvWipe, Name: "wipe", Flags: genl.CmdCapDo | genl.AdminPerm},
+			{Cmd: kvList, Name: "list", Flags: genl.CmdCapDump},
 			{Cmd: kvBlock, Flags: genl.CmdCapDo},
 		},
 		Groups: []string{"changes"},
@@ -246,7 +246,9 @@ func TestRegistryRefusals(t *testing.T) {
 func TestRegistryAdmin(t *testing.T) {
 	ctx := testCtx(t)
 	var nonRoot atomic.Bool
-	s := &bus.Server{}
+	// The system bus: on a per-user bus the daemon's own user (whoever
+	// runs the tests, uid 65534 too) may call admin commands.
+	s := &bus.Server{SystemBus: true}
 	bus.SetCredsHook(s, func(pid int32, uid, gid uint32) (int32, uint32, uint32) {
 		if nonRoot.Load() {
 			return pid, 65534, 65534

@@ -219,6 +219,9 @@ func (p *peer) multicast(e Envelope, payload []byte, rs *routeState) {
 		p.refuse(payload, 0, unix.EPERM, "nlbus: group "+utoa(e.Group)+" is reserved for the daemon", rs)
 		return
 	}
+	if !p.maySend(0, e.Group, payload, rs) {
+		return
+	}
 	p.s.r.members(e.Group, func(q *peer) {
 		if q == p {
 			return // like the kernel, a sender does not hear its own multicast
@@ -251,10 +254,15 @@ func (p *peer) refuse(payload []byte, src uint32, errno syscall.Errno, msg strin
 func (p *peer) unicast(e Envelope, payload []byte, rs *routeState) {
 	q := p.s.r.lookup(e.Dst)
 	if q == nil {
-		p.refuse(payload, e.Dst, unix.ECONNREFUSED, "nlbus: no port "+utoa(e.Dst)+" on the bus", rs)
+		if p.maySend(e.Dst, 0, payload, rs) {
+			p.refuse(payload, e.Dst, unix.ECONNREFUSED, "nlbus: no port "+utoa(e.Dst)+" on the bus", rs)
+		}
 		return
 	}
 	via0 := p.families.Load() > 0 && p.answersVia0(q, payload)
+	if !via0 && !p.maySend(e.Dst, 0, payload, rs) {
+		return // a family's answers to its callers are not sends the rules see
+	}
 	if via0 {
 		// An answer of a family's owner to a request that went to port 0:
 		// it comes from port 0, as a kernel family's answer would.
@@ -462,6 +470,9 @@ func (p *peer) command(h netlink.Header, data []byte, rs *routeState) (syscall.E
 		case group <= maxReservedGroup && group != GroupPorts && group != GroupMonitor:
 			return unix.EINVAL, "nlbus: group " + utoa(group) + " is reserved"
 		}
+		if errno, msg := p.mayJoin(group); errno != 0 {
+			return errno, msg
+		}
 		if !s.r.join(p, group, maxGroups) {
 			return unix.ENOSPC, fmt.Sprintf("nlbus: at most %d groups per connection", maxGroups)
 		}
@@ -538,6 +549,7 @@ func (s *Server) statsAttrs(ae *netlink.AttributeEncoder) {
 	ae.Uint64(AttrBadFrames, s.bad.Load())
 	ae.Uint32(AttrMaxDatagram, uint32(s.maxDG))
 	ae.Uint32(AttrQueueLimit, uint32(s.qBytes))
+	s.accessAttrs(ae)
 }
 
 // sendHello queues the hello frame for a new connection.

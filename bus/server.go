@@ -44,6 +44,19 @@ type Server struct {
 	// GroupMonitor and bind ports below 1024, besides root and the daemon's
 	// own user. The default, 0, is root's group.
 	MonitorGID uint32
+	// Access is the access rules the daemon starts with (nil: none);
+	// SetAccess replaces them while it serves. See access.go.
+	Access *Access
+	// SystemBus selects the defaults that apply when no access rule
+	// matches: on the system bus only root registers families; on a
+	// per-user bus (false) root and the daemon's own user may do
+	// everything. Anyone may call commands not flagged admin, send and
+	// join, on both.
+	SystemBus bool
+	// AdminGroups are groups (primary or supplementary) whose members may
+	// call commands flagged admin, besides root and, on a per-user bus,
+	// the daemon's own user; the access file's admin_groups add to them.
+	AdminGroups []uint32
 
 	once    sync.Once
 	log     hclog.Logger
@@ -69,6 +82,15 @@ type Server struct {
 	wg        sync.WaitGroup // peer goroutines
 
 	conns, routed, dropped, refused, bad atomic.Uint64
+
+	access      atomic.Pointer[Access]
+	accessMu    sync.Mutex // serialises SetAccess's sweeps
+	accessErr   atomic.Pointer[string]
+	accessLoads atomic.Uint64
+	// lookupGroups: new connections' supplementary groups are looked up.
+	lookupGroups atomic.Bool
+	denied       [numKinds]atomic.Uint64
+	revoked      atomic.Uint64
 }
 
 func (s *Server) init() {
@@ -108,6 +130,14 @@ func (s *Server) init() {
 		s.reg = newRegistry()
 		s.listeners = make(map[*net.UnixListener]struct{})
 		s.peers = make(map[*peer]struct{})
+		if s.Access != nil {
+			s.access.Store(s.Access)
+			s.accessLoads.Add(1)
+		}
+		// A daemon configured for access control looks up each caller's
+		// supplementary groups when it connects; a bare Server (tests,
+		// embedded buses) sees primary groups only.
+		s.lookupGroups.Store(s.Access != nil || s.SystemBus || len(s.AdminGroups) > 0)
 	})
 }
 
@@ -264,6 +294,11 @@ func (s *Server) accept(uc *net.UnixConn) {
 	p.sendHello()
 	go func() {
 		defer s.wg.Done()
+		if s.lookupGroups.Load() {
+			// Off the routing path: only this connection waits, before
+			// its first request is read.
+			p.id.Store(lookupIdentity(cr))
+		}
 		p.readLoop()
 	}()
 }

@@ -98,8 +98,23 @@ func runStats(ctx context.Context, e *env, socket string, asJSON bool) error {
 		{"unicasts refused", st.Refused}, {"malformed datagrams", st.BadFrames},
 		{"max datagram", fmt.Sprintf("%d bytes", st.MaxDatagram)},
 		{"queue limit", fmt.Sprintf("%d bytes per port", st.QueueLimit)},
+		{"access rules", accessRules(st.Access)},
+		{"access denied", fmt.Sprintf("register %d, call %d, send %d, join %d",
+			st.Access.Denied.Register, st.Access.Denied.Call, st.Access.Denied.Send, st.Access.Denied.Join)},
+		{"taken back on reload", fmt.Sprintf("%d families and group memberships", st.Access.Revoked)},
 	} {
 		fmt.Fprintf(tw, "%s:\t%v\n", row.k, row.v)
 	}
+	if st.Access.Error != "" {
+		fmt.Fprintf(tw, "access reload failed:\t%s (the rules above stay in force)\n", st.Access.Error)
+	}
 	return tw.Flush()
+}
+
+func accessRules(a bus.AccessStats) string {
+	s := fmt.Sprintf("%d", a.Rules)
+	if a.Source != "" {
+		s += " from " + a.Source
+	}
+	return s + fmt.Sprintf(" (%s defaults; rule sets loaded: %d)", a.Defaults, a.Loads)
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"os/signal"
+	"os/user"
 	"strconv"
 	"strings"
 	"syscall"
@@ -29,8 +31,14 @@ func serveFlags(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 	qFrames := fs.Int("queue-frames", 4096, "per-connection outbound queue limit in frames")
 	monitorGID := fs.Int("monitor-gid", 0, "group ID (besides root and the daemon's user) allowed to monitor and to bind ports below 1024")
 	sockGroup := fs.String("socket-group", "", "group ID given to the socket file, so its members may use a 0660 system bus")
+	access := fs.String("access", "", "access rules file, reloaded on SIGHUP (default for the system bus: "+bus.DefaultAccessPath()+" if it exists; none for a per-user bus)")
+	check := fs.String("check-access", "", "validate an access rules file, print a summary and exit")
+	adminGroup := fs.String("admin-group", "", "groups (names or IDs, comma-separated) whose members may call commands flagged admin, besides root")
 	return func(ctx context.Context, e *env, _ []string) error {
-		return runServe(ctx, e, serveOptions{*socket, *level, *format, *maxDG, *qBytes, *qFrames, *monitorGID, *sockGroup})
+		if *check != "" {
+			return checkAccess(e, *check)
+		}
+		return runServe(ctx, e, serveOptions{*socket, *level, *format, *maxDG, *qBytes, *qFrames, *monitorGID, *sockGroup, *access, *adminGroup})
 	}
 }
 
@@ -40,6 +48,7 @@ type serveOptions struct {
 	maxDG, qBytes, qFrames int
 	monitorGID             int
 	sockGroup              string
+	access, adminGroup     string
 }
 
 func runServe(ctx context.Context, e *env, o serveOptions) error {
@@ -72,6 +81,22 @@ func runServe(ctx context.Context, e *env, o serveOptions) error {
 		gid = g
 	}
 
+	admins, err := parseGroups(o.adminGroup)
+	if err != nil {
+		return usageErrorf("--admin-group: %v", err)
+	}
+	// The system bus is root's (as its socket is 0660); a per-user bus
+	// (0600) is its owner's, and the defaults follow (docs/BUS.md).
+	system := os.Geteuid() == 0
+	accessPath, explicit := o.access, o.access != ""
+	if !explicit && system {
+		accessPath = bus.DefaultAccessPath()
+	}
+	rules, err := loadAccess(accessPath, explicit)
+	if err != nil {
+		return err
+	}
+
 	l, err := bus.InheritedListener()
 	if err != nil {
 		return err
@@ -93,9 +118,19 @@ func runServe(ctx context.Context, e *env, o serveOptions) error {
 		QueueBytes:  o.qBytes,
 		QueueFrames: o.qFrames,
 		MonitorGID:  uint32(o.monitorGID),
+		Access:      rules,
+		SystemBus:   system,
+		AdminGroups: admins,
 	}
 	sigCtx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if accessPath != "" {
+		log.Info("access rules", "file", accessPath, "rules", rules.Len(), "loaded", rules != nil)
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go reloadOnHUP(sigCtx, hup, log, srv, accessPath, explicit)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -116,6 +151,79 @@ func runServe(ctx context.Context, e *env, o serveOptions) error {
 		return nil
 	}
 	return err
+}
+
+// loadAccess loads the access rules at path ("" for none). A missing file
+// is an error only when it was named on the command line.
+func loadAccess(path string, explicit bool) (*bus.Access, error) {
+	if path == "" {
+		return nil, nil
+	}
+	a, err := bus.LoadAccess(path)
+	if errors.Is(err, os.ErrNotExist) && !explicit {
+		return nil, nil
+	}
+	return a, err
+}
+
+// reloadOnHUP reloads the access rules on each SIGHUP until ctx ends. A
+// file that does not load leaves the rules in force, and says why in the
+// log and in the stats.
+func reloadOnHUP(ctx context.Context, hup <-chan os.Signal, log hclog.Logger, srv *bus.Server, path string, explicit bool) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+		}
+		if path == "" {
+			log.Info("SIGHUP: no access rules file to reload (serve --access FILE)")
+			continue
+		}
+		a, err := loadAccess(path, explicit)
+		if err != nil {
+			log.Error("access rules not reloaded; the rules in force stay", "error", err)
+			srv.SetAccessError(err)
+			continue
+		}
+		srv.SetAccess(a)
+		log.Info("access rules reloaded", "file", path, "rules", a.Len(), "loaded", a != nil)
+	}
+}
+
+// checkAccess validates an access rules file for --check-access.
+func checkAccess(e *env, path string) error {
+	a, err := bus.LoadAccess(path)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%s: %d rules, admin groups %v: OK\n", path, a.Len(), a.AdminGroups())
+	return nil
+}
+
+// parseGroups parses comma-separated group names or IDs.
+func parseGroups(list string) ([]uint32, error) {
+	var out []uint32
+	for _, g := range strings.Split(list, ",") {
+		g = strings.TrimSpace(g)
+		if g == "" {
+			continue
+		}
+		if n, err := strconv.ParseUint(g, 10, 32); err == nil {
+			out = append(out, uint32(n))
+			continue
+		}
+		gr, err := user.LookupGroup(g)
+		if err != nil {
+			return nil, err
+		}
+		n, err := strconv.ParseUint(gr.Gid, 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("group %q has no numeric ID", g)
+		}
+		out = append(out, uint32(n))
+	}
+	return out, nil
 }
 
 // busFlags adds the flags every bus client command has.

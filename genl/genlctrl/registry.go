@@ -50,7 +50,14 @@ type Op struct {
 	DoPolicy, DumpPolicy *Table
 	// Validate relaxes the checks, as GENL_DONT_VALIDATE_* does.
 	Validate Validation
+	// Name, optional, names the command for the host (the bus's access
+	// rules match commands by name); the controller does not report it.
+	// At most MaxOpName bytes, without NUL, each name once per family.
+	Name string
 }
+
+// MaxOpName bounds Op.Name.
+const MaxOpName = 64
 
 // Config sets the numbers a Registry hands out. The zero value gives
 // family IDs from 0x20 and group IDs from 0x11 up, the notify group 0x10.
@@ -106,6 +113,7 @@ type family struct {
 }
 
 type op struct {
+	name     string
 	cmd      uint8
 	flags    genl.OpFlags
 	do, dump *table
@@ -295,6 +303,10 @@ func (r *Registry) add(f Family, ctrl bool) (*family, error) {
 		if slices.ContainsFunc(nf.ops, func(e op) bool { return e.cmd == o.Cmd }) {
 			return nil, bad("operation %d listed twice", o.Cmd)
 		}
+		if len(o.Name) > MaxOpName || strings.IndexByte(o.Name, 0) >= 0 ||
+			o.Name != "" && slices.ContainsFunc(nf.ops, func(e op) bool { return e.name == o.Name }) {
+			return nil, bad("operation %d: name %q (at most %d bytes, once per family)", o.Cmd, o.Name, MaxOpName)
+		}
 		do, err := c.compile(o.DoPolicy)
 		if err != nil {
 			return nil, fmt.Errorf("%w %q: operation %d do policy: %w", ErrInvalid, f.Name, o.Cmd, err)
@@ -307,7 +319,7 @@ func (r *Registry) add(f Family, ctrl bool) (*family, error) {
 		if do != nil || dump != nil {
 			flags |= genl.CmdCapHasPolicy
 		}
-		nf.ops = append(nf.ops, op{cmd: o.Cmd, flags: flags, do: do, dump: dump, validate: o.Validate})
+		nf.ops = append(nf.ops, op{name: o.Name, cmd: o.Cmd, flags: flags, do: do, dump: dump, validate: o.Validate})
 		nf.info.Ops = append(nf.info.Ops, genl.Op{ID: uint32(o.Cmd), Flags: flags})
 	}
 	for i, g := range f.Groups {
@@ -463,4 +475,43 @@ func notice(cmd uint8, attrs []byte) netlink.Message {
 		Header: netlink.Header{Type: netlink.HeaderType(genl.CtrlID)},
 		Data:   append(data, attrs...),
 	}
+}
+
+// OpInfo is what LookupOp reports of a family and one of its commands.
+type OpInfo struct {
+	Family string // the family's name
+	Owner  uint32
+	Op     string       // the command's Name ("" when it has none, or no such command)
+	Flags  genl.OpFlags // the command's flags (0 when the family has no such command)
+}
+
+// LookupOp returns the family with ID id and its command cmd, without
+// allocating: what a host needs to apply its own access rules before
+// Route.
+func (r *Registry) LookupOp(id uint16, cmd uint8) (OpInfo, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	f := r.byID[id]
+	if f == nil {
+		return OpInfo{}, false
+	}
+	oi := OpInfo{Family: f.info.Name, Owner: f.owner}
+	for i := range f.ops {
+		if f.ops[i].cmd == cmd {
+			oi.Op, oi.Flags = f.ops[i].name, f.ops[i].flags
+		}
+	}
+	return oi, true
+}
+
+// IDs returns the IDs of the registered families, the controller's
+// included, in ascending order.
+func (r *Registry) IDs() []uint16 {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	ids := make([]uint16, len(r.sorted))
+	for i, f := range r.sorted {
+		ids[i] = f.info.ID
+	}
+	return ids
 }
