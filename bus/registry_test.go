@@ -415,6 +415,24 @@ func TestRegistryBadSpecs(t *testing.T) {
 	require.NoError(t, err)
 }
 
+// A registration with more top-level attributes than other bus-control
+// messages may carry (ethtool's has 113) is read whole: 200 operations.
+func TestRegistryManyOps(t *testing.T) {
+	ctx := testCtx(t)
+	srv := bustest.NewServer(t, nil)
+	c := srv.Dial(t, nil)
+	spec := bus.FamilySpec{Name: "manyops", Version: 1}
+	for i := 1; i <= 200; i++ {
+		spec.Ops = append(spec.Ops, bus.Op{Cmd: uint8(i), Flags: genl.CmdCapDo})
+	}
+	fam, err := bus.RegisterFamily(ctx, c, spec)
+	require.NoError(t, err)
+	assert.Len(t, fam.Ops, 200)
+	got, err := genl.NewConn(srv.Dial(t, nil)).GetFamily(ctx, "manyops")
+	require.NoError(t, err)
+	assert.Len(t, got.Ops, 200)
+}
+
 // Requests to a family are remembered until answered, up to
 // Server.MaxInflight per owner; past it the daemon refuses with EAGAIN
 // rather than grow.

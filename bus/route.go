@@ -427,6 +427,12 @@ func (p *peer) command(h netlink.Header, data []byte, rs *routeState) (syscall.E
 		port, group uint32
 		hasPort     bool
 	)
+	if len(data) > 0 && data[0] == CmdNewFamily {
+		// A registration carries an attribute per operation, table and
+		// group (ethtool's: over a hundred), more than ParseControl looks
+		// at; ParseFamilySpec bounds them itself (PROTOCOL.md §13.2).
+		return p.newFamily(h, data, rs)
+	}
 	cmd, err := ParseControl(data, func(ad *netlink.AttributeDecoder) {
 		switch ad.Type() {
 		case AttrPort:
@@ -502,8 +508,6 @@ func (p *peer) command(h netlink.Header, data []byte, rs *routeState) (syscall.E
 		return 0, ""
 	case CmdGetStats:
 		p.appendGenl(rs, h, 0, CmdGetStats, s.statsAttrs)
-	case CmdNewFamily:
-		return p.newFamily(h, data, rs)
 	case CmdDelFamily:
 		return p.delFamily(data, rs)
 	default:
