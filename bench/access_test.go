@@ -70,7 +70,7 @@ func BenchmarkBusAccess(b *testing.B) {
 		}
 		sock := sockPath(b)
 		startHelper(b, "daemon-access", sock, env...)
-		startHelper(b, "genl-service", sock)
+		startHelper(b, "access-service", sock)
 		c, err := bus.Dial(&bus.Config{Socket: sock})
 		if err != nil {
 			b.Fatal(err)
@@ -116,9 +116,9 @@ func BenchmarkBusAccess(b *testing.B) {
 	}
 }
 
-// runGenlService registers the family "bench" (command 1, do) and ACKs
-// every call (the genl-service role).
-func runGenlService(path string, ready func()) error {
+// runAccessService registers the family "bench" (command 1, do) and ACKs
+// every call (the access-service role).
+func runAccessService(path string, ready func()) error {
 	ctx := context.Background()
 	c, err := bus.Dial(&bus.Config{Socket: path})
 	if err != nil {

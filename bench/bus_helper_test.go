@@ -140,8 +140,8 @@ func runBusHelper(role string) error {
 			}
 		}
 
-	case "genl-service":
-		return runGenlService(path, ready)
+	case "access-service":
+		return runAccessService(path, ready)
 
 	case "daemon-access":
 		// The daemon with the access rules of $ACCESS_FILE (none if unset).
