@@ -98,6 +98,7 @@ type Transport struct {
 		n, flags int
 		err      error
 		fn       func(fd uintptr) bool
+		linger   bool
 	}
 	wr struct {
 		b   []byte
@@ -245,13 +246,26 @@ func (t *Transport) read(ctx context.Context, b []byte, block bool) (int, error)
 		t.rd.fn = func(fd uintptr) bool {
 			for {
 				t.rd.n, t.rd.flags, t.rd.err = recvmsg(int(fd), t.rd.b)
-				if t.rd.err == unix.EINTR {
+				switch t.rd.err {
+				case unix.EINTR:
 					continue
+				case unix.EAGAIN:
+					// A blocking read expects a datagram soon (the reply to
+					// a request, the next of a stream): wait a moment in
+					// the kernel before parking in the runtime poller.
+					if t.rd.linger {
+						t.rd.linger = false
+						if pollfd.Linger(fd, lingerFor) {
+							continue
+						}
+					}
+					return false
 				}
-				return t.rd.err != unix.EAGAIN
+				return true
 			}
 		}
 	}
+	t.rd.linger = block
 	if block {
 		if err := t.fd.Read(ctx, t.rd.fn); err != nil {
 			return 0, err
