@@ -483,6 +483,12 @@ func (t *Transport) LeaveGroup(g uint32) error {
 	return t.control(context.Background(), "leave-group", CmdLeave, func(ae *netlink.AttributeEncoder) { ae.Uint32(AttrGroup, g) })
 }
 
+// lingerFor is how long a blocking read waits in the kernel (poll(2)) for
+// its datagram before it parks in the runtime poller: a reply through the
+// daemon usually comes within it, and a thread woken from poll(2) costs
+// less than a goroutine woken by the poller (pollfd.Linger).
+const lingerFor = time.Millisecond
+
 // controlTimeout bounds a control call.
 const controlTimeout = 10 * time.Second
 

@@ -8,11 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
-	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/nlbus/netlink/internal/pollfd"
 )
 
 // creds are a peer's credentials, taken once when it connected.
@@ -297,14 +294,7 @@ type readState struct {
 	count int
 	off   int
 	err   error
-	// linger: the previous batch had datagrams, so wait a moment in the
-	// kernel before parking when the socket is empty (pollfd.Linger).
-	linger bool
 }
-
-// lingerFor is how long an active connection's reader waits in the kernel
-// for its next datagram before it parks in the runtime poller.
-const lingerFor = time.Millisecond
 
 // readLoop reads batches of datagrams, routes each batch, then flushes
 // every peer the batch touched, once.
@@ -329,12 +319,6 @@ func (p *peer) readLoop() {
 			case err == unix.EINTR:
 				continue
 			case err == unix.EAGAIN:
-				if r.count == 0 && r.linger {
-					r.linger = false
-					if pollfd.Linger(fd, lingerFor) {
-						continue
-					}
-				}
 				if r.count == 0 {
 					pool.put(r.buf)
 					r.buf = nil
@@ -358,7 +342,6 @@ func (p *peer) readLoop() {
 		r.count, r.off, r.err = 0, 0, nil
 		err := p.rc.Read(read)
 		count, buf, rerr := r.count, r.buf, r.err
-		r.linger = count > 0
 		off := 0
 		lens, trunc := &r.lens, &r.trunc
 		keep := true
