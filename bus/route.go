@@ -495,6 +495,8 @@ func (p *peer) command(h netlink.Header, data []byte, rs *routeState) (syscall.E
 		return p.newFamily(h, data, rs)
 	case CmdDelFamily:
 		return p.delFamily(data, rs)
+	case CmdGetDescription:
+		return p.getDescription(h, data, rs)
 	default:
 		return unix.EOPNOTSUPP, fmt.Sprintf("nlbus: unknown bus-control command %d", cmd)
 	}

@@ -165,3 +165,22 @@ func TestParseErrors(t *testing.T) {
 	_, err := ynl.Parse(make([]byte, ynl.MaxSpecSize+1))
 	require.ErrorIs(t, err, ynl.ErrSpec)
 }
+
+func TestStrip(t *testing.T) {
+	for _, file := range []string{"demo.yaml", "nlctrl.yaml"} {
+		b, err := os.ReadFile("testdata/" + file)
+		require.NoError(t, err)
+		small, err := ynl.Strip(b)
+		require.NoError(t, err)
+		assert.Less(t, len(small), len(b))
+		assert.NotContains(t, string(small), "doc:")
+		assert.NotContains(t, string(small), "#")
+		want, err := ynl.Parse(b)
+		require.NoError(t, err)
+		got, err := ynl.Parse(small)
+		require.NoError(t, err, string(small))
+		assert.Equal(t, want, got)
+	}
+	_, err := ynl.Strip([]byte("a: ["))
+	require.ErrorIs(t, err, ynl.ErrSpec)
+}
