@@ -113,6 +113,9 @@ func runCall(ctx context.Context, o *callOptions) error {
 		return err
 	}
 	hdr := int(fam.HeaderSize)
+	if spec != nil && spec.HeaderSize != hdr {
+		return fmt.Errorf("the spec's fixed header is %d bytes, family %q's %d", spec.HeaderSize, o.family, hdr)
+	}
 	data := append(make([]byte, hdr, hdr+len(attrs)), attrs...)
 	cmd, err := callCommand(op, o.command)
 	if err != nil {
@@ -139,11 +142,14 @@ func runCall(ctx context.Context, o *callOptions) error {
 			break
 		}
 	}
-	if o.json {
+	switch {
+	case cerr != nil && len(out) == 0:
+		// nothing to print but the error
+	case o.json:
 		if err := writeJSON(o.stdout, out); err != nil {
 			return err
 		}
-	} else {
+	default:
 		for i, fs := range out {
 			if i > 0 {
 				fmt.Fprintln(o.stdout)

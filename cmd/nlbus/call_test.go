@@ -212,6 +212,16 @@ func TestCallWithoutDescription(t *testing.T) {
 	code, out, errOut = call("--spec", spec, "kv", "set", "key=b", "value=6")
 	require.Equal(t, 0, code, errOut)
 	assert.Equal(t, "key: \"b\"\nvalue: 6\n", out)
+
+	// A spec whose fixed header the family does not have is refused.
+	legacy := filepath.Join(t.TempDir(), "legacy.yaml")
+	require.NoError(t, os.WriteFile(legacy, []byte(kvDescription+`  fixed-header: hdr
+definitions:
+  - {name: hdr, type: struct, members: [{name: ifindex, type: u32}]}
+`), 0o600))
+	code, _, errOut = call("--spec", legacy, "kv", "set", "key=b")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, `the spec's fixed header is 4 bytes, family "kv"'s 0`)
 }
 
 func TestCallUsage(t *testing.T) {
