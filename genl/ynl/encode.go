@@ -283,6 +283,9 @@ func parseUint(s string, bits int, e *Enum) (uint64, error) {
 		return v, nil
 	}
 	if e != nil && s != "" {
+		if !e.Flags && strings.Contains(s, "|") {
+			return 0, fmt.Errorf("%q: %q is an enum, not flags: give one name", s, e.Name)
+		}
 		var v uint64
 		for _, name := range strings.Split(s, "|") {
 			found := false
@@ -293,7 +296,7 @@ func parseUint(s string, bits int, e *Enum) (uint64, error) {
 					break
 				}
 			}
-			if !found || (!e.Flags && strings.Contains(s, "|")) {
+			if !found {
 				ns := make([]string, 0, len(e.Entries))
 				for _, en := range e.Entries {
 					ns = append(ns, en.Name)

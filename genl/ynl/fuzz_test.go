@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/nlbus/netlink/genl/ynl"
@@ -78,3 +79,23 @@ func FuzzDecode(f *testing.F) {
 type discard struct{}
 
 func (discard) Write(b []byte) (int, error) { return len(b), nil }
+
+// FuzzEncodeArgs encodes an arbitrary argument (or two, split at a
+// newline) with the demo spec: no panic, and what encodes decodes.
+func FuzzEncodeArgs(f *testing.F) {
+	s := mustParse(f, "demo.yaml")
+	main, _ := s.Set("main")
+	for _, seed := range []string{"id=1", "name=x", "enabled", "color=blue", "opts=fast|loud", "inner.deeper.val=3",
+		"items.1.key=a", "ids.0=1", "99:u8=1", "5.1:be16=0x102", "blob=de:ad", "delta=-1", "tags=a\ntags=b"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, arg string) {
+		b, err := ynl.EncodeArgs(main, strings.Split(arg, "\n"))
+		if err != nil {
+			return
+		}
+		if _, err := ynl.Decode(main, b); err != nil {
+			t.Fatalf("encoded %q does not decode: %v", arg, err)
+		}
+	})
+}
