@@ -3,6 +3,7 @@ package bus
 import (
 	"errors"
 	"fmt"
+	"syscall"
 
 	"github.com/nlbus/netlink"
 	"github.com/nlbus/netlink/genl"
@@ -26,6 +27,10 @@ const (
 const (
 	CmdNewFamily = 8 // register a family (the spec attributes below); reply: CmdNewFamily with AttrFamilyID, AttrFamilyInfo
 	CmdDelFamily = 9 // AttrFamilyID: unregister a family this connection owns
+	// CmdGetDescription asks for the description a family registered with
+	// (AttrFamilyName or AttrFamilyID); reply: CmdGetDescription with
+	// AttrFamilyID, AttrFamilyName and AttrFamilyDescription.
+	CmdGetDescription = 10
 )
 
 // Registration attributes of the bus-control family.
@@ -39,7 +44,15 @@ const (
 	AttrFamilyGroup      = 28 // string: a multicast group's name, once per group
 	AttrFamilyID         = 29 // u16 family ID (reply; CmdDelFamily)
 	AttrFamilyInfo       = 30 // nested: the family as GETFAMILY reports it (CTRL_ATTR_*)
+	// AttrFamilyDescription is binary: the family's description, the text
+	// of a YNL spec (package genl/ynl), at most MaxDescription bytes.
+	AttrFamilyDescription = 31
 )
+
+// MaxDescription bounds FamilySpec.Description: with the family's policies
+// it fits in one datagram of the default size (32 KiB), and the daemon
+// keeps no more than that per family. ynl.Strip makes a kernel spec fit.
+const MaxDescription = 16 << 10
 
 // Attributes nested in AttrFamilyOp.
 const (
@@ -92,6 +105,11 @@ type FamilySpec struct {
 	Version, HeaderSize, MaxAttr uint32
 	Ops                          []Op
 	Groups                       []string
+	// Description, optional, describes the family to clients by names:
+	// the text of a YNL spec (see package genl/ynl and `nlbus call`), at
+	// most MaxDescription bytes. The daemon keeps it as given; clients
+	// fetch it with GetDescription.
+	Description []byte
 }
 
 // Limits of a registration message.
@@ -103,8 +121,12 @@ const (
 
 var errRecursivePolicy = errors.New("nlbus: a policy table nests itself")
 
-// AppendFamilySpec encodes spec as CmdNewFamily attributes.
+// AppendFamilySpec encodes spec as CmdNewFamily attributes. A Description
+// longer than MaxDescription is an error wrapping EMSGSIZE.
 func AppendFamilySpec(ae *netlink.AttributeEncoder, spec *FamilySpec) error {
+	if len(spec.Description) > MaxDescription {
+		return errDescriptionSize(spec.Name, len(spec.Description))
+	}
 	// Number the tables so that a nested table comes before its parent.
 	var tables []*genlctrl.Table
 	index := map[*genlctrl.Table]int{}
@@ -189,7 +211,15 @@ func AppendFamilySpec(ae *netlink.AttributeEncoder, spec *FamilySpec) error {
 	for _, g := range spec.Groups {
 		ae.String(AttrFamilyGroup, g)
 	}
+	if len(spec.Description) > 0 {
+		ae.Raw(AttrFamilyDescription, spec.Description)
+	}
 	return nil
+}
+
+// errDescriptionSize is the error for a description of n bytes.
+func errDescriptionSize(name string, n int) error {
+	return fmt.Errorf("nlbus: family %q: a description of %d bytes (at most %d): %w", name, n, MaxDescription, syscall.EMSGSIZE)
 }
 
 // ParseFamilySpec decodes a CmdNewFamily payload (genl header included)
@@ -233,6 +263,12 @@ func ParseFamilySpec(data []byte) (genlctrl.Family, error) {
 			f.HeaderSize = ad.Uint32()
 		case AttrFamilyMaxAttr:
 			f.MaxAttr = ad.Uint32()
+		case AttrFamilyDescription:
+			if ad.Len() > MaxDescription {
+				perr = errDescriptionSize(f.Name, ad.Len())
+				break
+			}
+			f.Description = ad.CopyBytes()
 		case AttrFamilyGroup:
 			if len(f.Groups) >= genlctrl.MaxGroups {
 				fail("more than %d groups", genlctrl.MaxGroups)

@@ -1,6 +1,7 @@
 package bus_test
 
 import (
+	"bytes"
 	"testing"
 
 	"github.com/nlbus/netlink"
@@ -101,6 +102,7 @@ func FuzzParseFamilySpec(f *testing.F) {
 			{Cmd: 2, Flags: genl.CmdCapDump | genl.AdminPerm, DumpPolicy: inner},
 		}})
 	seed(bus.FamilySpec{Name: "x"})
+	seed(bus.FamilySpec{Name: "described", Description: []byte("name: described\n")})
 	f.Add([]byte{bus.CmdNewFamily, 1, 0, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		fam, err := bus.ParseFamilySpec(b)
@@ -113,7 +115,7 @@ func FuzzParseFamilySpec(f *testing.F) {
 		reg := genlctrl.New(nil)
 		reg.Register(fam) // may refuse; must not panic
 		// Round trip of the names and counts through the encoder.
-		spec := bus.FamilySpec{Name: fam.Name, Version: fam.Version, HeaderSize: fam.HeaderSize, MaxAttr: fam.MaxAttr}
+		spec := bus.FamilySpec{Name: fam.Name, Version: fam.Version, HeaderSize: fam.HeaderSize, MaxAttr: fam.MaxAttr, Description: fam.Description}
 		for _, g := range fam.Groups {
 			spec.Groups = append(spec.Groups, g.Name)
 		}
@@ -132,7 +134,8 @@ func FuzzParseFamilySpec(f *testing.F) {
 		if err != nil {
 			t.Fatalf("re-encoded spec does not decode: %v", err)
 		}
-		if again.Name != fam.Name || len(again.Ops) != len(fam.Ops) || len(again.Groups) != len(fam.Groups) {
+		if again.Name != fam.Name || len(again.Ops) != len(fam.Ops) || len(again.Groups) != len(fam.Groups) ||
+			!bytes.Equal(again.Description, fam.Description) {
 			t.Fatalf("round trip: %+v != %+v", again, fam)
 		}
 		for i := range fam.Ops {

@@ -3,6 +3,7 @@ package bus
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -27,6 +28,7 @@ func newRegistry() *genlctrl.Registry {
 			{Cmd: CmdHello, Flags: do}, {Cmd: CmdBind, Flags: do}, {Cmd: CmdJoin, Flags: do},
 			{Cmd: CmdLeave, Flags: do}, {Cmd: CmdGetPort, Flags: do | genl.CmdCapDump},
 			{Cmd: CmdGetStats, Flags: do}, {Cmd: CmdNewFamily, Flags: do}, {Cmd: CmdDelFamily, Flags: do},
+			{Cmd: CmdGetDescription, Flags: do},
 		},
 		Groups: []genl.Group{{ID: GroupPorts, Name: "ports"}, {ID: GroupMonitor, Name: "monitor"}},
 	})
@@ -42,6 +44,9 @@ func newRegistry() *genlctrl.Registry {
 func (p *peer) newFamily(h netlink.Header, data []byte, rs *routeState) (syscall.Errno, string) {
 	s := p.s
 	f, err := ParseFamilySpec(data)
+	if errors.Is(err, unix.EMSGSIZE) {
+		return unix.EMSGSIZE, err.Error()
+	}
 	if err != nil {
 		return unix.EINVAL, err.Error()
 	}
@@ -104,6 +109,51 @@ func (p *peer) delFamily(data []byte, rs *routeState) (syscall.Errno, string) {
 	}
 	p.families.Add(-1)
 	rs.notifyFamily(s, notes)
+	return 0, ""
+}
+
+// getDescription serves CmdGetDescription: the description of the family
+// named by AttrFamilyName (or AttrFamilyID).
+func (p *peer) getDescription(h netlink.Header, data []byte, rs *routeState) (syscall.Errno, string) {
+	s := p.s
+	var (
+		name  string
+		id    uint16
+		byID  bool
+		found bool
+		fam   genl.Family
+	)
+	if _, err := ParseControl(data, func(ad *netlink.AttributeDecoder) {
+		switch ad.Type() {
+		case AttrFamilyName:
+			name = ad.String()
+		case AttrFamilyID:
+			id, byID = ad.Uint16(), true
+		}
+	}); err != nil {
+		return unix.EINVAL, "nlbus: malformed bus-control message: " + err.Error()
+	}
+	switch {
+	case name != "":
+		fam, found = s.reg.FamilyByName(name)
+	case byID:
+		fam, found = s.reg.Family(id)
+		name = "0x" + strconv.FormatUint(uint64(id), 16)
+	default:
+		return unix.EINVAL, "nlbus: get-description needs a family name (attribute 22) or ID (attribute 29)"
+	}
+	if !found {
+		return unix.ENOENT, fmt.Sprintf("nlbus: no family %s on the bus", strconv.Quote(name))
+	}
+	desc, ok := s.reg.Description(fam.ID)
+	if !ok || len(desc) == 0 {
+		return unix.ENOENT, fmt.Sprintf("nlbus: family %q has no description", fam.Name)
+	}
+	p.appendGenl(rs, h, 0, CmdGetDescription, func(ae *netlink.AttributeEncoder) {
+		ae.Uint16(AttrFamilyID, fam.ID)
+		ae.String(AttrFamilyName, fam.Name)
+		ae.Raw(AttrFamilyDescription, desc)
+	})
 	return 0, ""
 }
 

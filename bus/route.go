@@ -510,6 +510,8 @@ func (p *peer) command(h netlink.Header, data []byte, rs *routeState) (syscall.E
 		p.appendGenl(rs, h, 0, CmdGetStats, s.statsAttrs)
 	case CmdDelFamily:
 		return p.delFamily(data, rs)
+	case CmdGetDescription:
+		return p.getDescription(h, data, rs)
 	default:
 		return unix.EOPNOTSUPP, fmt.Sprintf("nlbus: unknown bus-control command %d", cmd)
 	}

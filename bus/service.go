@@ -60,6 +60,40 @@ func UnregisterFamily(ctx context.Context, c *netlink.Conn, id uint16) error {
 	return err
 }
 
+// GetDescription returns the description the family called name
+// registered with (FamilySpec.Description: the text of a YNL spec), asking
+// the daemon c is connected to. A family that is not on the bus, or that
+// registered no description, is an error wrapping ENOENT whose text says
+// which. The bytes are the caller's.
+func GetDescription(ctx context.Context, c *netlink.Conn, name string) ([]byte, error) {
+	msg, err := ControlMessage(CmdGetDescription, 0, func(ae *netlink.AttributeEncoder) {
+		ae.String(AttrFamilyName, name)
+	})
+	if err != nil {
+		return nil, err
+	}
+	replies, err := c.Execute(ctx, msg)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range replies {
+		if m.Header.Type != FamilyID {
+			continue
+		}
+		var desc []byte
+		_, err := ParseControl(m.Data, func(ad *netlink.AttributeDecoder) {
+			if ad.Type() == AttrFamilyDescription {
+				desc = ad.CopyBytes()
+			}
+		})
+		if err == nil && desc == nil {
+			err = errors.New("nlbus: get-description reply without the description")
+		}
+		return desc, err
+	}
+	return nil, &netlink.OpError{Op: "get-description", Err: errNoReply}
+}
+
 // Request is a request to a family a service serves. Its slices are
 // borrowed: valid only until the Handler returns.
 type Request struct {

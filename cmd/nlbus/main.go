@@ -5,6 +5,7 @@
 //	nlbus links [--json]                   list the kernel's network interfaces
 //	nlbus families --kernel [--json]       list generic-netlink families
 //	nlbus policy FAMILY --kernel [--json]  show a family's attribute policies
+//	nlbus call FAMILY COMMAND [ARG...]     call a family's command by names (--dump, --json, --spec, --kernel)
 //	nlbus version                          print the version, Go release and platform
 //	nlbus help [COMMAND]                   print the usage of nlbus or of one command
 //
@@ -39,13 +40,16 @@ import (
 //
 //   - summary (required) is the line `nlbus help` shows.
 //   - args names the positional arguments, in order, as the usage shows
-//     them: "FAMILY" is required, "[NAME]" optional, "NAME..." takes the rest.
+//     them: "FAMILY" is required, "[NAME]" optional, "NAME..." (or
+//     "[NAME...]") takes the rest, none or more.
 //   - flags, when set, declares the command's flags on fs and returns the
 //     function to run. main then parses the command line (flags before or
 //     after the arguments, -h and --help included), checks the number of
 //     arguments against args (naming a missing one, refusing extra ones),
 //     and calls the returned function with the positional arguments only.
 //     The flag values live in the closure, not in package variables.
+//   - details, optional, is printed after the summary in the command's
+//     usage (-h): what the summary has no room for.
 //   - run is the older form, used when flags is nil: it gets every argument
 //     after the command's name and parses them itself. main still answers
 //     -h and --help for it, from summary and args; returning errUsage (or an
@@ -53,6 +57,7 @@ import (
 type command struct {
 	summary string
 	args    []string
+	details string
 	flags   func(fs *flag.FlagSet) func(ctx context.Context, e *env, args []string) error
 	run     func(ctx context.Context, env *env, args []string) error
 	// flagSets, for a run-form command, returns the flag sets its run
@@ -226,7 +231,7 @@ func checkArgs(names, pos []string) error {
 	required, variadic := 0, false
 	for _, n := range names {
 		switch {
-		case strings.HasSuffix(n, "..."):
+		case strings.HasSuffix(strings.TrimSuffix(n, "]"), "..."):
 			variadic = true
 		case strings.HasPrefix(n, "["):
 		default:
@@ -261,6 +266,9 @@ func (c command) usage(w io.Writer, name string) {
 		}
 	}
 	fmt.Fprintf(w, "usage: %s\n\n%s\n", strings.Join(synopsis, " "), c.summary)
+	if c.details != "" {
+		fmt.Fprintf(w, "\n%s\n", c.details)
+	}
 	if fs != nil {
 		printFlags(w, "flags", fs)
 	}

@@ -33,6 +33,9 @@ type Family struct {
 	// the port of the registering connection. The Registry only keeps it
 	// (see Route and UnregisterOwner); the controller's owner is 0.
 	Owner uint32
+	// Description is copied and returned by Description; the
+	// Registry does not read it (on the bus: the family's YNL spec).
+	Description []byte
 }
 
 // Op is one command of a family.
@@ -110,6 +113,7 @@ type family struct {
 	info  genl.Family // as GETFAMILY reports it
 	attrs []byte      // its controller attributes, encoded once
 	ops   []op        // in registration order, as GETFAMILY lists them
+	desc  []byte      // Family.Description, never modified
 }
 
 type op struct {
@@ -252,6 +256,18 @@ func (r *Registry) FamilyByName(name string) (genl.Family, bool) {
 	return genl.Family{}, false
 }
 
+// Description returns the description the family with ID id registered
+// with (nil if none), and whether there is such a family. The bytes are
+// shared: the caller must not modify them.
+func (r *Registry) Description(id uint16) ([]byte, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if f := r.byID[id]; f != nil {
+		return f.desc, true
+	}
+	return nil, false
+}
+
 // GroupFamily returns the ID of the family that owns multicast group id.
 func (r *Registry) GroupFamily(id uint32) (uint16, bool) {
 	r.mu.RLock()
@@ -289,7 +305,7 @@ func (r *Registry) add(f Family, ctrl bool) (*family, error) {
 	if len(r.byID) >= r.cfg.MaxFamilies {
 		return nil, fmt.Errorf("genlctrl: register %q: the registry holds its maximum of %d families", f.Name, r.cfg.MaxFamilies)
 	}
-	nf := &family{owner: f.Owner, info: genl.Family{
+	nf := &family{owner: f.Owner, desc: slices.Clone(f.Description), info: genl.Family{
 		ID: f.ID, Name: f.Name, Version: f.Version, HeaderSize: f.HeaderSize, MaxAttr: f.MaxAttr,
 	}}
 	var c compiler
