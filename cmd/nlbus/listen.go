@@ -7,28 +7,79 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/nlbus/netlink"
 	"github.com/nlbus/netlink/bus"
+	"github.com/nlbus/netlink/genl"
+	"github.com/nlbus/netlink/genl/ynl"
 )
 
 func init() {
-	register("listen", command{summary: "print messages from the bus: --group N (repeatable) [--port P] [--count N] [--json]", flags: listenFlags})
+	register("listen", command{summary: "print messages from the bus: --group N or FAMILY/GROUP (repeatable) [--port P] [--count N] [--json]", flags: listenFlags,
+		details: "A group is a number, or a family's group by name (kvstore/changes): its\nmessages are then decoded by the names of the family's description, when\nit registered one."})
 }
 
-// groupList is a repeatable --group flag.
-type groupList []uint32
+// groupList is a repeatable --group flag: numbers, or FAMILY/GROUP names
+// resolved once connected.
+type groupList struct {
+	nums  []uint32
+	named []familyGroup
+}
 
-func (g *groupList) String() string { return fmt.Sprint(*g) }
+// familyGroup is a family's multicast group by name.
+type familyGroup struct{ family, group string }
+
+func (g *groupList) String() string { return fmt.Sprint(g.nums, g.named) }
 func (g *groupList) Set(s string) error {
+	if fam, grp, ok := strings.Cut(s, "/"); ok {
+		if fam == "" || grp == "" {
+			return fmt.Errorf("want FAMILY/GROUP, not %q", s)
+		}
+		g.named = append(g.named, familyGroup{fam, grp})
+		return nil
+	}
 	v, err := parseUint(s, 32)
 	if err != nil || v == 0 {
-		return fmt.Errorf("want a group number above 0, not %q", s)
+		return fmt.Errorf("want a group number above 0 or FAMILY/GROUP, not %q", s)
 	}
-	*g = append(*g, uint32(v))
+	g.nums = append(g.nums, uint32(v))
 	return nil
+}
+
+// groupDecoder decodes the messages of a family's group by its
+// description.
+type groupDecoder struct {
+	name string // FAMILY/GROUP
+	fam  genl.Family
+	spec *ynl.Spec // nil: no description
+}
+
+// decode returns the command's name (or number) and the attributes of m,
+// a message of the decoder's family.
+func (d *groupDecoder) decode(m netlink.Message) (string, ynl.Fields, error) {
+	gm, err := genl.ParseMessage(m.Data)
+	if err != nil {
+		return "", nil, err
+	}
+	hdr := int(d.fam.HeaderSize)
+	if len(gm.Data) < hdr {
+		return "", nil, fmt.Errorf("%d bytes, shorter than the family header (%d)", len(gm.Data), hdr)
+	}
+	cmd := strconv.Itoa(int(gm.Header.Command))
+	var set *ynl.AttrSet
+	if d.spec != nil {
+		for _, op := range d.spec.Ops {
+			if op.ReplyValue == gm.Header.Command && (op.Notify || set == nil) {
+				cmd, set = op.Name, op.Set
+			}
+		}
+	}
+	fs, err := ynl.Decode(set, gm.Data[hdr:])
+	return cmd, fs, err
 }
 
 // messageJSON is how listen --json prints a message.
@@ -42,6 +93,10 @@ type messageJSON struct {
 	Flags uint16 `json:"flags"`
 	Seq   uint32 `json:"seq"`
 	Data  string `json:"data"`
+	// For a family's group (--group FAMILY/GROUP): the names.
+	Family  string     `json:"family,omitempty"`
+	Command string     `json:"command,omitempty"`
+	Attrs   ynl.Fields `json:"attrs,omitempty"`
 }
 
 func listenFlags(fs *flag.FlagSet) func(context.Context, *env, []string) error {
@@ -52,20 +107,44 @@ func listenFlags(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 	count := fs.Int("count", 0, "stop after `N` messages (0: never)")
 	asJSON := fs.Bool("json", false, "print one JSON object per message")
 	return func(ctx context.Context, e *env, _ []string) error {
-		if len(*groups) == 0 && *port == 0 {
+		if len(groups.nums)+len(groups.named) == 0 && *port == 0 {
 			return usageErrorf("give --group GROUP, --port PORT or both")
 		}
-		return runListen(ctx, e, *socket, *groups, uint32(*port), *count, *asJSON)
+		return runListen(ctx, e, *socket, groups, uint32(*port), *count, *asJSON)
 	}
 }
 
-func runListen(ctx context.Context, e *env, socket string, groups groupList, port uint32, count int, asJSON bool) error {
-	c, err := bus.Dial(&bus.Config{Socket: socket, Port: port, Netlink: &netlink.Config{Groups: groups}})
+func runListen(ctx context.Context, e *env, socket string, groups *groupList, port uint32, count int, asJSON bool) error {
+	c, err := bus.Dial(&bus.Config{Socket: socket, Port: port, Netlink: &netlink.Config{Groups: groups.nums}})
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	fmt.Fprintf(e.stderr, "listening on port %d, groups %v\n", c.PortID(), []uint32(groups))
+	joined := slices.Clone(groups.nums)
+	decoders := map[uint32]*groupDecoder{}
+	if len(groups.named) > 0 {
+		gc := genl.NewConn(c)
+		for _, fg := range groups.named {
+			fam, err := gc.GetFamily(ctx, fg.family)
+			if err != nil {
+				return err
+			}
+			g, ok := fam.Group(fg.group)
+			if !ok {
+				return fmt.Errorf("family %q has no group %q", fg.family, fg.group)
+			}
+			spec, err := fetchSpec(ctx, c, fg.family)
+			if err != nil {
+				return err
+			}
+			if err := c.JoinGroup(g.ID); err != nil {
+				return err
+			}
+			decoders[g.ID] = &groupDecoder{name: fg.family + "/" + fg.group, fam: fam, spec: spec}
+			joined = append(joined, g.ID)
+		}
+	}
+	fmt.Fprintf(e.stderr, "listening on port %d, groups %v\n", c.PortID(), joined)
 	seen := 0
 	for count == 0 || seen < count {
 		msgs, err := c.Receive(ctx)
@@ -80,7 +159,11 @@ func runListen(ctx context.Context, e *env, socket string, groups groupList, por
 			return err
 		}
 		for _, m := range msgs {
-			printMessage(e.stdout, m, asJSON)
+			if d := decoders[m.Addr.Group]; d != nil && m.Addr.Group != 0 {
+				printFamilyMessage(e.stdout, d, m, asJSON)
+			} else {
+				printMessage(e.stdout, m, asJSON)
+			}
 			seen++
 			if count != 0 && seen == count {
 				break
@@ -113,6 +196,37 @@ func printMessage(w io.Writer, m netlink.Message, asJSON bool) {
 	}
 	fmt.Fprintf(w, "from %s (%s) type %#x flags %s seq %d len %d: %s\n",
 		from, creds, uint16(m.Header.Type), m.Header.Flags, m.Header.Sequence, len(m.Data), payloadString(m.Data))
+}
+
+// printFamilyMessage prints a message of a family's group by names: the
+// command and the attributes (by number without a description).
+func printFamilyMessage(w io.Writer, d *groupDecoder, m netlink.Message, asJSON bool) {
+	cmd, fs, err := d.decode(m)
+	if err != nil {
+		printMessage(w, m, asJSON) // undecodable: shown raw
+		return
+	}
+	var cr netlink.Credentials
+	if m.Creds != nil {
+		cr = *m.Creds
+	}
+	if asJSON {
+		b, _ := json.Marshal(messageJSON{
+			Port: m.Addr.Port, Group: m.Addr.Group, PID: cr.PID, UID: cr.UID, GID: cr.GID,
+			Type: uint16(m.Header.Type), Flags: uint16(m.Header.Flags), Seq: m.Header.Sequence,
+			Data: string(m.Data), Family: d.fam.Name, Command: cmd, Attrs: fs,
+		})
+		fmt.Fprintf(w, "%s\n", b)
+		return
+	}
+	fmt.Fprintf(w, "%s from port %d (pid %d uid %d): %s\n", d.name, m.Addr.Port, cr.PID, cr.UID, cmd)
+	var b strings.Builder
+	fs.Text(&b)
+	for _, line := range strings.SplitAfter(b.String(), "\n") {
+		if line != "" {
+			fmt.Fprintf(w, "  %s", line)
+		}
+	}
 }
 
 // payloadString quotes printable text and shows anything else in hex.

@@ -10,6 +10,7 @@ package kv
 
 import (
 	"context"
+	_ "embed"
 	"slices"
 	"strings"
 	"sync"
@@ -53,7 +54,15 @@ const (
 // GroupChanges is the multicast group that hears every change.
 const GroupChanges = "changes"
 
-// Spec returns the family as the service registers it.
+// Description is the family's YNL spec (kvstore.yaml), registered with it
+// so that `nlbus call kvstore ...` works by names.
+//
+//go:embed kvstore.yaml
+var Description []byte
+
+// Spec returns the family as the service registers it: its operations
+// (named, so that access rules may name them), their policies, its group
+// and its description.
 func Spec() bus.FamilySpec {
 	key := genlctrl.Attr{ID: AttrKey, Type: genl.TypeNulString, MaxLen: MaxKey}
 	value := genlctrl.Attr{ID: AttrValue, Type: genl.TypeString, MaxLen: MaxValue}
@@ -62,12 +71,13 @@ func Spec() bus.FamilySpec {
 	return bus.FamilySpec{
 		Name: Family, Version: Version, MaxAttr: AttrPrefix,
 		Ops: []bus.Op{
-			{Cmd: CmdSet, Flags: genl.CmdCapDo, DoPolicy: &genlctrl.Table{Attrs: []genlctrl.Attr{key, value}}},
-			{Cmd: CmdGet, Flags: genl.CmdCapDo, DoPolicy: keyOnly},
-			{Cmd: CmdDelete, Flags: genl.CmdCapDo, DoPolicy: keyOnly},
-			{Cmd: CmdList, Flags: genl.CmdCapDump, DumpPolicy: &genlctrl.Table{Attrs: []genlctrl.Attr{prefix}}},
+			{Cmd: CmdSet, Name: "set", Flags: genl.CmdCapDo, DoPolicy: &genlctrl.Table{Attrs: []genlctrl.Attr{key, value}}},
+			{Cmd: CmdGet, Name: "get", Flags: genl.CmdCapDo, DoPolicy: keyOnly},
+			{Cmd: CmdDelete, Name: "delete", Flags: genl.CmdCapDo, DoPolicy: keyOnly},
+			{Cmd: CmdList, Name: "list", Flags: genl.CmdCapDump, DumpPolicy: &genlctrl.Table{Attrs: []genlctrl.Attr{prefix}}},
 		},
-		Groups: []string{GroupChanges},
+		Groups:      []string{GroupChanges},
+		Description: Description,
 	}
 }
 
