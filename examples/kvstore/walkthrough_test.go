@@ -8,12 +8,31 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
+
+// syncBuffer is a bytes.Buffer a process writes while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
 
 // TestWalkthrough runs README.md's walkthrough with real processes: the
 // daemon (nlbus serve), this service, nlbus listen on the changes group
@@ -34,14 +53,14 @@ func TestWalkthrough(t *testing.T) {
 	sock := filepath.Join(sockDir, "bus.sock")
 	env := append(os.Environ(), "NLBUS_SOCKET="+sock)
 
-	start := func(name string, args ...string) (*exec.Cmd, *bytes.Buffer) {
+	start := func(name string, args ...string) (*exec.Cmd, *syncBuffer) {
 		cmd := exec.Command(filepath.Join(bin, name), args...)
 		cmd.Env = env
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
+		out := new(syncBuffer)
+		cmd.Stdout, cmd.Stderr = out, out
 		require.NoError(t, cmd.Start())
 		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-		return cmd, &out
+		return cmd, out
 	}
 	nlbus := func(args ...string) (string, error) {
 		cmd := exec.Command(filepath.Join(bin, "nlbus"), args...)
@@ -66,8 +85,8 @@ func TestWalkthrough(t *testing.T) {
 	lis.Env = env
 	lisOut, err := lis.StdoutPipe()
 	require.NoError(t, err)
-	var lisErr bytes.Buffer
-	lis.Stderr = &lisErr
+	lisErr := new(syncBuffer)
+	lis.Stderr = lisErr
 	require.NoError(t, lis.Start())
 	t.Cleanup(func() { lis.Process.Kill(); lis.Wait() })
 	waitFor("the listener", func() bool { return strings.Contains(lisErr.String(), "listening") })
