@@ -256,49 +256,49 @@ func ParseMessages(b []byte) ([]Message, error) {
 //	}
 //	if err := it.Err(); err != nil { ... }
 type MessageIter struct {
-	b   []byte
-	off int
-	cur []byte // the current message, header included
-	err error
+	b    []byte
+	rest []byte // b from the next message on
+	cur  []byte // the current message, header included
+	err  error
+	done bool // Next returned false
 }
 
 // Reset starts iterating over b.
 func (it *MessageIter) Reset(b []byte) {
-	*it = MessageIter{b: b}
+	*it = MessageIter{b: b, rest: b}
 }
 
-// Next advances to the next message and reports whether there is one.
+// Next advances to the next message and reports whether there is one. It
+// stops at the end of the buffer and at a malformed header, which Err then
+// describes. It calls nothing, so that it inlines into the caller's loop.
 func (it *MessageIter) Next() bool {
-	if it.off+HeaderLen <= len(it.b) {
-		rest := it.b[it.off:]
-		if l := int(ne.Uint32(rest)); l >= HeaderLen && l <= len(rest) {
-			it.cur = rest[:l:l]
-			it.off += (l + 3) &^ 3 // past the end after an unpadded last message
+	r := it.rest
+	if len(r) >= HeaderLen {
+		if l := uint(ne.Uint32(r)); l >= HeaderLen && l <= uint(len(r)) {
+			it.cur = r[:l:l]
+			it.rest = r[min((l+3)&^3, uint(len(r))):]
 			return true
 		}
 	}
-	return it.stop()
+	it.cur, it.done = nil, true
+	return false
 }
 
-// stop ends the iteration: at the end of the buffer, or at a malformed
-// header, which is recorded. Kept out of Next so that Next inlines.
-//
-//go:noinline
-func (it *MessageIter) stop() bool {
-	if it.off >= len(it.b) || it.err != nil {
-		it.cur = nil
-		return false
+// malformed describes why the iteration stopped before the end of the
+// buffer, or returns nil when it reached the end.
+func (it *MessageIter) malformed() error {
+	rest := it.rest
+	if len(rest) == 0 {
+		return nil
 	}
-	rest := it.b[it.off:]
+	off := len(it.b) - len(rest)
 	if len(rest) < HeaderLen {
-		it.err = fmt.Errorf("%w: %d bytes left at offset %d", ErrShortMessage, len(rest), it.off)
-	} else if l := ne.Uint32(rest); l < HeaderLen {
-		it.err = fmt.Errorf("%w: length %d at offset %d", ErrShortMessage, l, it.off)
-	} else {
-		it.err = fmt.Errorf("%w: length %d with %d bytes left at offset %d", ErrMessageLength, l, len(rest), it.off)
+		return fmt.Errorf("%w: %d bytes left at offset %d", ErrShortMessage, len(rest), off)
 	}
-	it.cur = nil
-	return false
+	if l := ne.Uint32(rest); l < HeaderLen {
+		return fmt.Errorf("%w: length %d at offset %d", ErrShortMessage, l, off)
+	}
+	return fmt.Errorf("%w: length %d with %d bytes left at offset %d", ErrMessageLength, ne.Uint32(rest), len(rest), off)
 }
 
 // Message returns the current message; its Data aliases the buffer.
@@ -320,13 +320,19 @@ func (it *MessageIter) Message() Message {
 }
 
 // Offset returns the offset in the buffer of the byte after the current message.
-func (it *MessageIter) Offset() int { return min(it.off, len(it.b)) }
+func (it *MessageIter) Offset() int { return len(it.b) - len(it.rest) }
 
 // Rest returns the bytes not yet iterated.
-func (it *MessageIter) Rest() []byte { return it.b[min(it.off, len(it.b)):] }
+func (it *MessageIter) Rest() []byte { return it.rest }
 
-// Err returns the error that stopped the iteration, if any.
-func (it *MessageIter) Err() error { return it.err }
+// Err returns the error that stopped the iteration, if any: nil while it
+// runs and after it reached the end of the buffer.
+func (it *MessageIter) Err() error {
+	if it.err == nil && it.done {
+		it.err = it.malformed()
+	}
+	return it.err
+}
 
 // maxMessageLen caps a single message; nlmsg_len is 32 bits, but no
 // transport carries more than this in one datagram.
