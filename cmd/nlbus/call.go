@@ -60,11 +60,30 @@ func callFlags(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 		o := callOptions{
 			socket: *socket, spec: *spec, dump: *dump, json: *asJSON, kernel: *kernel,
 			family: args[0], command: args[1], args: args[2:], stdout: e.stdout,
-			readFile: os.ReadFile, dialKernel: dialGenl,
+			readFile: readSpecFile, dialKernel: dialGenl,
 			dialBus: func() (*genl.Conn, error) { return dialBusGenl(*socket) },
 		}
 		return runCall(ctx, &o)
 	}
+}
+
+// readSpecFile reads a --spec file, at most ynl.MaxSpecSize bytes and one
+// more to tell that it is too large: a FIFO, a device (/dev/zero) or a
+// growing file must not be read into memory without bound.
+func readSpecFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	text, err := io.ReadAll(io.LimitReader(f, ynl.MaxSpecSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if len(text) > ynl.MaxSpecSize {
+		return nil, fmt.Errorf("%s: %w: larger than %d bytes", path, ynl.ErrSpec, ynl.MaxSpecSize)
+	}
+	return text, nil
 }
 
 func runCall(ctx context.Context, o *callOptions) error {

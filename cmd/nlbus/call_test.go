@@ -19,6 +19,7 @@ import (
 	"github.com/nlbus/netlink/bus/bustest"
 	"github.com/nlbus/netlink/genl"
 	"github.com/nlbus/netlink/genl/genlctrl"
+	"github.com/nlbus/netlink/genl/ynl"
 )
 
 // kvDescription describes the family startKV serves.
@@ -233,4 +234,35 @@ func TestCallUsage(t *testing.T) {
 	code, _, errOut := run("call", "kv")
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errOut, "missing COMMAND")
+}
+
+// A --spec that never ends (a FIFO, /dev/zero) is read only up to the
+// largest spec and refused, not read into memory without bound.
+func TestCallSpecUnbounded(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "spec.fifo")
+	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
+	written := make(chan int64, 1)
+	go func() {
+		f, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+		if err != nil {
+			written <- -1
+			return
+		}
+		defer f.Close()
+		chunk := make([]byte, 64<<10)
+		var n int64
+		for n < 16*ynl.MaxSpecSize { // stands for "forever"
+			m, err := f.Write(chunk)
+			n += int64(m)
+			if err != nil {
+				break
+			}
+		}
+		written <- n
+	}()
+	code, _, errOut := run("call", "--spec", fifo, "kv", "get")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "larger than")
+	n := <-written
+	assert.Less(t, n, int64(4*ynl.MaxSpecSize), "the reader stopped after MaxSpecSize bytes")
 }
