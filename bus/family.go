@@ -264,6 +264,10 @@ func ParseFamilySpec(data []byte) (genlctrl.Family, error) {
 		case AttrFamilyMaxAttr:
 			f.MaxAttr = ad.Uint32()
 		case AttrFamilyDescription:
+			if f.Description != nil {
+				fail("the description is given twice")
+				break
+			}
 			if ad.Len() > MaxDescription {
 				perr = errDescriptionSize(f.Name, ad.Len())
 				break
@@ -361,5 +365,36 @@ func ParseFamilySpec(data []byte) (genlctrl.Family, error) {
 	if f.Name == "" {
 		return genlctrl.Family{}, errors.New("nlbus: family spec has no name (attribute 22)")
 	}
+	if err := checkName("family", f.Name); err != nil {
+		return genlctrl.Family{}, err
+	}
+	for _, g := range f.Groups {
+		if err := checkName("group", g.Name); err != nil {
+			return genlctrl.Family{}, err
+		}
+	}
+	for _, o := range f.Ops {
+		if o.Name != "" {
+			if err := checkName("command", o.Name); err != nil {
+				return genlctrl.Family{}, err
+			}
+		}
+	}
 	return f, nil
+}
+
+// checkName refuses a family, group or command name that is not printable
+// ASCII without spaces, or that holds '*' or '/': names are shown by
+// nlbus families on terminals and in logs, '*' ends a prefix in the access
+// rules, and '/' separates FAMILY/GROUP on the command line.
+func checkName(what, name string) error {
+	if name == "" {
+		return fmt.Errorf("nlbus: family spec: an empty %s name", what)
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c <= ' ' || c > '~' || c == '*' || c == '/' {
+			return fmt.Errorf("nlbus: family spec: %s name %q: byte %d (%#x) is not allowed (printable ASCII without spaces, '*' or '/')", what, name, i, c)
+		}
+	}
+	return nil
 }

@@ -398,6 +398,19 @@ func TestRegistryBadSpecs(t *testing.T) {
 	require.ErrorIs(t, err, unix.EINVAL)
 	_, err = bus.RegisterFamily(ctx, c, bus.FamilySpec{})
 	require.ErrorIs(t, err, unix.EINVAL)
+	// Names a terminal, a rule or FAMILY/GROUP would misread.
+	for _, spec := range []bus.FamilySpec{
+		{Name: "ev\x1b[31mil"}, {Name: "nl\nfake"}, {Name: "x*"}, {Name: "a/b"}, {Name: "sp ace"},
+		{Name: "okname", Groups: []string{"bad\tgroup"}},
+		{Name: "okname", Ops: []bus.Op{{Cmd: 1, Name: "a/b", Flags: genl.CmdCapDo}}},
+	} {
+		if len(spec.Ops) == 0 {
+			spec.Ops = []bus.Op{{Cmd: 1, Flags: genl.CmdCapDo}}
+		}
+		_, err = bus.RegisterFamily(ctx, c, spec)
+		require.ErrorIs(t, err, unix.EINVAL, "%q", spec.Name)
+		assert.Contains(t, err.Error(), "is not allowed")
+	}
 	_, err = c.Execute(ctx, netlink.Message{Header: netlink.Header{Type: 0x7777}, Data: []byte{1, 1, 0, 0}})
 	require.ErrorIs(t, err, unix.EOPNOTSUPP)
 	// A connection that owns a family keeps its port.
