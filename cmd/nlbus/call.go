@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -140,48 +141,103 @@ func runCall(ctx context.Context, o *callOptions) error {
 	if err != nil {
 		return err
 	}
-	var flags netlink.HeaderFlags
+	req := genl.Message{Header: genl.Header{Command: cmd, Version: uint8(fam.Version)}, Data: data}
+	out := &replyPrinter{w: o.stdout, json: o.json, set: set, hdr: hdr}
 	if o.dump {
-		flags = netlink.Dump
-	}
-	replies, cerr := c.Execute(ctx, fam.ID, genl.Message{Header: genl.Header{Command: cmd, Version: uint8(fam.Version)}, Data: data}, flags)
-
-	// What came before an error (an interrupted dump) is printed too.
-	out := make([]ynl.Fields, 0, len(replies))
-	var derr error
-	for i, r := range replies {
-		if len(r.Data) < hdr {
-			derr = fmt.Errorf("reply %d: %d bytes, shorter than the family header (%d)", i+1, len(r.Data), hdr)
-			break
-		}
-		fs, err := ynl.Decode(set, r.Data[hdr:])
-		out = append(out, fs)
-		if err != nil {
-			derr = fmt.Errorf("reply %d: %w", i+1, err)
-			break
-		}
-	}
-	switch {
-	case cerr != nil && len(out) == 0:
-		// nothing to print but the error
-	case o.json:
-		if err := writeJSON(o.stdout, out); err != nil {
-			return err
-		}
-	default:
-		for i, fs := range out {
-			if i > 0 {
-				fmt.Fprintln(o.stdout)
+		// A dump is printed as it arrives: a large one is never held in
+		// memory whole.
+		for m, err := range c.Dump(ctx, fam.ID, req) {
+			if err != nil {
+				return out.fail(err)
 			}
-			if err := fs.Text(o.stdout); err != nil {
-				return err
+			if err := out.add(m.Data); err != nil {
+				return out.fail(err)
 			}
+		}
+		return out.close()
+	}
+	replies, cerr := c.Execute(ctx, fam.ID, req, 0)
+	// What came before an error is printed too.
+	for _, r := range replies {
+		if err := out.add(r.Data); err != nil {
+			return out.fail(err)
 		}
 	}
 	if cerr != nil {
-		return cerr
+		return out.fail(cerr)
 	}
-	return derr
+	return out.close()
+}
+
+// replyPrinter prints replies one by one: text blocks separated by a blank
+// line, or the elements of one JSON array.
+type replyPrinter struct {
+	w    io.Writer
+	json bool
+	set  *ynl.AttrSet
+	hdr  int
+	n    int
+}
+
+// add decodes and prints one reply's payload (family header included).
+func (p *replyPrinter) add(data []byte) error {
+	if len(data) < p.hdr {
+		return fmt.Errorf("reply %d: %d bytes, shorter than the family header (%d)", p.n+1, len(data), p.hdr)
+	}
+	idx := p.n + 1
+	fs, derr := ynl.Decode(p.set, data[p.hdr:])
+	if fs != nil || derr == nil {
+		if err := p.print(fs); err != nil {
+			return err
+		}
+	}
+	if derr != nil {
+		return fmt.Errorf("reply %d: %w", idx, derr)
+	}
+	return nil
+}
+
+func (p *replyPrinter) print(fs ynl.Fields) error {
+	p.n++
+	if !p.json {
+		if p.n > 1 {
+			fmt.Fprintln(p.w)
+		}
+		return fs.Text(p.w)
+	}
+	b, err := json.MarshalIndent(fs, "  ", "  ")
+	if err != nil {
+		return err
+	}
+	sep := ",\n  "
+	if p.n == 1 {
+		sep = "[\n  "
+	}
+	_, err = fmt.Fprintf(p.w, "%s%s", sep, b)
+	return err
+}
+
+// close ends the output: the JSON array is closed ("[]" when empty).
+func (p *replyPrinter) close() error {
+	if !p.json {
+		return nil
+	}
+	var err error
+	if p.n == 0 {
+		_, err = fmt.Fprintln(p.w, "[]")
+	} else {
+		_, err = fmt.Fprintln(p.w, "\n]")
+	}
+	return err
+}
+
+// fail closes what was printed (an error with no replies prints nothing)
+// and returns err.
+func (p *replyPrinter) fail(err error) error {
+	if p.n > 0 {
+		p.close()
+	}
+	return err
 }
 
 // fetchSpec returns the description family registered on the bus, parsed,

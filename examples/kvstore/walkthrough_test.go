@@ -101,6 +101,7 @@ func TestWalkthrough(t *testing.T) {
 
 	out, err = nlbus("call", "kvstore", "list", "--dump", "--json")
 	require.NoError(t, err, out)
+	assert.True(t, strings.HasPrefix(out, "[\n  {\n    \"key\": \"colour\""), "the README shows this layout:\n%s", out)
 	var list []map[string]string
 	require.NoError(t, json.Unmarshal([]byte(out), &list), out)
 	assert.Equal(t, []map[string]string{{"key": "colour", "value": "blue"}, {"key": "shape", "value": "round"}}, list)
