@@ -54,8 +54,97 @@ func (g *groupList) Set(s string) error {
 // description.
 type groupDecoder struct {
 	name string // FAMILY/GROUP
+	fg   familyGroup
 	fam  genl.Family
 	spec *ynl.Spec // nil: no description
+}
+
+// groupWatch keeps listen joined to families' groups by name.
+type groupWatch struct {
+	c        *netlink.Conn
+	gc       *genl.Conn
+	stderr   io.Writer
+	notify   uint32                   // the controller's notify group, when watching
+	decoders map[uint32]*groupDecoder // by group ID
+	all      []familyGroup            // as asked for
+}
+
+// join resolves fg, joins its group and returns the group's ID.
+func (w *groupWatch) join(ctx context.Context, fg familyGroup) (uint32, error) {
+	fam, err := w.gc.GetFamily(ctx, fg.family)
+	if err != nil {
+		return 0, err
+	}
+	g, ok := fam.Group(fg.group)
+	if !ok {
+		return 0, fmt.Errorf("family %q has no group %q", fg.family, fg.group)
+	}
+	spec, err := fetchSpec(ctx, w.c, fg.family)
+	if err != nil {
+		return 0, err
+	}
+	if err := w.c.JoinGroup(g.ID); err != nil {
+		return 0, err
+	}
+	w.decoders[g.ID] = &groupDecoder{name: fg.family + "/" + fg.group, fg: fg, fam: fam, spec: spec}
+	return g.ID, nil
+}
+
+// controller handles a notification of the controller: a watched family
+// removed is said on stderr; registered again, its group is joined anew.
+func (w *groupWatch) controller(ctx context.Context, m netlink.Message) error {
+	gm, err := genl.ParseMessage(m.Data)
+	if err != nil {
+		return nil // not one to act on
+	}
+	var f genl.Family
+	if f.UnmarshalAttributes(gm.Data) != nil {
+		return nil
+	}
+	for id, d := range w.decoders {
+		if d.fg.family != f.Name {
+			continue
+		}
+		switch gm.Header.Command {
+		case genl.CmdDelFamily:
+			delete(w.decoders, id)
+			w.c.LeaveGroup(id)
+			fmt.Fprintf(w.stderr, "family %s went away; waiting for it to be registered again\n", f.Name)
+		}
+	}
+	if gm.Header.Command != genl.CmdNewFamily {
+		return nil
+	}
+	for _, fg := range w.wanted(f.Name) {
+		id, err := w.join(ctx, fg)
+		if err != nil {
+			fmt.Fprintf(w.stderr, "family %s registered again, but: %v\n", f.Name, err)
+			continue
+		}
+		fmt.Fprintf(w.stderr, "family %s registered again; joined %s/%s (group %d)\n", f.Name, fg.family, fg.group, id)
+	}
+	return nil
+}
+
+// wanted returns the groups of family asked for on the command line and
+// not joined now.
+func (w *groupWatch) wanted(family string) []familyGroup {
+	var out []familyGroup
+	for _, fg := range w.all {
+		if fg.family != family {
+			continue
+		}
+		joined := false
+		for _, d := range w.decoders {
+			if d.fg == fg {
+				joined = true
+			}
+		}
+		if !joined {
+			out = append(out, fg)
+		}
+	}
+	return out
 }
 
 // decode returns the command's name (or number) and the attributes of m,
@@ -121,27 +210,25 @@ func runListen(ctx context.Context, e *env, socket string, groups *groupList, po
 	}
 	defer c.Close()
 	joined := slices.Clone(groups.nums)
-	decoders := map[uint32]*groupDecoder{}
+	w := &groupWatch{c: c, gc: genl.NewConn(c), stderr: e.stderr, decoders: map[uint32]*groupDecoder{}, all: groups.named}
 	if len(groups.named) > 0 {
-		gc := genl.NewConn(c)
+		// The controller's notify group tells when a family goes and
+		// comes back (a service restarted gets new IDs): the listener
+		// then joins the new group rather than go deaf.
+		notify, err := w.gc.GroupID(ctx, "nlctrl", "notify")
+		if err != nil {
+			return fmt.Errorf("the controller's notify group: %w", err)
+		}
+		if err := c.JoinGroup(notify); err != nil {
+			return err
+		}
+		w.notify = notify
 		for _, fg := range groups.named {
-			fam, err := gc.GetFamily(ctx, fg.family)
+			id, err := w.join(ctx, fg)
 			if err != nil {
 				return err
 			}
-			g, ok := fam.Group(fg.group)
-			if !ok {
-				return fmt.Errorf("family %q has no group %q", fg.family, fg.group)
-			}
-			spec, err := fetchSpec(ctx, c, fg.family)
-			if err != nil {
-				return err
-			}
-			if err := c.JoinGroup(g.ID); err != nil {
-				return err
-			}
-			decoders[g.ID] = &groupDecoder{name: fg.family + "/" + fg.group, fam: fam, spec: spec}
-			joined = append(joined, g.ID)
+			joined = append(joined, id)
 		}
 	}
 	fmt.Fprintf(e.stderr, "listening on port %d, groups %v\n", c.PortID(), joined)
@@ -159,7 +246,13 @@ func runListen(ctx context.Context, e *env, socket string, groups *groupList, po
 			return err
 		}
 		for _, m := range msgs {
-			if d := decoders[m.Addr.Group]; d != nil && m.Addr.Group != 0 {
+			if w.notify != 0 && m.Addr.Group == w.notify {
+				if err := w.controller(ctx, m); err != nil {
+					return err
+				}
+				continue
+			}
+			if d := w.decoders[m.Addr.Group]; d != nil && m.Addr.Group != 0 {
 				printFamilyMessage(e.stdout, d, m, asJSON)
 			} else {
 				printMessage(e.stdout, m, asJSON)

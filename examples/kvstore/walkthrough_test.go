@@ -77,7 +77,7 @@ func TestWalkthrough(t *testing.T) {
 
 	start("nlbus", "serve")
 	waitFor("the daemon", func() bool { _, err := os.Stat(sock); return err == nil })
-	_, svcOut := start("kvstore")
+	svc, svcOut := start("kvstore")
 	waitFor("the service", func() bool { out, _ := nlbus("families"); return strings.Contains(out, "kvstore") })
 
 	// A listener on the changes group, by name, JSON.
@@ -132,4 +132,23 @@ func TestWalkthrough(t *testing.T) {
 	assert.Equal(t, map[string]any{"key": "colour", "value": "blue"}, events[0]["attrs"])
 	assert.Equal(t, map[string]any{"key": "shape", "value": "round"}, events[1]["attrs"])
 	assert.Contains(t, svcOut.String(), "serving family kvstore")
+
+	// A listener outlives a restart of the service, whose family and
+	// group come back with new IDs: it follows them.
+	lis2 := exec.Command(filepath.Join(bin, "nlbus"), "listen", "--group", "kvstore/changes", "--count", "1", "--json")
+	lis2.Env = env
+	lis2Out := new(syncBuffer)
+	lis2Err := new(syncBuffer)
+	lis2.Stdout, lis2.Stderr = lis2Out, lis2Err
+	require.NoError(t, lis2.Start())
+	t.Cleanup(func() { lis2.Process.Kill(); lis2.Wait() })
+	waitFor("the second listener", func() bool { return strings.Contains(lis2Err.String(), "listening") })
+	require.NoError(t, svc.Process.Kill())
+	waitFor("the family to go", func() bool { return strings.Contains(lis2Err.String(), "went away") })
+	start("kvstore")
+	waitFor("the listener to rejoin", func() bool { return strings.Contains(lis2Err.String(), "registered again; joined kvstore/changes") })
+	out, err = nlbus("call", "kvstore", "set", "key=after", "value=restart")
+	require.NoError(t, err, out)
+	require.NoError(t, lis2.Wait(), lis2Err.String())
+	assert.Contains(t, lis2Out.String(), `"attrs":{"key":"after","value":"restart"}`)
 }
