@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -117,19 +118,31 @@ var (
 	_ transport.Deadliner   = (*Transport)(nil)
 )
 
-// DialTransport connects to the daemon at path ("" means SocketPath()),
-// reads its hello and, if port is not 0, binds that port.
+// DialTransport connects to the daemon at path ("" means SocketPath(),
+// and for a user other than root, when no daemon serves the per-user bus,
+// the system bus), reads its hello and, if port is not 0, binds that port.
 func DialTransport(ctx context.Context, path string, port uint32) (*Transport, error) {
+	paths := []string{path}
 	if path == "" {
-		path = SocketPath()
+		paths = clientPaths(os.Getenv(EnvSocket), os.Geteuid(), os.Getenv("XDG_RUNTIME_DIR"), runtime.GOOS)
 	}
-	fd, err := seqpacketSocket()
-	if err != nil {
-		return nil, fmt.Errorf("nlbus: dial %s: %w", path, os.NewSyscallError("socket", err))
-	}
-	if err := connect(fd, path); err != nil {
+	var fd int
+	var err error
+	for i, p := range paths {
+		path = p
+		if fd, err = seqpacketSocket(); err != nil {
+			return nil, fmt.Errorf("nlbus: dial %s: %w", path, os.NewSyscallError("socket", err))
+		}
+		if err = connect(fd, path); err == nil {
+			break
+		}
 		unix.Close(fd)
-		return nil, err
+		if i+1 == len(paths) || !(errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ECONNREFUSED)) {
+			if len(paths) > 1 && i > 0 {
+				return nil, fmt.Errorf("nlbus: no bus daemon at %s nor at %s (start one with `nlbus serve`, or set %s): %w", paths[0], path, EnvSocket, errors.Unwrap(err))
+			}
+			return nil, err
+		}
 	}
 	pfd, err := pollfd.New(fd, "nlbus")
 	if err != nil {

@@ -42,6 +42,20 @@ func defaultPath(euid int, xdg, goos string) string {
 	return filepath.Join(os.TempDir(), "nlbus-"+strconv.Itoa(euid), "bus.sock")
 }
 
+// clientPaths are the sockets a client tries in order when given none:
+// $NLBUS_SOCKET alone if set; else the default path, and for a user other
+// than root then the system bus, which a --socket-group may open to it.
+func clientPaths(env string, euid int, xdg, goos string) []string {
+	if env != "" {
+		return []string{env}
+	}
+	own := defaultPath(euid, xdg, goos)
+	if euid == 0 {
+		return []string{own}
+	}
+	return []string{own, defaultPath(0, "", goos)}
+}
+
 // SocketMode is the mode Listen gives the socket file: 0660 for root (the
 // system bus; give a group access with ListenConfig.Group), 0600 otherwise.
 func SocketMode() os.FileMode {

@@ -28,6 +28,15 @@ func TestDefaultPath(t *testing.T) {
 	assert.Equal(t, "/somewhere/else.sock", SocketPath())
 }
 
+// A client with no socket named tries its own bus, then (not root) the
+// system bus; $NLBUS_SOCKET alone when set.
+func TestClientPaths(t *testing.T) {
+	assert.Equal(t, []string{"/run/nlbus/bus.sock"}, clientPaths("", 0, "", "linux"))
+	assert.Equal(t, []string{"/run/user/1000/nlbus/bus.sock", "/run/nlbus/bus.sock"}, clientPaths("", 1000, "/run/user/1000", "linux"))
+	assert.Equal(t, []string{"/run/user/1000/nlbus/bus.sock", "/var/run/nlbus/bus.sock"}, clientPaths("", 1000, "/run/user/1000", "freebsd"))
+	assert.Equal(t, []string{"/x.sock"}, clientPaths("/x.sock", 1000, "", "linux"))
+}
+
 func TestListenRefusesNonSocket(t *testing.T) {
 	dir, err := os.MkdirTemp("", "nlbus")
 	require.NoError(t, err)
