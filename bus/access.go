@@ -313,10 +313,19 @@ func parseAccess(data []byte, ns *names) (a *Access, err error) {
 			if len(v.Content) > maxAccessRules {
 				return nil, lineErr(v, fmt.Sprintf("more than %d rules", maxAccessRules))
 			}
+			named := map[string]bool{}
 			for n, rn := range v.Content {
 				r, err := compileRule(rn, n+1, ns)
 				if err != nil {
 					return nil, err
+				}
+				// A denial names its rule: two of one name would leave the
+				// reader guessing which.
+				if strings.HasPrefix(r.label, `"`) {
+					if named[r.label] {
+						return nil, lineErr(rn, "a second rule named "+r.label)
+					}
+					named[r.label] = true
 				}
 				a.rules = append(a.rules, r)
 			}

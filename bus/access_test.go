@@ -47,6 +47,7 @@ rules:
 		{"unknown top key", "rule: []\n", 0, `line 1: unknown key "rule"`},
 		{"allow and deny", "rules:\n  - {allow: call, deny: call}\n", 0, "line 2: a rule has either allow or deny"},
 		{"neither", "rules:\n  - {family: x}\n", 0, "line 2: a rule has either allow or deny"},
+		{"two rules of one name", "rules:\n  - {name: r, allow: join}\n  - {name: r, deny: join}\n", 0, `line 3: a second rule named "r"`},
 		{"bad verb", "rules:\n  - allow: regster\n", 0, `line 2: "regster" is not register`},
 		{"register without family", "rules:\n  - allow: register\n", 0, "names the family"},
 		{"key of another kind", "rules:\n  - {allow: register, family: x, port: 5}\n", 0, `unknown key "port" in a register rule`},

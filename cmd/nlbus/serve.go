@@ -197,7 +197,11 @@ func checkAccess(e *env, path string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "%s: %d rules, admin groups %v: OK\n", path, a.Len(), a.AdminGroups())
+	rules := "rules"
+	if a.Len() == 1 {
+		rules = "rule"
+	}
+	fmt.Fprintf(e.stdout, "%s: %d %s, admin groups %v: OK\n", path, a.Len(), rules, a.AdminGroups())
 	return nil
 }
 
