@@ -18,7 +18,7 @@ func TestCheckAccess(t *testing.T) {
 	require.NoError(t, os.WriteFile(good, []byte("admin_groups: [0]\nrules:\n  - {allow: register, family: \"a.*\", uid: 0}\n"), 0o644))
 	code, out, errOut := run("serve", "--check-access", good)
 	require.Equal(t, 0, code, errOut)
-	assert.Contains(t, out, good+": 1 rules, admin groups [0]: OK")
+	assert.Contains(t, out, good+": 1 rule, admin groups [0]: OK")
 
 	bad := filepath.Join(dir, "bad.yaml")
 	require.NoError(t, os.WriteFile(bad, []byte("rules:\n  - {allow: register}\n"), 0o644))
