@@ -134,6 +134,9 @@ func TestEncodeErrors(t *testing.T) {
 		{main, "items.a.key=1", "no index"},
 		{main, "50=1", "give its type"},
 		{nil, "70000:u8=1", "out of range"},
+		{nil, "0:str=a", "attribute number 0 out of range"},
+		// A bad value names the whole argument, not its number alone.
+		{nil, "1:u32=abc", `bad argument "1:u32=abc": "abc" is no 32-bit unsigned number`},
 		{main, "id:bitfield32=1", "cannot be given"},
 		{main, "name=a\x00b", "NUL"},
 		{main, "=1", "no attribute name"},

@@ -33,7 +33,8 @@ entry's name, flags attributes names joined by '|'; binary values are hex
 
 // node is an attribute being built from the arguments.
 type node struct {
-	key      string // the path segment, for finding a nest again and for errors
+	key      string // the path segment, for finding a nest again
+	arg      string // the argument that made it, for errors
 	id       uint16
 	attr     *Attr  // nil for a numeric attribute the spec does not know
 	typ      string // the type to encode: the attribute's, an array's sub-type, or the argument's
@@ -81,7 +82,7 @@ func (root *node) add(arg string) error {
 	var inArray *Attr // the indexed-array parent is, if it is one
 	for i, seg := range segs {
 		last := i == len(segs)-1
-		n := &node{key: seg}
+		n := &node{key: seg, arg: arg}
 		num, err := strconv.ParseUint(seg, 10, 32)
 		isNum := err == nil
 		switch {
@@ -99,7 +100,7 @@ func (root *node) add(arg string) error {
 				n.attr = &Attr{Name: seg, Value: n.id, Type: inArray.SubType, BigEndian: inArray.BigEndian, Enum: inArray.Enum}
 			}
 		case isNum:
-			if num > maxAttrValue {
+			if num == 0 || num > maxAttrValue {
 				return fmt.Errorf("attribute number %d out of range (1 to %d)", num, maxAttrValue)
 			}
 			n.id = uint16(num)
@@ -183,7 +184,7 @@ func names(set *AttrSet) string {
 
 // argError names the attribute in an error about its value.
 func (n *node) errorf(format string, a ...any) error {
-	return fmt.Errorf("%w %q: "+format, append([]any{ErrArg, n.key}, a...)...)
+	return fmt.Errorf("%w %q: "+format, append([]any{ErrArg, n.arg}, a...)...)
 }
 
 func (n *node) encode(ae *netlink.AttributeEncoder) error {
