@@ -54,9 +54,9 @@ type groupJSON struct {
 // genlFlags declares the flags shared by families and policy; dial returns
 // the connection they select: the bus daemon's controller, or with
 // --kernel the kernel's.
-func genlFlags(fs *flag.FlagSet) (asJSON *bool, dial func() (*genl.Conn, error)) {
+func genlFlags(fs *flag.FlagSet) (asJSON *bool, dial func() (*genl.Conn, error), kernel *bool) {
 	socket := busFlags(fs)
-	kernel := fs.Bool("kernel", false, "ask the kernel's controller instead of the bus daemon's")
+	kernel = fs.Bool("kernel", false, "ask the kernel's controller instead of the bus daemon's")
 	asJSON = fs.Bool("json", false, "print JSON")
 	dial = func() (*genl.Conn, error) {
 		if !*kernel {
@@ -64,11 +64,11 @@ func genlFlags(fs *flag.FlagSet) (asJSON *bool, dial func() (*genl.Conn, error))
 		}
 		return dialGenl()
 	}
-	return asJSON, dial
+	return asJSON, dial, kernel
 }
 
 func familiesFlags(fs *flag.FlagSet) func(context.Context, *env, []string) error {
-	asJSON, dial := genlFlags(fs)
+	asJSON, dial, _ := genlFlags(fs)
 	return func(ctx context.Context, e *env, _ []string) error {
 		c, err := dial()
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/nlbus/netlink/genl"
+	"github.com/nlbus/netlink/genl/ynl"
 )
 
 func init() {
@@ -26,6 +27,7 @@ type policyJSON struct {
 
 type opPolicyJSON struct {
 	Op   uint32  `json:"op"`
+	Name string  `json:"name,omitempty"` // from the family's description, on the bus
 	Do   *uint32 `json:"do,omitempty"`
 	Dump *uint32 `json:"dump,omitempty"`
 }
@@ -58,7 +60,7 @@ func ptr[T any](v T, ok bool) *T {
 }
 
 func policyFlags(fs *flag.FlagSet) func(context.Context, *env, []string) error {
-	asJSON, dial := genlFlags(fs)
+	asJSON, dial, kernel := genlFlags(fs)
 	return func(ctx context.Context, e *env, args []string) error {
 		c, err := dial()
 		if err != nil {
@@ -69,12 +71,51 @@ func policyFlags(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 		if err != nil {
 			return err
 		}
-		if !*asJSON {
-			_, err := fmt.Fprint(e.stdout, p.String())
-			return err
+		// On the bus, a family's description names its commands.
+		var names map[uint32]string
+		if !*kernel {
+			spec, err := fetchSpec(ctx, c.Netlink(), args[0])
+			if err != nil {
+				return err
+			}
+			names = opNames(spec)
 		}
-		return writeJSON(e.stdout, policyToJSON(p))
+		if !*asJSON {
+			if _, err := fmt.Fprint(e.stdout, p.String()); err != nil {
+				return err
+			}
+			if len(names) > 0 {
+				fmt.Fprint(e.stdout, "commands:")
+				for _, o := range p.Ops {
+					if n, ok := names[o.Op]; ok {
+						fmt.Fprintf(e.stdout, " %d %s", o.Op, n)
+					}
+				}
+				fmt.Fprintln(e.stdout)
+			}
+			return nil
+		}
+		out := policyToJSON(p)
+		for i := range out.Ops {
+			out.Ops[i].Name = names[out.Ops[i].Op]
+		}
+		return writeJSON(e.stdout, out)
 	}
+}
+
+// opNames maps the request commands of spec's operations to their names
+// (nil spec: none).
+func opNames(spec *ynl.Spec) map[uint32]string {
+	if spec == nil {
+		return nil
+	}
+	m := map[uint32]string{}
+	for _, o := range spec.Ops {
+		if o.Do != nil || o.Dump != nil {
+			m[uint32(o.Value)] = o.Name
+		}
+	}
+	return m
 }
 
 // policyToJSON is the JSON form of p.

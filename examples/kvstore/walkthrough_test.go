@@ -80,6 +80,11 @@ func TestWalkthrough(t *testing.T) {
 	svc, svcOut := start("kvstore")
 	waitFor("the service", func() bool { out, _ := nlbus("families"); return strings.Contains(out, "kvstore") })
 
+	// The policies, with the commands named by the description.
+	out, err := nlbus("policy", "kvstore")
+	require.NoError(t, err, out)
+	assert.Contains(t, out, "commands: 1 set 2 get 3 delete 4 list\n")
+
 	// A listener on the changes group, by name, JSON.
 	lis := exec.Command(filepath.Join(bin, "nlbus"), "listen", "--group", "kvstore/changes", "--count", "2", "--json")
 	lis.Env = env
@@ -91,7 +96,7 @@ func TestWalkthrough(t *testing.T) {
 	t.Cleanup(func() { lis.Process.Kill(); lis.Wait() })
 	waitFor("the listener", func() bool { return strings.Contains(lisErr.String(), "listening") })
 
-	out, err := nlbus("call", "kvstore", "set", "key=colour", "value=blue")
+	out, err = nlbus("call", "kvstore", "set", "key=colour", "value=blue")
 	require.NoError(t, err, out)
 	out, err = nlbus("call", "kvstore", "get", "key=colour")
 	require.NoError(t, err, out)
