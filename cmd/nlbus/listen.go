@@ -266,29 +266,43 @@ func runListen(ctx context.Context, e *env, socket string, groups *groupList, po
 	return nil
 }
 
-func printMessage(w io.Writer, m netlink.Message, asJSON bool) {
+// messageOf is m's JSON form, without the names of a family's message.
+func messageOf(m netlink.Message) messageJSON {
 	var cr netlink.Credentials
 	if m.Creds != nil {
 		cr = *m.Creds
 	}
+	return messageJSON{
+		Port: m.Addr.Port, Group: m.Addr.Group, PID: cr.PID, UID: cr.UID, GID: cr.GID,
+		Type: uint16(m.Header.Type), Flags: uint16(m.Header.Flags), Seq: m.Header.Sequence, Data: string(m.Data),
+	}
+}
+
+// printJSON prints one message as a line of JSON.
+func printJSON(w io.Writer, mj messageJSON) {
+	b, _ := json.Marshal(mj)
+	fmt.Fprintf(w, "%s\n", b)
+}
+
+// credsText is the sender's credentials as text.
+func credsText(m netlink.Message) string {
+	if m.Creds == nil {
+		return "creds unknown"
+	}
+	return fmt.Sprintf("pid %d uid %d gid %d", m.Creds.PID, m.Creds.UID, m.Creds.GID)
+}
+
+func printMessage(w io.Writer, m netlink.Message, asJSON bool) {
 	if asJSON {
-		b, _ := json.Marshal(messageJSON{
-			Port: m.Addr.Port, Group: m.Addr.Group, PID: cr.PID, UID: cr.UID, GID: cr.GID,
-			Type: uint16(m.Header.Type), Flags: uint16(m.Header.Flags), Seq: m.Header.Sequence, Data: string(m.Data),
-		})
-		fmt.Fprintf(w, "%s\n", b)
+		printJSON(w, messageOf(m))
 		return
 	}
 	from := fmt.Sprintf("port %d", m.Addr.Port)
 	if m.Addr.Group != 0 {
 		from += fmt.Sprintf(" group %d", m.Addr.Group)
 	}
-	creds := "creds unknown"
-	if m.Creds != nil {
-		creds = fmt.Sprintf("pid %d uid %d gid %d", cr.PID, cr.UID, cr.GID)
-	}
 	fmt.Fprintf(w, "from %s (%s) type %#x flags %s seq %d len %d: %s\n",
-		from, creds, uint16(m.Header.Type), m.Header.Flags, m.Header.Sequence, len(m.Data), payloadString(m.Data))
+		from, credsText(m), uint16(m.Header.Type), m.Header.Flags, m.Header.Sequence, len(m.Data), payloadString(m.Data))
 }
 
 // printFamilyMessage prints a message of a family's group by names: the
@@ -299,20 +313,13 @@ func printFamilyMessage(w io.Writer, d *groupDecoder, m netlink.Message, asJSON 
 		printMessage(w, m, asJSON) // undecodable: shown raw
 		return
 	}
-	var cr netlink.Credentials
-	if m.Creds != nil {
-		cr = *m.Creds
-	}
 	if asJSON {
-		b, _ := json.Marshal(messageJSON{
-			Port: m.Addr.Port, Group: m.Addr.Group, PID: cr.PID, UID: cr.UID, GID: cr.GID,
-			Type: uint16(m.Header.Type), Flags: uint16(m.Header.Flags), Seq: m.Header.Sequence,
-			Data: string(m.Data), Family: d.fam.Name, Command: cmd, Attrs: fs,
-		})
-		fmt.Fprintf(w, "%s\n", b)
+		mj := messageOf(m)
+		mj.Family, mj.Command, mj.Attrs = d.fam.Name, cmd, fs
+		printJSON(w, mj)
 		return
 	}
-	fmt.Fprintf(w, "%s from port %d (pid %d uid %d): %s\n", d.name, m.Addr.Port, cr.PID, cr.UID, cmd)
+	fmt.Fprintf(w, "%s from port %d (%s): %s\n", d.name, m.Addr.Port, credsText(m), cmd)
 	var b strings.Builder
 	fs.Text(&b)
 	for _, line := range strings.SplitAfter(b.String(), "\n") {
