@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -126,23 +127,9 @@ func DialTransport(ctx context.Context, path string, port uint32) (*Transport, e
 	if path == "" {
 		paths = clientPaths(os.Getenv(EnvSocket), os.Geteuid(), os.Getenv("XDG_RUNTIME_DIR"), runtime.GOOS)
 	}
-	var fd int
-	var err error
-	for i, p := range paths {
-		path = p
-		if fd, err = seqpacketSocket(); err != nil {
-			return nil, fmt.Errorf("nlbus: dial %s: %w", path, os.NewSyscallError("socket", err))
-		}
-		if err = connect(fd, path); err == nil {
-			break
-		}
-		unix.Close(fd)
-		if i+1 == len(paths) || !(errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ECONNREFUSED)) {
-			if len(paths) > 1 && i > 0 {
-				return nil, fmt.Errorf("nlbus: no bus daemon at %s nor at %s (start one with `nlbus serve`, or set %s): %w", paths[0], path, EnvSocket, errors.Unwrap(err))
-			}
-			return nil, err
-		}
+	fd, path, err := dialFirst(paths)
+	if err != nil {
+		return nil, err
 	}
 	pfd, err := pollfd.New(fd, "nlbus")
 	if err != nil {
@@ -163,6 +150,29 @@ func DialTransport(ctx context.Context, path string, port uint32) (*Transport, e
 		t.port.Store(port)
 	}
 	return t, nil
+}
+
+// dialFirst connects to the first of paths a daemon answers on, going on
+// to the next only when there is no daemon at one.
+func dialFirst(paths []string) (int, string, error) {
+	var err error
+	for _, p := range paths {
+		fd, serr := seqpacketSocket()
+		if serr != nil {
+			return -1, p, fmt.Errorf("nlbus: dial %s: %w", p, os.NewSyscallError("socket", serr))
+		}
+		if err = connect(fd, p); err == nil {
+			return fd, p, nil
+		}
+		unix.Close(fd)
+		if !errors.Is(err, unix.ENOENT) && !errors.Is(err, unix.ECONNREFUSED) {
+			return -1, p, err
+		}
+	}
+	if len(paths) > 1 {
+		err = fmt.Errorf("nlbus: no bus daemon at %s (start one with `nlbus serve`, or set %s): %w", strings.Join(paths, " nor at "), EnvSocket, errors.Unwrap(err))
+	}
+	return -1, "", err
 }
 
 func connect(fd int, path string) error {
