@@ -84,6 +84,23 @@ ids:
 		"counter":5000000000,"delta":-1,"ids":[3,4],"99":"0102"}`, string(j))
 }
 
+// Signed numbers of every width are written in two's complement, as the
+// encoder's own Int setters write them.
+func TestEncodeSigned(t *testing.T) {
+	b, err := ynl.EncodeArgs(nil, []string{"1:s8=-2", "2:s16=-3", "3:s32=-4", "4:s64=-5", "5:sint=-6", "6:u16=7"})
+	require.NoError(t, err)
+	var ae netlink.AttributeEncoder
+	ae.Int8(1, -2)
+	ae.Int16(2, -3)
+	ae.Int32(3, -4)
+	ae.Int64(4, -5)
+	ae.Int(5, -6)
+	ae.Uint16(6, 7)
+	want, err := ae.Bytes()
+	require.NoError(t, err)
+	assert.Equal(t, want, b)
+}
+
 func TestEncodeNumeric(t *testing.T) {
 	b, err := ynl.EncodeArgs(nil, []string{"1:u32=5", "2:str=abc", "3:flag", "4:bin=0a0b", "5.1:u8=1", "5.2:be16=0x102", "6:s8=-2", "7:u64=1"})
 	require.NoError(t, err)

@@ -229,53 +229,46 @@ func (n *node) encode(ae *netlink.AttributeEncoder) error {
 		if err != nil {
 			return n.errorf("%w", err)
 		}
-		be = be || strings.HasPrefix(n.typ, "be")
-		switch {
-		case n.typ == "u8":
-			ae.Uint8(n.id, uint8(v))
-		case n.typ == "uint":
+		if n.typ == "uint" {
 			ae.Uint(n.id, v)
-		case bits == 16 && be:
-			ae.Uint16BE(n.id, uint16(v))
-		case bits == 16:
-			ae.Uint16(n.id, uint16(v))
-		case bits == 32 && be:
-			ae.Uint32BE(n.id, uint32(v))
-		case bits == 32:
-			ae.Uint32(n.id, uint32(v))
-		case be:
-			ae.Uint64BE(n.id, v)
-		default:
-			ae.Uint64(n.id, v)
+			break
 		}
+		putFixed(ae, n.id, bits, be || strings.HasPrefix(n.typ, "be"), v)
 	case "s8", "s16", "s32", "s64", "sint":
 		bits := map[string]int{"s8": 8, "s16": 16, "s32": 32, "s64": 64, "sint": 64}[n.typ]
 		v, err := strconv.ParseInt(n.value, 0, bits)
 		if err != nil {
 			return n.errorf("%q is no %d-bit signed number", n.value, bits)
 		}
-		switch {
-		case n.typ == "sint":
+		if n.typ == "sint" {
 			ae.Int(n.id, v)
-		case bits == 8:
-			ae.Int8(n.id, int8(v))
-		case bits == 16 && be:
-			ae.Uint16BE(n.id, uint16(v))
-		case bits == 16:
-			ae.Int16(n.id, int16(v))
-		case bits == 32 && be:
-			ae.Uint32BE(n.id, uint32(v))
-		case bits == 32:
-			ae.Int32(n.id, int32(v))
-		case be:
-			ae.Uint64BE(n.id, uint64(v))
-		default:
-			ae.Int64(n.id, v)
+			break
 		}
+		putFixed(ae, n.id, bits, be, uint64(v)) // two's complement, truncated
 	default:
 		return n.errorf("type %q cannot be given as an argument (use :bin=HEX)", n.typ)
 	}
 	return ae.Err()
+}
+
+// putFixed writes v as a bits-wide integer, big-endian when be.
+func putFixed(ae *netlink.AttributeEncoder, id uint16, bits int, be bool, v uint64) {
+	switch {
+	case bits == 8:
+		ae.Uint8(id, uint8(v))
+	case bits == 16 && be:
+		ae.Uint16BE(id, uint16(v))
+	case bits == 16:
+		ae.Uint16(id, uint16(v))
+	case bits == 32 && be:
+		ae.Uint32BE(id, uint32(v))
+	case bits == 32:
+		ae.Uint32(id, uint32(v))
+	case be:
+		ae.Uint64BE(id, v)
+	default:
+		ae.Uint64(id, v)
+	}
 }
 
 // parseUint reads a number of bits bits, or enum names.
