@@ -187,8 +187,14 @@ type rbuf struct {
 	b    []byte
 	own  []Message
 	info transport.Info
-	msg  Message // the message deliverDatagram hands out
+	// msgs are the messages deliverDatagram hands out, filled a batch
+	// ahead of the callback (see there).
+	msgs [deliverAhead]Message
 }
+
+// deliverAhead is how many messages deliverDatagram fills before handing
+// the first of them out.
+const deliverAhead = 16
 
 // queued messages whose Header.Length is 0 mark an overrun in Receive's queue:
 // a parsed message always has a length of at least HeaderLen.

@@ -537,6 +537,39 @@ func TestConnDumpBreakThenDump(t *testing.T) {
 	assert.Equal(t, uint64(3*18), c.Stats().Discarded)
 }
 
+// A dump read whole from one datagram of 40 messages is handed out in
+// order across the reader's batches, and left at any point (before, on and
+// after a batch's edge) it counts exactly what it did not hand out.
+func TestConnDumpLeftAcrossBatches(t *testing.T) {
+	ctx := context.Background()
+	h := func(b []byte, dst transport.Addr) ([]nltest.Read, error) {
+		req := request(b)
+		var msgs []netlink.Message
+		for i := range 40 {
+			msgs = append(msgs, reply(req, netlink.Multi, byte(i)))
+		}
+		return []nltest.Read{{Data: datagram(append(msgs, doneFor(req, netlink.Multi, 0))...), Src: dst}}, nil
+	}
+	c, _ := memConn(t, h, nltest.MemConfig{}, nil)
+	var discarded uint64
+	for _, stop := range []int{1, 15, 16, 17, 32, 33, 40, 41} {
+		n := 0
+		for m, err := range c.Dump(ctx, dumpReq) {
+			require.NoError(t, err)
+			require.Equal(t, []byte{byte(n)}, m.Data, "message %d", n)
+			n++
+			if n == stop {
+				break
+			}
+		}
+		assert.Equal(t, min(stop, 40), n)
+		if stop <= 40 {
+			discarded += uint64(40 - stop + 1) // the rest and the DONE
+		}
+		assert.Equal(t, discarded, c.Stats().Discarded, "stopped at %d", stop)
+	}
+}
+
 func TestConnDoCallback(t *testing.T) {
 	ctx := context.Background()
 	c := nltest.Dial(func(req []netlink.Message) ([]netlink.Message, error) {

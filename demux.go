@@ -167,36 +167,53 @@ func (c *Conn) ownedBy(cl *call, b []byte, info transport.Info) bool {
 }
 
 // deliverDatagram hands the messages of b, all cl's (ownedBy), to handle.
+// It fills a batch of messages before handing out the first: a message
+// copied whole (by handle, or an iterator's yield) right after its fields
+// were stored one by one makes the processor wait for those stores, and a
+// dump is hundreds of messages per read.
 func (c *Conn) deliverDatagram(cl *call, rb *rbuf, info transport.Info, handle func(m *Message) (bool, error)) (bool, error) {
 	var it MessageIter
 	it.Reset(rb.b[:info.N])
-	m := &rb.msg // handle takes a pointer: one that does not escape per message
-	for it.Next() {
-		*m = it.Message()
-		m.Addr = info.Src
-		if m.Header.Type == Done || m.Header.Type == Error {
-			c.mu.Lock()
-			c.endOfDump(cl, m)
-			c.mu.Unlock()
+	for {
+		n := 0
+		for n < len(rb.msgs) && it.Next() {
+			m := &rb.msgs[n]
+			it.load(m)
+			m.Addr = info.Src
+			n++
 		}
-		done, err := handle(m)
-		if !done && err == nil {
-			continue
+		if n == 0 {
+			return false, nil
 		}
-		left := 0
-		for it.Next() {
-			m := it.Message()
-			cl.end.observe(&m)
-			left++
+		for i := range n {
+			m := &rb.msgs[i]
+			if m.Header.Type == Done || m.Header.Type == Error {
+				c.mu.Lock()
+				c.endOfDump(cl, m)
+				c.mu.Unlock()
+			}
+			done, err := handle(m)
+			if !done && err == nil {
+				continue
+			}
+			left := 0
+			for j := i + 1; j < n; j++ {
+				cl.end.observe(&rb.msgs[j])
+				left++
+			}
+			for it.Next() {
+				m := it.Message()
+				cl.end.observe(&m)
+				left++
+			}
+			if left > 0 {
+				c.mu.Lock()
+				c.stats.Discarded += uint64(left)
+				c.mu.Unlock()
+			}
+			return true, err
 		}
-		if left > 0 {
-			c.mu.Lock()
-			c.stats.Discarded += uint64(left)
-			c.mu.Unlock()
-		}
-		return true, err
 	}
-	return false, nil
 }
 
 // requeue puts messages Receive did not return back at the head of its

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/nlbus/netlink/transport"
 )
@@ -317,6 +318,49 @@ func (it *MessageIter) Message() Message {
 		},
 		Data: it.cur[HeaderLen:],
 	}
+}
+
+// nativeHeader returns the header at the start of b (at least HeaderLen
+// bytes, at any alignment). Header is nlmsghdr in native byte order, so
+// the header is one 16-byte copy: built field by field, a Header copied
+// whole right after makes the processor wait for the narrow stores.
+func nativeHeader(b []byte) Header {
+	var h Header
+	*(*[HeaderLen]byte)(unsafe.Pointer(&h)) = [HeaderLen]byte(b)
+	return h
+}
+
+// Header returns the current message's header. With Data it is the
+// cheapest way through a buffer: Message builds the whole Message value,
+// which a loop over thousands of messages pays for.
+func (it *MessageIter) Header() Header {
+	if len(it.cur) < HeaderLen {
+		return Header{}
+	}
+	return nativeHeader(it.cur)
+}
+
+// Data returns the current message's payload, which aliases the buffer.
+func (it *MessageIter) Data() []byte {
+	if len(it.cur) < HeaderLen {
+		return nil
+	}
+	return it.cur[HeaderLen:]
+}
+
+// load stores the current message in m (not nil), as Message would, but
+// straight into m: a Message built in a temporary and copied whole makes
+// the processor wait for the temporary's narrow stores (a dump's hot
+// loop). It leaves m.Addr to the caller.
+func (it *MessageIter) load(m *Message) {
+	c := it.cur
+	if len(c) < HeaderLen {
+		*m = Message{}
+		return
+	}
+	m.Header = nativeHeader(c)
+	m.Data = c[HeaderLen:]
+	m.Creds = nil
 }
 
 // Offset returns the offset in the buffer of the byte after the current message.

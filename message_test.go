@@ -204,6 +204,43 @@ func TestMessageIterOffsetAndRest(t *testing.T) {
 	assert.Empty(t, it.Rest())
 }
 
+// Header and Data agree with Message field for field, wherever the buffer
+// starts (the header is read as one 16-byte copy), and say nothing before
+// the first Next.
+func TestMessageIterHeaderData(t *testing.T) {
+	var b []byte
+	for i, m := range []netlink.Message{
+		{Header: netlink.Header{Type: 24, Flags: netlink.Multi | netlink.DumpInterrupted, Sequence: 0xdeadbeef, PID: 0x01020304}, Data: []byte{1, 2, 3, 4, 5}},
+		{Header: netlink.Header{Type: netlink.Done, Sequence: 7}},
+		{Header: netlink.Header{Type: 0xffff, Flags: 0xffff, Sequence: 0xffffffff, PID: 0xffffffff}, Data: make([]byte, 300)},
+	} {
+		m.Data = append([]byte(nil), m.Data...)
+		if len(m.Data) > 0 {
+			m.Data[0] = byte(i)
+		}
+		var err error
+		b, err = netlink.AppendMessage(b, m)
+		require.NoError(t, err)
+	}
+	for shift := range 4 {
+		buf := append(make([]byte, shift), b...)[shift:]
+		var it netlink.MessageIter
+		it.Reset(buf)
+		assert.Equal(t, netlink.Header{}, it.Header())
+		assert.Nil(t, it.Data())
+		n := 0
+		for it.Next() {
+			m := it.Message()
+			assert.Equal(t, m.Header, it.Header(), "shift %d message %d", shift, n)
+			assert.Equal(t, m.Data, it.Data(), "shift %d message %d", shift, n)
+			n++
+		}
+		require.NoError(t, it.Err())
+		assert.Equal(t, 3, n)
+		assert.Equal(t, netlink.Header{}, it.Header(), "after the end")
+	}
+}
+
 func TestHeaderTypeString(t *testing.T) {
 	tests := []struct {
 		t    netlink.HeaderType

@@ -44,6 +44,22 @@ func BenchmarkMessageIter(b *testing.B) {
 		}
 		_ = sum
 	})
+	b.Run("nlbus-header", func(b *testing.B) {
+		b.ReportAllocs()
+		var it netlink.MessageIter
+		sum := 0
+		for b.Loop() {
+			it.Reset(buf)
+			for it.Next() {
+				h := it.Header()
+				sum += int(h.Type) + int(h.Flags) + int(h.Sequence) + int(h.PID) + len(it.Data())
+			}
+			if it.Err() != nil {
+				b.Fatal(it.Err())
+			}
+		}
+		_ = sum
+	})
 	b.Run("mdlayher", func(b *testing.B) {
 		b.ReportAllocs()
 		var m mdnl.Message
