@@ -36,7 +36,7 @@ func BenchmarkAccessCall(b *testing.B) {
 			}
 			s := &Server{Access: a}
 			s.init()
-			p := newPeer(s, nil, nil, creds{PID: 1, UID: 1000, GID: 1000})
+			p := newPeer(s, acceptedConn{}, creds{PID: 1, UID: 1000, GID: 1000})
 			s.r.add(p)
 			info, _, err := s.reg.Register(genlctrl.Family{Name: "bench", Owner: 5000, Ops: []genlctrl.Op{
 				{Cmd: 1, Flags: genl.CmdCapDo}, {Cmd: 2, Flags: genl.CmdCapDo | genl.AdminPerm},

@@ -45,8 +45,8 @@ func FuzzHandle(f *testing.F) {
 	f.Fuzz(func(t *testing.T, d []byte) {
 		s := &Server{MaxBadFrames: 1 << 30, QueueBytes: 64 << 10}
 		s.init()
-		p := newPeer(s, nil, nil, creds{PID: 1})
-		q := newPeer(s, nil, nil, creds{PID: 2})
+		p := newPeer(s, acceptedConn{}, creds{PID: 1})
+		q := newPeer(s, acceptedConn{}, creds{PID: 2})
 		s.r.add(p)
 		s.r.add(q)
 		s.r.bind(q, 5000)

@@ -3,11 +3,9 @@ package bus
 import (
 	"errors"
 	"io"
-	"net"
 	"slices"
 	"sync"
 	"sync/atomic"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -47,8 +45,7 @@ type reqInfo struct {
 // peer is one client connection.
 type peer struct {
 	s    *Server
-	uc   *net.UnixConn
-	rc   syscall.RawConn
+	io   peerIO // the socket, as the OS's event loop needs it (peerio_*.go)
 	cr   creds
 	port atomic.Uint32
 	// groups is guarded by s.r.mu.
@@ -83,17 +80,14 @@ type peer struct {
 
 	closeOnce sync.Once
 	gone      atomic.Bool // set when the connection closes
-
-	wr struct { // the flusher's write call
-		b     []byte
-		block bool
-		err   error
-		fn    func(fd uintptr) bool
-	}
 }
 
-func newPeer(s *Server, uc *net.UnixConn, rc syscall.RawConn, cr creds) *peer {
-	return &peer{s: s, uc: uc, rc: rc, cr: cr, groups: make(map[uint32]struct{}), overrunAt: -1}
+// newPeer makes the peer of an accepted connection; the zero acceptedConn
+// makes one without a socket (the fuzz tests'), whose writes vanish.
+func newPeer(s *Server, ac acceptedConn, cr creds) *peer {
+	p := &peer{s: s, cr: cr, groups: make(map[uint32]struct{}), overrunAt: -1}
+	p.io.init(ac)
+	return p
 }
 
 func (p *peer) queued() int {
@@ -226,7 +220,9 @@ func (p *peer) writeLoop(block bool) {
 			n, frames := datagramLen(p.cur[p.curOff:], maxDG)
 			err := p.write(p.cur[p.curOff:p.curOff+n], block)
 			if err == unix.EAGAIN {
-				go p.writeLoop(true)
+				// The socket is full: flushing stays set, and the rest
+				// is written once it has room (peerio_*.go).
+				p.waitWritable()
 				return
 			}
 			if err != nil {
@@ -260,32 +256,6 @@ func datagramLen(b []byte, maxDG int) (n, frames int) {
 	return min(n, len(b)), frames
 }
 
-func (p *peer) write(b []byte, block bool) error {
-	if p.rc == nil {
-		return nil // a peer without a socket: the fuzz test's
-	}
-	// Only the flusher writes, so the call's state lives in p and the
-	// callback is made once (a closure per write would be an allocation).
-	p.wr.b, p.wr.block, p.wr.err = b, block, nil
-	if p.wr.fn == nil {
-		p.wr.fn = func(fd uintptr) bool {
-			for {
-				_, p.wr.err = unix.SendmsgN(int(fd), p.wr.b, nil, nil, unix.MSG_NOSIGNAL)
-				if p.wr.err == unix.EINTR {
-					continue
-				}
-				return !(p.wr.err == unix.EAGAIN && p.wr.block)
-			}
-		}
-	}
-	err := p.rc.Write(p.wr.fn)
-	p.wr.b = nil
-	if err != nil {
-		return err
-	}
-	return p.wr.err
-}
-
 // readState is a read loop's batch: the buffer and the datagrams in it.
 type readState struct {
 	buf   []byte
@@ -296,77 +266,73 @@ type readState struct {
 	err   error
 }
 
-// readLoop reads batches of datagrams, routes each batch, then flushes
-// every peer the batch touched, once.
-func (p *peer) readLoop() {
-	pool := p.s.pool
-	maxDG := p.s.maxDG
-	rs := newRouteState()
-	var r readState
-	// One callback for the connection's life: it reads datagrams until the
-	// socket is empty or the batch is full, and gives the buffer back when
-	// there was nothing to read, so an idle connection holds none.
-	read := func(fd uintptr) bool {
-		for r.count < maxBatch {
-			if r.buf == nil {
-				r.buf = pool.get()
-			}
-			if len(r.buf)-r.off < maxDG {
-				return true
-			}
-			n, flags, err := recvmsg(int(fd), r.buf[r.off:r.off+maxDG])
-			switch {
-			case err == unix.EINTR:
-				continue
-			case err == unix.EAGAIN:
-				if r.count == 0 {
-					pool.put(r.buf)
-					r.buf = nil
-					return false
-				}
-				return true
-			case err != nil:
-				r.err = err
-				return true
-			case n == 0 && flags&unix.MSG_TRUNC == 0:
-				r.err = io.EOF
-				return true
-			}
-			r.lens[r.count], r.trunc[r.count] = n, flags&unix.MSG_TRUNC != 0
-			r.count++
-			r.off += n
+// fill reads datagrams from fd, without waiting, until the socket is empty
+// or the batch is full. It reports whether there is something to serve: a
+// datagram, or an error (end of connection). With nothing to read it gives
+// the buffer back, so an idle connection holds none.
+func (r *readState) fill(fd int, pool *bufPool, maxDG int) bool {
+	for r.count < maxBatch {
+		if r.buf == nil {
+			r.buf = pool.get()
 		}
-		return true
+		if len(r.buf)-r.off < maxDG {
+			return true
+		}
+		n, flags, err := recvmsg(fd, r.buf[r.off:r.off+maxDG])
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err == unix.EAGAIN:
+			if r.count == 0 {
+				pool.put(r.buf)
+				r.buf = nil
+				return false
+			}
+			return true
+		case err != nil:
+			r.err = err
+			return true
+		case n == 0 && flags&unix.MSG_TRUNC == 0:
+			r.err = io.EOF
+			return true
+		}
+		r.lens[r.count], r.trunc[r.count] = n, flags&unix.MSG_TRUNC != 0
+		r.count++
+		r.off += n
 	}
-	for {
-		r.count, r.off, r.err = 0, 0, nil
-		err := p.rc.Read(read)
-		count, buf, rerr := r.count, r.buf, r.err
-		off := 0
-		lens, trunc := &r.lens, &r.trunc
-		keep := true
-		for i := 0; i < count && keep; i++ {
-			keep = p.handle(buf[off:off+lens[i]], trunc[i], rs)
-			off += lens[i]
-		}
-		rs.flush()
-		if r.buf != nil && count < maxBatch {
-			// The socket was drained: the buffer goes back, so that only
-			// connections being served hold one.
+	return true
+}
+
+// serveBatch routes the datagrams fill read, then flushes every peer the
+// batch touched, once. It reports false, with the cause, when the
+// connection must close (err is the read's own failure, if any).
+func (p *peer) serveBatch(r *readState, rs *routeState, err error) (bool, error) {
+	pool := p.s.pool
+	off := 0
+	keep := true
+	for i := 0; i < r.count && keep; i++ {
+		keep = p.handle(r.buf[off:off+r.lens[i]], r.trunc[i], rs)
+		off += r.lens[i]
+	}
+	rs.flush()
+	if r.buf != nil && r.count < maxBatch {
+		// The socket was drained: the buffer goes back, so that only
+		// connections being served hold one.
+		pool.put(r.buf)
+		r.buf = nil
+	}
+	if err == nil {
+		err = r.err
+	}
+	r.count, r.off, r.err = 0, 0, nil
+	if err != nil || !keep {
+		if r.buf != nil {
 			pool.put(r.buf)
 			r.buf = nil
 		}
-		if err == nil {
-			err = rerr
-		}
-		if err != nil || !keep {
-			if r.buf != nil {
-				pool.put(r.buf)
-			}
-			p.close(err)
-			return
-		}
+		return false, err
 	}
+	return true, nil
 }
 
 // close tears the connection down once: the port and groups are released,
@@ -382,9 +348,7 @@ func (p *peer) close(cause error) {
 		p.out = nil // cur belongs to a running flusher, which stops at its next look
 		p.qBytes, p.qFrames = 0, 0
 		p.mu.Unlock()
-		if p.uc != nil {
-			p.uc.Close()
-		}
+		p.closeIO()
 		if s.log.IsDebug() {
 			if cause == nil || errors.Is(cause, io.EOF) {
 				s.log.Debug("disconnected", "port", port)

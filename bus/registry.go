@@ -298,6 +298,9 @@ var answerWait = 5 * time.Second
 // reports false.
 func (p *peer) waitAnswer(q *peer, e Envelope, payload []byte, rs *routeState) bool {
 	s := p.s
+	// Waiting must not hold up anyone else: an event loop hands itself on
+	// and this goroutine serves p alone until the batch is done.
+	p.detach(rs)
 	rs.flush() // q (and everyone else this batch touched) drains meanwhile
 	deadline := time.Now().Add(answerWait)
 	pause := 50 * time.Microsecond

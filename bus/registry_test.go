@@ -564,7 +564,34 @@ func TestRegistryDumpReaderStalls(t *testing.T) {
 	req, err := netlink.AppendMessage(nil, netlink.Message{Header: netlink.Header{Type: netlink.HeaderType(fam.ID), Flags: netlink.Request | netlink.Dump, Sequence: 9}, Data: []byte{kvList, 1, 0, 0}})
 	require.NoError(t, err)
 	require.NoError(t, tr.Send(ctx, req, netlink.Addr{}))
-	time.Sleep(time.Second) // not reading
+	// Not reading for a second, while the owner's answers wait for room:
+	// meanwhile two other clients exchange messages through the daemon
+	// as usual (a wait holds up no one else).
+	a, err := bus.DialTransport(ctx, srv.Path, 0)
+	require.NoError(t, err)
+	defer a.Close()
+	b, err := bus.DialTransport(ctx, srv.Path, 0)
+	require.NoError(t, err)
+	defer b.Close()
+	ping, err := netlink.AppendMessage(nil, netlink.Message{Header: netlink.Header{Type: netlink.MinType}})
+	require.NoError(t, err)
+	start := time.Now()
+	time.Sleep(50 * time.Millisecond) // the answers wait for room by now
+	buf := make([]byte, 1<<16)
+	for range 50 {
+		// Well within answerWait: an exchange that waited for the
+		// stalled answers would take until it ends.
+		rctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+		require.NoError(t, a.Send(rctx, ping, netlink.Addr{Port: b.PortID()}))
+		_, err := b.Recv(rctx, buf)
+		require.NoError(t, err, "a message between others waited for the stalled dump")
+		require.NoError(t, b.Send(rctx, ping, netlink.Addr{Port: a.PortID()}))
+		_, err = a.Recv(rctx, buf)
+		require.NoError(t, err, "a message between others waited for the stalled dump")
+		cancel()
+	}
+	t.Logf("50 exchanges between others during the stall in %v", time.Since(start))
+	time.Sleep(time.Second - time.Since(start))
 	parts := 0
 	for {
 		e, payload, err := tr.RecvFrame(ctx)

@@ -19,6 +19,9 @@ type routeState struct {
 	touched map[*peer]struct{}
 	reply   []byte
 	frame   []byte
+	// loop is the event loop whose goroutine routes with this state, nil
+	// in a goroutine that may wait (peerio_linux.go).
+	loop *ioLoop
 }
 
 func newRouteState() *routeState {

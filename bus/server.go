@@ -79,7 +79,8 @@ type Server struct {
 	listeners map[*net.UnixListener]struct{}
 	peers     map[*peer]struct{}
 	closing   atomic.Bool
-	wg        sync.WaitGroup // peer goroutines
+	wg        sync.WaitGroup // open connections
+	loops     loopsState     // the event loops (peerio_*.go)
 
 	conns, routed, dropped, refused, bad atomic.Uint64
 
@@ -163,7 +164,7 @@ func (s *Server) Serve(l *net.UnixListener) error {
 	s.log.Info("listening", "addr", l.Addr().String(), "max_datagram", s.maxDG)
 	var backoff time.Duration
 	for {
-		uc, err := l.AcceptUnix()
+		ac, err := acceptConn(l)
 		if err != nil {
 			if s.closing.Load() {
 				return ErrServerClosed
@@ -178,7 +179,7 @@ func (s *Server) Serve(l *net.UnixListener) error {
 			return err
 		}
 		backoff = 0
-		s.accept(uc)
+		s.accept(ac)
 	}
 }
 
@@ -203,6 +204,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.closePeers()
 	s.wg.Wait()
+	s.stopLoops()
 	return err
 }
 
@@ -212,6 +214,7 @@ func (s *Server) Close() error {
 	s.stopListening()
 	s.closePeers()
 	s.wg.Wait()
+	s.stopLoops()
 	return nil
 }
 
@@ -253,34 +256,29 @@ func isTemporary(err error) bool {
 }
 
 // accept sets up a connection: credentials, a port, the hello frame, and
-// its read loop.
-func (s *Server) accept(uc *net.UnixConn) {
-	rc, err := uc.SyscallConn()
-	if err != nil {
-		uc.Close()
-		return
-	}
+// its reading (peerio_*.go).
+func (s *Server) accept(ac acceptedConn) {
 	var cr creds
 	var cerr error
-	if err := rc.Control(func(fd uintptr) {
-		cr, cerr = peerCreds(int(fd))
-		raiseBuffers(int(fd), 2*s.maxDG)
+	if err := ac.control(func(fd int) {
+		cr, cerr = peerCreds(fd)
+		raiseBuffers(fd, 2*s.maxDG)
 	}); err != nil {
 		cerr = err
 	}
 	if cerr != nil {
 		s.log.Warn("peer credentials unavailable; closing", "error", cerr)
-		uc.Close()
+		ac.close()
 		return
 	}
 	if s.credsHook != nil {
 		cr = s.credsHook(cr) // tests only: see export_test.go
 	}
-	p := newPeer(s, uc, rc, cr)
+	p := newPeer(s, ac, cr)
 	s.mu.Lock()
 	if s.closing.Load() {
 		s.mu.Unlock()
-		uc.Close()
+		ac.close()
 		return
 	}
 	s.peers[p] = struct{}{}
@@ -292,15 +290,7 @@ func (s *Server) accept(uc *net.UnixConn) {
 		s.log.Debug("connected", "port", port, "pid", cr.PID, "uid", cr.UID, "gid", cr.GID)
 	}
 	p.sendHello()
-	go func() {
-		defer s.wg.Done()
-		if s.lookupGroups.Load() {
-			// Off the routing path: only this connection waits, before
-			// its first request is read.
-			p.id.Store(lookupIdentity(cr))
-		}
-		p.readLoop()
-	}()
+	p.startIO()
 }
 
 func (s *Server) removePeer(p *peer) {
