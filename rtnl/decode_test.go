@@ -205,6 +205,50 @@ func TestDecodeFreeBSDLink(t *testing.T) {
 	assert.Zero(t, ll.Flags&compat.IffMulticast)
 }
 
+// Attributes kept raw come out in Extra byte for byte and in their order,
+// runs of them and lone ones between decoded attributes alike, and the
+// strings and addresses decoded from the same buffer are intact.
+func TestDecodeLinkExtraExact(t *testing.T) {
+	hdr := make([]byte, compat.SizeofIfInfomsg)
+	ne.PutUint32(hdr[4:], 7)
+	var run1, lone, tail []byte // what Extra must hold, in three parts
+	raw := func(ae *netlink.AttributeEncoder, to *[]byte, typ uint16, n int) {
+		v := make([]byte, n)
+		for i := range v {
+			v[i] = byte(typ) + byte(i)
+		}
+		ae.Raw(typ, v)
+		*to = append(*to, attrs(func(ae *netlink.AttributeEncoder) { ae.Raw(typ, v) })...)
+	}
+	kind := func(ae *netlink.AttributeEncoder) {
+		ae.Nested(compat.IflaLinkinfo, func(ae *netlink.AttributeEncoder) error {
+			ae.String(compat.IflaInfoKind, "veth")
+			return nil
+		})
+	}
+	msg := append(hdr, attrs(func(ae *netlink.AttributeEncoder) {
+		raw(ae, &run1, 200, 3) // a run of three, odd lengths padded
+		raw(ae, &run1, 201, 17)
+		raw(ae, &run1, 202, 0)
+		ae.String(compat.IflaIfname, "eth-extra")
+		raw(ae, &lone, 203, 40) // a lone one between decoded attributes
+		ae.Raw(compat.IflaAddress, []byte{2, 0, 0, 0, 0, 9})
+		ae.Uint32(compat.IflaMTU, 9000)
+		kind(ae)               // kept whole, in its place
+		raw(ae, &tail, 204, 5) // a run at the end
+		raw(ae, &tail, 205, 300)
+	})...)
+	expect := append(append(append(append([]byte(nil), run1...), lone...), attrs(kind)...), tail...)
+
+	l, err := rtnl.DecodeLink(linux, msg)
+	require.NoError(t, err)
+	assert.Equal(t, "eth-extra", l.Name)
+	assert.Equal(t, "veth", l.Kind)
+	assert.Equal(t, uint32(9000), l.MTU)
+	assert.Equal(t, []byte{2, 0, 0, 0, 0, 9}, []byte(l.HardwareAddr))
+	assert.Equal(t, expect, l.Extra)
+}
+
 func freebsdRoute6() []byte {
 	hdr := []byte{28, 64, 0, 0, 0, compat.RtprotStatic, 0, compat.RtnUnicast, 0, 0, 0, 0}
 	return append(hdr, attrs(func(ae *netlink.AttributeEncoder) {

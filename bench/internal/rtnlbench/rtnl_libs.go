@@ -8,6 +8,7 @@ package rtnlbench
 
 import (
 	"bytes"
+	"encoding/binary"
 	"context"
 	"fmt"
 	"os/exec"
@@ -20,13 +21,14 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nlbus/netlink"
+	"github.com/nlbus/netlink/bench/internal/dumps"
 	"github.com/nlbus/netlink/rtnl"
 )
 
 // RouteLibs and LinkLibs list the implementations in table order.
 var (
 	RouteLibs = []string{"rtnl", "vishvananda", "jsimonetti", "ip-json"}
-	LinkLibs  = []string{"rtnl", "rtnl-stats", "vishvananda", "jsimonetti"}
+	LinkLibs  = []string{"rtnl", "rtnl-stats", "vishvananda", "jsimonetti", "raw"}
 )
 
 // Lister lists once and returns how many objects it saw.
@@ -139,6 +141,26 @@ func Links(lib string, nsfd int) (*Lister, error) {
 			ls, err := c.Link.List()
 			return len(ls), err
 		}, Close: func() { c.Close() }}, nil
+	case "raw":
+		// The floor: the same request as rtnl's (stats skipped), read with
+		// plain system calls, messages counted, nothing decoded.
+		r, err := dumps.DialRaw(unix.NETLINK_ROUTE, nsfd)
+		if err != nil {
+			return nil, err
+		}
+		req := make([]byte, unix.SizeofIfInfomsg+8)
+		binary.NativeEndian.PutUint16(req[unix.SizeofIfInfomsg:], 8)
+		binary.NativeEndian.PutUint16(req[unix.SizeofIfInfomsg+2:], unix.IFLA_EXT_MASK)
+		binary.NativeEndian.PutUint32(req[unix.SizeofIfInfomsg+4:], 1<<3) // RTEXT_FILTER_SKIP_STATS
+		return &Lister{List: func() (int, error) {
+			n := 0
+			err := r.Do(unix.RTM_GETLINK, unix.NLM_F_DUMP, req, func(typ uint16, _ []byte) {
+				if typ == unix.RTM_NEWLINK {
+					n++
+				}
+			})
+			return n, err
+		}, Close: func() { r.Close() }}, nil
 	}
 	return nil, fmt.Errorf("unknown library %q (have %s)", lib, strings.Join(LinkLibs, ", "))
 }
