@@ -8,8 +8,8 @@ package rtnlbench
 
 import (
 	"bytes"
-	"encoding/binary"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"os/exec"
 	"strings"
