@@ -22,9 +22,7 @@ func SetCredsHook(s *Server, fn func(pid int32, uid, gid uint32) (int32, uint32,
 // SetAnswerWait sets how long a family's answer waits for room in its
 // caller's queue, and returns the previous value.
 func SetAnswerWait(d time.Duration) time.Duration {
-	old := answerWait
-	answerWait = d
-	return old
+	return time.Duration(answerWait.Swap(int64(d)))
 }
 
 // ParseAccessNoNSS is ParseAccess with a user database of its own: root

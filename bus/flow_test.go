@@ -192,6 +192,41 @@ func TestServerCloseGivesClearError(t *testing.T) {
 	assert.Contains(t, err.Error(), srv.Path)
 }
 
+// Once Shutdown begins nothing more is read: while it waits for a queue
+// that does not drain (a member that stopped reading), a unicast sent
+// meanwhile is not relayed, and the clients see the end when it gives up.
+func TestShutdownStopsReading(t *testing.T) {
+	ctx := testCtx(t)
+	srv := bustest.NewServer(t, &bus.Server{QueueBytes: 8 << 10})
+	stuck, err := bus.DialTransport(ctx, srv.Path, 0) // never reads
+	require.NoError(t, err)
+	defer stuck.Close()
+	require.NoError(t, stuck.JoinGroup(100))
+	a, err := bus.DialTransport(ctx, srv.Path, 0)
+	require.NoError(t, err)
+	defer a.Close()
+	c, err := bus.DialTransport(ctx, srv.Path, 0)
+	require.NoError(t, err)
+	defer c.Close()
+	msg, err := netlink.AppendMessage(nil, netlink.Message{Header: netlink.Header{Type: 0x30}, Data: make([]byte, 48)})
+	require.NoError(t, err)
+	for range 2000 { // past the queue and the socket buffer: drops begin
+		require.NoError(t, a.Send(ctx, msg, netlink.Addr{Group: 100}))
+	}
+	time.Sleep(50 * time.Millisecond)
+
+	sctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	shut := make(chan error, 1)
+	go func() { shut <- srv.Shutdown(sctx) }()
+	time.Sleep(100 * time.Millisecond)
+	require.NoError(t, a.Send(ctx, msg, netlink.Addr{Port: c.PortID()}))
+	buf := make([]byte, 1<<16)
+	_, err = c.Recv(ctx, buf)
+	require.ErrorIs(t, err, bus.ErrDaemonGone, "c got a message sent after Shutdown began, or no end")
+	require.ErrorIs(t, <-shut, context.DeadlineExceeded, "the stuck member's queue drained?")
+}
+
 func TestMonitorSeesTraffic(t *testing.T) {
 	ctx := testCtx(t)
 	srv := bustest.NewServer(t, nil)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"net"
+	"runtime"
 	"testing"
 	"time"
 
@@ -139,6 +140,13 @@ func TestBadFrames(t *testing.T) {
 			rc.write(tc.dg)
 			rc.expectError(tc.errno, tc.text, tc.seq)
 		})
+	}
+	if runtime.GOOS == "linux" {
+		// A datagram of no bytes is a bad frame, not the end of the
+		// connection. (Elsewhere the daemon cannot tell the two apart:
+		// PROTOCOL.md §5.)
+		rc.write(nil)
+		rc.expectError(unix.EINVAL, "shorter than its envelope", 0)
 	}
 	// The connection survived all of it.
 	rc.write(frame(bus.Envelope{}, nlmsg(bus.FamilyID, netlink.Request|netlink.Acknowledge, 10, []byte{bus.CmdHello, 1, 0, 0})))

@@ -40,6 +40,10 @@ type reqInfo struct {
 	// via0: the request went to port 0 (a registered family); its
 	// answers and its failure come from port 0.
 	via0 bool
+	// failed: the request already failed for its caller (ENOBUFS,
+	// waitAnswer); the rest of its answers are dropped, counted as
+	// refused, until the final one.
+	failed bool
 }
 
 // peer is one client connection.
@@ -292,10 +296,12 @@ func (r *readState) fill(fd int, pool *bufPool, maxDG int) bool {
 		case err != nil:
 			r.err = err
 			return true
-		case n == 0 && flags&unix.MSG_TRUNC == 0:
+		case n == 0 && flags&unix.MSG_TRUNC == 0 && hungUp(fd):
 			r.err = io.EOF
 			return true
 		}
+		// (A datagram of no bytes from a live peer is served like any
+		// other: handle refuses it with EINVAL.)
 		r.lens[r.count], r.trunc[r.count] = n, flags&unix.MSG_TRUNC != 0
 		r.count++
 		r.off += n
@@ -310,7 +316,7 @@ func (p *peer) serveBatch(r *readState, rs *routeState, err error) (bool, error)
 	pool := p.s.pool
 	off := 0
 	keep := true
-	for i := 0; i < r.count && keep; i++ {
+	for i := 0; i < r.count && keep && !p.gone.Load(); i++ {
 		keep = p.handle(r.buf[off:off+r.lens[i]], r.trunc[i], rs)
 		off += r.lens[i]
 	}
@@ -368,6 +374,9 @@ func (p *peer) close(cause error) {
 			rs.notifyFamily(s, s.reg.UnregisterOwner(port))
 		}
 		for k, ri := range inflight {
+			if ri.failed {
+				continue // its caller was told already
+			}
 			src := port
 			if ri.via0 {
 				src = 0

@@ -3,6 +3,7 @@
 package bus
 
 import (
+	"io"
 	"net"
 	"os"
 	"sync"
@@ -245,9 +246,11 @@ func (p *peer) watch() error {
 	if pio.closed || pio.loop == nil {
 		return nil
 	}
-	var events uint32
-	if !pio.paused {
-		events |= unix.EPOLLIN | unix.EPOLLRDHUP
+	// Reading paused (detach), or the Server shutting down: only a hang-up
+	// is watched for, so that the connection closes at once (run).
+	events := uint32(unix.EPOLLRDHUP)
+	if !pio.paused && !p.s.closing.Load() {
+		events |= unix.EPOLLIN
 	}
 	if pio.wantOut {
 		events |= unix.EPOLLOUT
@@ -256,10 +259,6 @@ func (p *peer) watch() error {
 	putKey(&ev, pio.key)
 	var err error
 	switch {
-	case events == 0 && pio.registered:
-		err = unix.EpollCtl(pio.loop.epfd, unix.EPOLL_CTL_DEL, pio.fd, nil)
-		pio.registered = false
-	case events == 0:
 	case pio.registered:
 		err = unix.EpollCtl(pio.loop.epfd, unix.EPOLL_CTL_MOD, pio.fd, &ev)
 	default:
@@ -412,6 +411,16 @@ func (l *ioLoop) run() {
 			if ev.Events&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLERR|unix.EPOLLHUP) == 0 {
 				continue
 			}
+			if !p.reading() {
+				if ev.Events&(unix.EPOLLRDHUP|unix.EPOLLERR|unix.EPOLLHUP) != 0 {
+					// It hung up while not read (a goroutine waits on its
+					// behalf, or the Server is shutting down): closed now,
+					// so that its callers and its port's release do not
+					// wait for that goroutine or the drain.
+					p.close(io.EOF)
+				}
+				continue
+			}
 			if !p.readBatch(&r, rs, pool, maxDG) {
 				continue
 			}
@@ -434,16 +443,19 @@ func (l *ioLoop) run() {
 	}
 }
 
+// reading reports whether p's datagrams are read: not while a goroutine
+// waits on its behalf (detach), nor once the Server is shutting down.
+func (p *peer) reading() bool {
+	pio := &p.io
+	pio.emu.Lock()
+	defer pio.emu.Unlock()
+	return !pio.paused && !p.s.closing.Load()
+}
+
 // readBatch reads and serves one batch of p's datagrams. It reports whether
 // it served anything.
 func (p *peer) readBatch(r *readState, rs *routeState, pool *bufPool, maxDG int) bool {
 	pio := &p.io
-	pio.emu.Lock()
-	paused := pio.paused
-	pio.emu.Unlock()
-	if paused {
-		return false
-	}
 	pio.fdmu.RLock()
 	if pio.closed {
 		pio.fdmu.RUnlock()
@@ -458,4 +470,33 @@ func (p *peer) readBatch(r *readState, rs *routeState, pool *bufPool, maxDG int)
 		p.close(cause)
 	}
 	return true
+}
+
+// hungUp reports whether the peer of fd has closed its end: a read of no
+// bytes is then the end of the connection, not a datagram of none.
+func hungUp(fd int) bool {
+	fds := [1]unix.PollFd{{Fd: int32(fd), Events: unix.POLLRDHUP}}
+	for {
+		n, err := unix.Poll(fds[:], 0)
+		if err == unix.EINTR {
+			continue
+		}
+		return err != nil || n > 0 && fds[0].Revents&(unix.POLLRDHUP|unix.POLLHUP|unix.POLLERR) != 0
+	}
+}
+
+// pauseReading stops reading every connection (Shutdown drains what is
+// queued meanwhile); a hang-up still closes one at once.
+func (s *Server) pauseReading() {
+	s.mu.Lock()
+	peers := make([]*peer, 0, len(s.peers))
+	for p := range s.peers {
+		peers = append(peers, p)
+	}
+	s.mu.Unlock()
+	for _, p := range peers {
+		if err := p.watch(); err != nil {
+			p.close(err)
+		}
+	}
 }

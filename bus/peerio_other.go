@@ -81,8 +81,20 @@ func (p *peer) readLoop() {
 			p.close(cause)
 			return
 		}
+		if p.s.closing.Load() {
+			// Shutting down: nothing more is read; Shutdown drains what
+			// is queued, then closes the connection.
+			return
+		}
 	}
 }
+
+// hungUp: a read of no bytes ends the connection (a datagram of none is
+// not told apart here).
+func hungUp(int) bool { return true }
+
+// pauseReading: each read goroutine stops after its batch (readLoop).
+func (s *Server) pauseReading() {}
 
 // write sends b, one datagram; block waits for room.
 func (p *peer) write(b []byte, block bool) error {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -256,20 +257,21 @@ func (q *peer) untrack(src *peer, seq uint32) {
 }
 
 // answersVia0 reports whether the first message of payload, from p to q,
-// answers a request q sent to port 0 that was relayed to p.
-func (p *peer) answersVia0(q *peer, payload []byte) bool {
+// answers a request q sent to port 0 (one of p's families), and whether
+// that request already failed for q (waitAnswer).
+func (p *peer) answersVia0(q *peer, payload []byte) (via0, failed bool) {
 	if len(payload) < 16 {
-		return false
+		return false, false
 	}
 	flags := netlink.HeaderFlags(ne.Uint16(payload[6:]))
 	if flags&netlink.Request != 0 {
-		return false
+		return false, false
 	}
 	seq := ne.Uint32(payload[8:])
 	p.imu.Lock()
 	ri, ok := p.inflight[reqKey{q, seq}]
 	p.imu.Unlock()
-	return ok && ri.via0
+	return ok && ri.via0, ok && ri.failed
 }
 
 // multicastDaemon sends b from the daemon to group g.
@@ -288,7 +290,9 @@ func (rs *routeState) multicastDaemon(s *Server, g uint32, b []byte) {
 
 // answerWait bounds how long an owner's answer waits for room in its
 // caller's queue (a variable for the tests).
-var answerWait = 5 * time.Second
+var answerWait atomic.Int64 // a time.Duration
+
+func init() { answerWait.Store(int64(5 * time.Second)) }
 
 // waitAnswer queues an answer of p (a family's owner) to q, whose queue is
 // full, once q has read enough: this read loop stops reading p meanwhile,
@@ -302,7 +306,8 @@ func (p *peer) waitAnswer(q *peer, e Envelope, payload []byte, rs *routeState) b
 	// and this goroutine serves p alone until the batch is done.
 	p.detach(rs)
 	rs.flush() // q (and everyone else this batch touched) drains meanwhile
-	deadline := time.Now().Add(answerWait)
+	wait := time.Duration(answerWait.Load())
+	deadline := time.Now().Add(wait)
 	pause := 50 * time.Microsecond
 	for !q.gone.Load() && !p.gone.Load() && !s.closing.Load() && time.Now().Before(deadline) {
 		time.Sleep(pause)
@@ -314,13 +319,21 @@ func (p *peer) waitAnswer(q *peer, e Envelope, payload []byte, rs *routeState) b
 	s.refused.Add(1)
 	seq := ne.Uint32(payload[8:])
 	p.imu.Lock()
-	ri, ok := p.inflight[reqKey{q, seq}]
-	delete(p.inflight, reqKey{q, seq})
+	k := reqKey{q, seq}
+	ri, ok := p.inflight[k]
+	if ok && !q.gone.Load() {
+		// The rest of its answers are dropped (unicast), until the
+		// final one ends the record.
+		ri.failed = true
+		p.inflight[k] = ri
+	} else {
+		delete(p.inflight, k)
+	}
 	p.imu.Unlock()
 	if !ok || q.gone.Load() {
 		return false
 	}
-	msg := appendError(nil, ri.hdr[:], unix.ENOBUFS, "nlbus: the answer of port "+utoa(p.port.Load())+" found the receive queue full for "+answerWait.String())
+	msg := appendError(nil, ri.hdr[:], unix.ENOBUFS, "nlbus: the answer of port "+utoa(p.port.Load())+" found the receive queue full for "+wait.String())
 	if !q.enqueue(Envelope{Dst: e.Dst}, msg, true) {
 		q.drop()
 	}

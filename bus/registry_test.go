@@ -606,6 +606,12 @@ func TestRegistryDumpReaderStalls(t *testing.T) {
 				assert.Equal(t, int32(unix.ENOBUFS), errno)
 				assert.Greater(t, parts, 100)
 				t.Logf("%d parts, then ENOBUFS", parts)
+				// The rest of the service's answers, its DONE included,
+				// are dropped: the request is over for the caller.
+				qctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+				defer cancel()
+				e, payload, err := tr.RecvFrame(qctx)
+				require.ErrorIs(t, err, context.DeadlineExceeded, "a frame after the failure: %+v % x", e, payload)
 				return
 			case netlink.Done:
 				t.Fatal("the dump completed though its reader stalled")
@@ -616,4 +622,58 @@ func TestRegistryDumpReaderStalls(t *testing.T) {
 			}
 		}
 	}
+}
+
+// The owner goes while its answers wait for room at a caller that does not
+// read: its port is released, and the family with it, at once, not when
+// the wait would have ended.
+func TestRegistryOwnerGoesWhileAnswersWait(t *testing.T) {
+	old := bus.SetAnswerWait(10 * time.Second)
+	defer bus.SetAnswerWait(old)
+	ctx := testCtx(t)
+	srv := bustest.NewServer(t, &bus.Server{QueueBytes: 64 << 10})
+	watcher := srv.Dial(t, &netlink.Config{Groups: []uint32{bus.GroupPorts}})
+	owner, err := bus.Dial(&bus.Config{Socket: srv.Path})
+	require.NoError(t, err)
+	fam, err := bus.RegisterFamily(ctx, owner, kvSpec("goes"))
+	require.NoError(t, err)
+	ownerPort := owner.PortID()
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- bus.Serve(sctx, owner, fam, map[uint8]bus.Handler{
+			kvList: func(ctx context.Context, w *bus.ReplyWriter, r *bus.Request) error {
+				for i := range 50_000 {
+					if err := w.Reply(ctx, 0, func(ae *netlink.AttributeEncoder) { ae.Uint32(kvValue, uint32(i)) }); err != nil {
+						return err
+					}
+				}
+				return nil
+			},
+		})
+	}()
+	tr, err := bus.DialTransport(ctx, srv.Path, 0)
+	require.NoError(t, err)
+	defer tr.Close()
+	req, err := netlink.AppendMessage(nil, netlink.Message{Header: netlink.Header{Type: netlink.HeaderType(fam.ID), Flags: netlink.Request | netlink.Dump, Sequence: 9}, Data: []byte{kvList, 1, 0, 0}})
+	require.NoError(t, err)
+	require.NoError(t, tr.Send(ctx, req, netlink.Addr{}))
+	time.Sleep(200 * time.Millisecond) // the answers wait for room by now
+
+	start := time.Now()
+	cancel()
+	require.NoError(t, owner.Close())
+	<-done
+	var rel bus.PortReleased
+	for rel.Port != ownerPort {
+		m := recvOne(t, ctx, watcher)
+		rel, err = bus.ParsePortReleased(m.Data)
+		require.NoError(t, err)
+	}
+	took := time.Since(start)
+	t.Logf("port released %v after the owner closed", took)
+	assert.Less(t, took, 2*time.Second, "the release waited for the answer's wait")
+	gc := genl.NewConn(srv.Dial(t, nil))
+	_, err = gc.GetFamily(ctx, "goes")
+	require.Error(t, err, "the family went with its owner")
 }

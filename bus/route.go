@@ -262,7 +262,24 @@ func (p *peer) unicast(e Envelope, payload []byte, rs *routeState) {
 		}
 		return
 	}
-	via0 := p.families.Load() > 0 && p.answersVia0(q, payload)
+	var via0, failed bool
+	if p.families.Load() > 0 {
+		via0, failed = p.answersVia0(q, payload)
+	}
+	if failed {
+		// The rest of the answers to a request that already failed for
+		// its caller (ENOBUFS, waitAnswer): dropped and counted; the
+		// final one ends the record.
+		p.s.refused.Add(1)
+		var it netlink.MessageIter
+		it.Reset(payload)
+		for it.Next() {
+			if h := it.Header(); h.Flags&netlink.Request == 0 {
+				p.answered(q, h)
+			}
+		}
+		return
+	}
 	if !via0 && !p.maySend(e.Dst, 0, payload, rs) {
 		return // a family's answers to its callers are not sends the rules see
 	}

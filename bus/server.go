@@ -183,13 +183,15 @@ func (s *Server) Serve(l *net.UnixListener) error {
 	}
 }
 
-// Shutdown stops accepting, then waits until every connection's queued
-// frames are written (or ctx is done), then closes every connection, so
-// that clients see the end of the connection at once. It returns ctx's
-// error if ctx ended first.
+// Shutdown stops accepting and reading, then waits until every
+// connection's queued frames are written (or ctx is done), then closes
+// every connection, so that clients see the end of the connection at once.
+// It returns ctx's error if ctx ended first.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.init()
 	s.stopListening()
+	// Nothing more is read, so that the queues can drain.
+	s.pauseReading()
 	var err error
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
