@@ -5,6 +5,7 @@ package bench
 import (
 	"context"
 	"testing"
+	"time"
 
 	mdnl "github.com/mdlayher/netlink"
 	vnl "github.com/vishvananda/netlink"
@@ -235,4 +236,74 @@ func BenchmarkGetLinkParallel(b *testing.B) {
 			}
 		})
 	})
+}
+
+// BenchmarkGetLinkPaired alternates, op by op, the library's Query (no ACK:
+// ends at the reply) and the raw loop without ACK, and its Do (reply and
+// ACK) and the raw loop with ACK, timing each op, and reports the median of
+// each and the ratios of the rates (raw's median over nlbus's). Ops a few
+// microseconds apart see the same load, so the ratios hold where separate
+// benchmarks swing by more than the gap they measure. ns/op is the four's.
+func BenchmarkGetLinkPaired(b *testing.B) {
+	ctx := context.Background()
+	req := netlink.Message{Header: netlink.Header{Type: unix.RTM_GETLINK}, Data: ifinfoLo[:]}
+	c, err := netlink.Dial(netlink.Route, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	r, err := dumps.DialRaw(unix.NETLINK_ROUTE, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	n := 0
+	fn := func(m netlink.Message) error {
+		if m.Header.Type == unix.RTM_NEWLINK {
+			n++
+		}
+		return nil
+	}
+	rawFn := func(typ uint16, _ []byte) {
+		if typ == unix.RTM_NEWLINK {
+			n++
+		}
+	}
+	timed := func(op func() error) int64 {
+		t0 := time.Now()
+		err := op()
+		d := time.Since(t0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return int64(d)
+	}
+	ops := []func() error{
+		func() error { return c.Query(ctx, req, fn) },
+		func() error { return r.Do(unix.RTM_GETLINK, 0, ifinfoLo[:], rawFn) },
+		func() error { _, err := c.Do(ctx, req, fn); return err },
+		func() error { return r.Do(unix.RTM_GETLINK, unix.NLM_F_ACK, ifinfoLo[:], rawFn) },
+	}
+	times := make([][]int64, len(ops))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		// Rotate which goes first, so that none always finds the
+		// others' caches warm.
+		for j := range ops {
+			k := (i + j) % len(ops)
+			times[k] = append(times[k], timed(ops[k]))
+		}
+	}
+	b.StopTimer()
+	if n != 4*b.N {
+		b.Fatalf("%d replies for %d requests", n, 4*b.N)
+	}
+	q, rn, d, ra := median(times[0]), median(times[1]), median(times[2]), median(times[3])
+	b.ReportMetric(q, "query-ns/op")
+	b.ReportMetric(rn, "raw-noack-ns/op")
+	b.ReportMetric(rn/q, "query-rate/raw-noack-rate")
+	b.ReportMetric(d, "do-ns/op")
+	b.ReportMetric(ra, "raw-ns/op")
+	b.ReportMetric(ra/d, "do-rate/raw-rate")
 }
