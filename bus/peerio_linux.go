@@ -12,23 +12,23 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// On Linux the daemon serves its connections from event loops of its own
+// On Linux the daemon serves its connections from an event loop of its own
 // rather than from a goroutine per connection in the Go runtime's poller.
 //
 // The runtime registers every descriptor for readability and writability,
 // edge-triggered, and a unix socket signals writability each time its peer
 // reads one of its datagrams: through the runtime's poller every relayed
-// datagram wakes the daemon twice, once for the datagram and once when its
-// receiver reads it, and a request relayed to a service and answered costs
-// four wake-ups that find nothing to do besides the four that do. An event
-// loop here registers its connections for readability only (level-
-// triggered), and for writability only while a connection's socket is full.
+// datagram woke the daemon twice, once for the datagram and once when its
+// receiver read it, so a request relayed to a service and answered cost two
+// wake-ups that found nothing to do besides the two that did. The loop
+// watches its connections for readability only (level-triggered), and for
+// writability only while a connection's socket is full.
 //
-// A loop never waits on anything but epoll_wait: the one place a handler
+// The loop never waits on anything but epoll_wait: the one place a handler
 // waits (a family's answer for a caller whose queue is full, waitAnswer)
 // first hands the loop to a new goroutine (detach) and serves the waiting
-// connection alone until its batch is done, reading from it meanwhile
-// paused.
+// connection alone until its batch is done, with reading from it paused
+// meanwhile; a hang-up is still watched for, and closes it at once.
 
 // acceptedConn is a connection Serve accepted: a non-blocking descriptor
 // outside the runtime's poller.
@@ -109,12 +109,11 @@ const loopKeyWake = 0
 // loopsState is the Server's event loops, started with the first
 // connection.
 type loopsState struct {
-	once    sync.Once
-	err     error
+	mu      sync.Mutex // guards loops (set once full) and stopped
 	loops   []*ioLoop
+	stopped bool
 	next    atomic.Uint64 // keys, and the round-robin choice of loop
 	wg      sync.WaitGroup
-	stopped atomic.Bool
 }
 
 // startLoops creates the event loop. One: a relay is a few system calls,
@@ -125,24 +124,22 @@ type loopsState struct {
 // more can have them.
 func (s *Server) startLoops() error {
 	ls := &s.loops
-	ls.once.Do(func() {
-		const n = 1
-		for range n {
-			l, err := newIOLoop(s)
-			if err != nil {
-				ls.err = err
-				return
-			}
-			ls.loops = append(ls.loops, l)
-			ls.wg.Add(1)
-			go l.run()
-		}
-	})
-	if ls.err != nil {
-		return ls.err
-	}
-	if ls.stopped.Load() || len(ls.loops) == 0 {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	if ls.stopped {
 		return net.ErrClosed // the Server is closing
+	}
+	const n = 1
+	for len(ls.loops) < n {
+		// A failure (no descriptor left) is the connection's; the next
+		// one tries again.
+		l, err := newIOLoop(s)
+		if err != nil {
+			return err
+		}
+		ls.loops = append(ls.loops, l)
+		ls.wg.Add(1)
+		go l.run()
 	}
 	return nil
 }
@@ -170,16 +167,20 @@ func newIOLoop(s *Server) (*ioLoop, error) {
 // stopLoops stops the event loops, once every connection is closed.
 func (s *Server) stopLoops() {
 	ls := &s.loops
-	if !ls.stopped.CompareAndSwap(false, true) {
+	ls.mu.Lock()
+	if ls.stopped {
+		ls.mu.Unlock()
 		return
 	}
-	ls.once.Do(func() {}) // none start after this
+	ls.stopped = true // none start after this
+	loops := ls.loops
+	ls.mu.Unlock()
 	one := [8]byte{1}
-	for _, l := range ls.loops {
+	for _, l := range loops {
 		unix.Write(l.wake, one[:])
 	}
 	ls.wg.Wait()
-	for _, l := range ls.loops {
+	for _, l := range loops {
 		unix.Close(l.epfd)
 		unix.Close(l.wake)
 	}
@@ -215,7 +216,14 @@ func (p *peer) startIO() {
 func (p *peer) register() {
 	ls := &p.s.loops
 	k := ls.next.Add(1)
+	ls.mu.Lock()
+	if ls.stopped || len(ls.loops) == 0 { // the Server is closing
+		ls.mu.Unlock()
+		p.close(net.ErrClosed)
+		return
+	}
 	l := ls.loops[k%uint64(len(ls.loops))]
+	ls.mu.Unlock()
 	pio := &p.io
 	pio.emu.Lock()
 	pio.fdmu.RLock()
