@@ -50,3 +50,8 @@ func ParseAccessNoNSS(data []byte) (*Access, error) {
 		},
 	})
 }
+
+// ZeroLengthFrames reports whether a datagram of no bytes is refused as a
+// bad frame (Linux's event loop) rather than read as the end of the
+// connection.
+const ZeroLengthFrames = zeroLengthFrames

@@ -1,4 +1,4 @@
-//go:build linux
+//go:build linux && !nlbus_portable
 
 package bus
 
@@ -492,6 +492,14 @@ func hungUp(fd int) bool {
 		return err != nil || n > 0 && fds[0].Revents&(unix.POLLRDHUP|unix.POLLHUP|unix.POLLERR) != 0
 	}
 }
+
+// zeroLengthFrames: a datagram of no bytes is told apart from the end of
+// the connection (hungUp), and refused as a bad frame.
+const zeroLengthFrames = true
+
+// waitingHungUp is for waitAnswer: here the event loop watches a waiting
+// connection for its hang-up and closes it (run).
+func (p *peer) waitingHungUp() bool { return false }
 
 // pauseReading stops reading every connection (Shutdown drains what is
 // queued meanwhile); a hang-up still closes one at once.

@@ -1,4 +1,4 @@
-//go:build !linux
+//go:build !linux || nlbus_portable
 
 package bus
 
@@ -12,7 +12,8 @@ import (
 // Outside Linux every connection has a read goroutine that waits in the Go
 // runtime's poller; a full socket is finished by a goroutine that waits
 // there for room. (On Linux an event loop serves every connection:
-// peerio_linux.go.)
+// peerio_linux.go.) The build tag nlbus_portable selects this file on
+// Linux too, so that CI runs the bus tests through it (.ci/run).
 
 // acceptedConn is a connection Serve accepted.
 type acceptedConn struct {
@@ -74,16 +75,21 @@ func (p *peer) readLoop() {
 	rs := newRouteState()
 	var r readState
 	// One callback for the connection's life: a read allocates nothing.
-	read := func(fd uintptr) bool { return r.fill(int(fd), pool, maxDG) }
+	// Once the Server is shutting down nothing more is read: Shutdown
+	// drains what is queued, then closes the connection.
+	read := func(fd uintptr) bool {
+		if p.s.closing.Load() {
+			return true
+		}
+		return r.fill(int(fd), pool, maxDG)
+	}
 	for {
 		err := p.io.rc.Read(read)
+		if err == nil && r.count == 0 && r.err == nil {
+			return // shutting down
+		}
 		if keep, cause := p.serveBatch(&r, rs, err); !keep {
 			p.close(cause)
-			return
-		}
-		if p.s.closing.Load() {
-			// Shutting down: nothing more is read; Shutdown drains what
-			// is queued, then closes the connection.
 			return
 		}
 	}
@@ -92,6 +98,24 @@ func (p *peer) readLoop() {
 // hungUp: a read of no bytes ends the connection (a datagram of none is
 // not told apart here).
 func hungUp(int) bool { return true }
+
+const zeroLengthFrames = false
+
+// waitingHungUp reports, for waitAnswer, whether p's peer has closed its
+// end while p's read goroutine waits (poll reports the hang-up even with
+// unread datagrams left).
+func (p *peer) waitingHungUp() bool {
+	if p.io.rc == nil {
+		return false
+	}
+	gone := false
+	p.io.rc.Control(func(fd uintptr) {
+		fds := [1]unix.PollFd{{Fd: int32(fd)}}
+		n, err := unix.Poll(fds[:], 0)
+		gone = err == nil && n > 0 && fds[0].Revents&(unix.POLLHUP|unix.POLLERR) != 0
+	})
+	return gone
+}
 
 // pauseReading: each read goroutine stops after its batch (readLoop).
 func (s *Server) pauseReading() {}

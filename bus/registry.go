@@ -3,6 +3,7 @@ package bus
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"sync/atomic"
 	"syscall"
@@ -314,6 +315,12 @@ func (p *peer) waitAnswer(q *peer, e Envelope, payload []byte, rs *routeState) b
 		pause = min(2*pause, 5*time.Millisecond)
 		if q.enqueue(e, payload, false) {
 			return true
+		}
+		if p.waitingHungUp() {
+			// The owner went while its answer waited: it closes now,
+			// and its callers learn it at once (ECONNRESET).
+			p.close(io.EOF)
+			return false
 		}
 	}
 	s.refused.Add(1)
