@@ -206,6 +206,11 @@ func (p *peer) toFamily(m netlink.Message, raw []byte, rs *routeState) bool {
 		s.refused.Add(1)
 		rs.reply = appendError(rs.reply, raw[:16], unix.EAGAIN, "nlbus: too many unanswered requests to port "+utoa(owner))
 		return true
+	case unix.EBUSY:
+		s.refused.Add(1)
+		rs.reply = appendError(rs.reply, raw[:16], unix.EBUSY, "nlbus: sequence number "+utoa(m.Header.Sequence)+
+			" is still in use by a request of this port that failed; its answers are being dropped")
+		return true
 	}
 	if !q.enqueue(e, raw, false) {
 		q.untrack(p, m.Header.Sequence)
@@ -229,6 +234,11 @@ func (q *peer) track0(src *peer, hdr []byte, h netlink.Header) syscall.Errno {
 	defer q.imu.Unlock()
 	if q.gone.Load() {
 		return unix.ECONNRESET
+	}
+	if ri, ok := q.inflight[reqKey{src, h.Sequence}]; ok && ri.failed {
+		// The answers of a request that failed with this number are
+		// still being dropped: a new one would be taken for them.
+		return unix.EBUSY
 	}
 	if q.inflight == nil {
 		q.inflight = make(map[reqKey]reqInfo)
@@ -337,6 +347,15 @@ func (p *peer) waitAnswer(q *peer, e Envelope, payload []byte, rs *routeState) b
 		delete(p.inflight, k)
 	}
 	p.imu.Unlock()
+	// The answer that found no room may itself be the final one (a do
+	// request's reply, an ACK, a DONE): then the record ends now.
+	var it netlink.MessageIter
+	it.Reset(payload)
+	for it.Next() {
+		if h := it.Header(); h.Flags&netlink.Request == 0 {
+			p.answered(q, h)
+		}
+	}
 	if !ok || q.gone.Load() {
 		return false
 	}

@@ -677,3 +677,118 @@ func TestRegistryOwnerGoesWhileAnswersWait(t *testing.T) {
 	_, err = gc.GetFamily(ctx, "goes")
 	require.Error(t, err, "the family went with its owner")
 }
+
+// stalledCaller returns a raw connection that never reads, with its queue
+// filled (by multicasts it joined for that), so that every answer to it
+// waits and then fails with ENOBUFS.
+func stalledCaller(t *testing.T, ctx context.Context, srv *bustest.Server) *bus.Transport {
+	t.Helper()
+	z, err := bus.DialTransport(ctx, srv.Path, 0)
+	require.NoError(t, err)
+	t.Cleanup(func() { z.Close() })
+	require.NoError(t, z.JoinGroup(300))
+	pub, err := bus.DialTransport(ctx, srv.Path, 0)
+	require.NoError(t, err)
+	defer pub.Close()
+	// Frames of 48 bytes, smaller than any answer: the room they leave
+	// fits none.
+	msg, err := netlink.AppendMessage(nil, netlink.Message{Header: netlink.Header{Type: 0x30}})
+	require.NoError(t, err)
+	for range 8000 { // past its queue and socket: drops begin
+		require.NoError(t, pub.Send(ctx, msg, netlink.Addr{Group: 300}))
+	}
+	return z
+}
+
+// A do request whose one reply fails with ENOBUFS ends there: failures
+// leave nothing behind that would, past the in-flight bound, refuse other
+// callers with EAGAIN.
+func TestRegistryFailedRepliesLeaveNoRecord(t *testing.T) {
+	old := bus.SetAnswerWait(20 * time.Millisecond)
+	defer bus.SetAnswerWait(old)
+	ctx := testCtx(t)
+	srv := bustest.NewServer(t, &bus.Server{QueueBytes: 64 << 10, MaxInflight: 3})
+	kv := startKV(t, srv, "records")
+	z := stalledCaller(t, ctx, srv)
+	for seq := uint32(1); seq <= 6; seq++ { // twice the bound, one at a time
+		req, err := netlink.AppendMessage(nil, netlink.Message{
+			Header: netlink.Header{Type: netlink.HeaderType(kv.fam.ID), Flags: netlink.Request, Sequence: seq},
+			Data:   append([]byte{kvSet, 1, 0, 0}, kvAttrs(t, "k", 1)...),
+		})
+		require.NoError(t, err)
+		require.NoError(t, z.Send(ctx, req, netlink.Addr{}))
+		require.Eventually(t, func() bool { return kv.calls.Load() == int32(seq) }, 2*time.Second, time.Millisecond,
+			"request %d did not reach the service (refused: a failed one's record stayed)", seq)
+		time.Sleep(60 * time.Millisecond) // its reply waits 20 ms and fails
+	}
+	gc := genl.NewConn(srv.Dial(t, nil))
+	_, err := gc.Execute(ctx, kv.fam.ID, genl.Message{Header: genl.Header{Command: kvSet}, Data: kvAttrs(t, "k", 2)}, 0)
+	require.NoError(t, err, "another caller refused after the stalled caller's failures")
+}
+
+// After a dump failed with ENOBUFS, its sequence number cannot be reused
+// while its answers are still being dropped: a new request with it is
+// refused with EBUSY, rather than handed the old one's leftovers.
+func TestRegistryFailedSequenceBusy(t *testing.T) {
+	old := bus.SetAnswerWait(20 * time.Millisecond)
+	defer bus.SetAnswerWait(old)
+	ctx := testCtx(t)
+	srv := bustest.NewServer(t, &bus.Server{QueueBytes: 64 << 10})
+	owner := srv.Dial(t, nil)
+	fam, err := bus.RegisterFamily(ctx, owner, kvSpec("busy"))
+	require.NoError(t, err)
+	release := make(chan struct{})
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- bus.Serve(sctx, owner, fam, map[uint8]bus.Handler{
+			kvList: func(ctx context.Context, w *bus.ReplyWriter, r *bus.Request) error {
+				if err := w.Reply(ctx, 0, func(ae *netlink.AttributeEncoder) { ae.Uint32(kvValue, 1) }); err != nil {
+					return err
+				}
+				<-release // the rest comes later
+				return w.Reply(ctx, 0, func(ae *netlink.AttributeEncoder) { ae.Uint32(kvValue, 2) })
+			},
+		})
+	}()
+	defer func() { cancel(); <-done }()
+	z := stalledCaller(t, ctx, srv)
+	dump := func(seq uint32) []byte {
+		req, err := netlink.AppendMessage(nil, netlink.Message{Header: netlink.Header{Type: netlink.HeaderType(fam.ID), Flags: netlink.Request | netlink.Dump, Sequence: seq}, Data: []byte{kvList, 1, 0, 0}})
+		require.NoError(t, err)
+		return req
+	}
+	require.NoError(t, z.Send(ctx, dump(55), netlink.Addr{}))
+	time.Sleep(200 * time.Millisecond) // its first part failed with ENOBUFS
+	require.NoError(t, z.Send(ctx, dump(55), netlink.Addr{}))
+	close(release)
+	// Everything z got, in order, ends with: ENOBUFS for the first dump,
+	// then EBUSY for the second, and nothing of the first dump's rest.
+	var errnos []int32
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) {
+		rctx, rcancel := context.WithTimeout(ctx, 300*time.Millisecond)
+		e, payload, err := z.RecvFrame(rctx)
+		rcancel()
+		var oe *bus.OverrunError
+		if errors.As(err, &oe) {
+			continue // the multicasts that filled its queue
+		}
+		if err != nil {
+			require.ErrorIs(t, err, context.DeadlineExceeded)
+			break
+		}
+		if e.Src != 0 || e.Group != 0 {
+			continue
+		}
+		msgs, err := netlink.ParseMessages(payload)
+		require.NoError(t, err)
+		for _, m := range msgs {
+			require.NotEqual(t, netlink.Done, m.Header.Type, "the first dump's DONE reached the caller")
+			if m.Header.Type == netlink.Error && m.Header.Sequence == 55 {
+				errnos = append(errnos, -int32(binary.NativeEndian.Uint32(m.Data)))
+			}
+		}
+	}
+	assert.Equal(t, []int32{int32(unix.ENOBUFS), int32(unix.EBUSY)}, errnos)
+}
