@@ -342,15 +342,20 @@ func (p *peer) detach(rs *routeState) {
 		return
 	}
 	rs.loop = nil
+	p.pauseReads(true)
+	l.s.loops.wg.Add(1)
+	go l.run()
+}
+
+// pauseReads pauses or resumes reading p (detach, run).
+func (p *peer) pauseReads(paused bool) {
 	pio := &p.io
 	pio.emu.Lock()
-	pio.paused = true
+	pio.paused = paused
 	pio.emu.Unlock()
 	if err := p.watch(); err != nil {
 		p.close(err)
 	}
-	l.s.loops.wg.Add(1)
-	go l.run()
 }
 
 func (p *peer) closeIO() {
@@ -438,13 +443,7 @@ func (l *ioLoop) run() {
 				if r.buf != nil {
 					pool.put(r.buf)
 				}
-				pio := &p.io
-				pio.emu.Lock()
-				pio.paused = false
-				pio.emu.Unlock()
-				if err := p.watch(); err != nil {
-					p.close(err)
-				}
+				p.pauseReads(false)
 				return
 			}
 		}
@@ -504,13 +503,7 @@ func (p *peer) waitingHungUp() bool { return false }
 // pauseReading stops reading every connection (Shutdown drains what is
 // queued meanwhile); a hang-up still closes one at once.
 func (s *Server) pauseReading() {
-	s.mu.Lock()
-	peers := make([]*peer, 0, len(s.peers))
-	for p := range s.peers {
-		peers = append(peers, p)
-	}
-	s.mu.Unlock()
-	for _, p := range peers {
+	for _, p := range s.peerList() {
 		if err := p.watch(); err != nil {
 			p.close(err)
 		}

@@ -504,21 +504,8 @@ func TestRegistryBigDump(t *testing.T) {
 	fam, err := bus.RegisterFamily(ctx, owner, kvSpec("big"))
 	require.NoError(t, err)
 	const n = 100_000
-	sctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() {
-		done <- bus.Serve(sctx, owner, fam, map[uint8]bus.Handler{
-			kvList: func(ctx context.Context, w *bus.ReplyWriter, r *bus.Request) error {
-				for i := range n {
-					if err := w.Reply(ctx, 0, func(ae *netlink.AttributeEncoder) { ae.Uint32(kvValue, uint32(i)) }); err != nil {
-						return err
-					}
-				}
-				return nil
-			},
-		})
-	}()
-	defer func() { cancel(); <-done }()
+	stop := serveDump(ctx, owner, fam, n)
+	defer stop()
 	gc := genl.NewConn(srv.Dial(t, nil))
 	next := uint32(0)
 	for m, err := range gc.Dump(ctx, fam.ID, genl.Message{Header: genl.Header{Command: kvList}}) {
@@ -535,35 +522,11 @@ func TestRegistryBigDump(t *testing.T) {
 // room (the owner is not read meanwhile), then the request fails for the
 // caller with ENOBUFS from port 0, in its place after what fitted.
 func TestRegistryDumpReaderStalls(t *testing.T) {
-	old := bus.SetAnswerWait(200 * time.Millisecond)
-	defer bus.SetAnswerWait(old)
-	ctx := testCtx(t)
-	srv := bustest.NewServer(t, &bus.Server{QueueBytes: 64 << 10})
-	owner := srv.Dial(t, nil)
-	fam, err := bus.RegisterFamily(ctx, owner, kvSpec("stall"))
-	require.NoError(t, err)
-	sctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() {
-		done <- bus.Serve(sctx, owner, fam, map[uint8]bus.Handler{
-			kvList: func(ctx context.Context, w *bus.ReplyWriter, r *bus.Request) error {
-				for i := range 20_000 {
-					if err := w.Reply(ctx, 0, func(ae *netlink.AttributeEncoder) { ae.Uint32(kvValue, uint32(i)) }); err != nil {
-						return err
-					}
-				}
-				return nil
-			},
-		})
-	}()
-	defer func() { cancel(); <-done }()
+	ctx, srv, owner, fam := stallSetup(t, "stall", 200*time.Millisecond)
+	stop := serveDump(ctx, owner, fam, 20_000)
+	defer stop()
 
-	tr, err := bus.DialTransport(ctx, srv.Path, 0)
-	require.NoError(t, err)
-	defer tr.Close()
-	req, err := netlink.AppendMessage(nil, netlink.Message{Header: netlink.Header{Type: netlink.HeaderType(fam.ID), Flags: netlink.Request | netlink.Dump, Sequence: 9}, Data: []byte{kvList, 1, 0, 0}})
-	require.NoError(t, err)
-	require.NoError(t, tr.Send(ctx, req, netlink.Addr{}))
+	tr := dumpUnread(t, ctx, srv, fam, 9)
 	// Not reading for a second, while the owner's answers wait for room:
 	// meanwhile two other clients exchange messages through the daemon
 	// as usual (a wait holds up no one else).
@@ -638,32 +601,13 @@ func TestRegistryOwnerGoesWhileAnswersWait(t *testing.T) {
 	fam, err := bus.RegisterFamily(ctx, owner, kvSpec("goes"))
 	require.NoError(t, err)
 	ownerPort := owner.PortID()
-	sctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() {
-		done <- bus.Serve(sctx, owner, fam, map[uint8]bus.Handler{
-			kvList: func(ctx context.Context, w *bus.ReplyWriter, r *bus.Request) error {
-				for i := range 50_000 {
-					if err := w.Reply(ctx, 0, func(ae *netlink.AttributeEncoder) { ae.Uint32(kvValue, uint32(i)) }); err != nil {
-						return err
-					}
-				}
-				return nil
-			},
-		})
-	}()
-	tr, err := bus.DialTransport(ctx, srv.Path, 0)
-	require.NoError(t, err)
-	defer tr.Close()
-	req, err := netlink.AppendMessage(nil, netlink.Message{Header: netlink.Header{Type: netlink.HeaderType(fam.ID), Flags: netlink.Request | netlink.Dump, Sequence: 9}, Data: []byte{kvList, 1, 0, 0}})
-	require.NoError(t, err)
-	require.NoError(t, tr.Send(ctx, req, netlink.Addr{}))
+	stop := serveDump(ctx, owner, fam, 50_000)
+	dumpUnread(t, ctx, srv, fam, 9)
 	time.Sleep(200 * time.Millisecond) // the answers wait for room by now
 
 	start := time.Now()
-	cancel()
 	require.NoError(t, owner.Close())
-	<-done
+	stop()
 	var rel bus.PortReleased
 	for rel.Port != ownerPort {
 		m := recvOne(t, ctx, watcher)
@@ -730,13 +674,7 @@ func TestRegistryFailedRepliesLeaveNoRecord(t *testing.T) {
 // while its answers are still being dropped: a new request with it is
 // refused with EBUSY, rather than handed the old one's leftovers.
 func TestRegistryFailedSequenceBusy(t *testing.T) {
-	old := bus.SetAnswerWait(20 * time.Millisecond)
-	defer bus.SetAnswerWait(old)
-	ctx := testCtx(t)
-	srv := bustest.NewServer(t, &bus.Server{QueueBytes: 64 << 10})
-	owner := srv.Dial(t, nil)
-	fam, err := bus.RegisterFamily(ctx, owner, kvSpec("busy"))
-	require.NoError(t, err)
+	ctx, srv, owner, fam := stallSetup(t, "busy", 20*time.Millisecond)
 	release := make(chan struct{})
 	sctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
@@ -791,4 +729,52 @@ func TestRegistryFailedSequenceBusy(t *testing.T) {
 		}
 	}
 	assert.Equal(t, []int32{int32(unix.ENOBUFS), int32(unix.EBUSY)}, errnos)
+}
+
+// serveDump serves fam from owner, answering its list command with n parts
+// (kvValue 0, 1, ...), until stop is called.
+func serveDump(ctx context.Context, owner *netlink.Conn, fam genl.Family, n int) (stop func()) {
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- bus.Serve(sctx, owner, fam, map[uint8]bus.Handler{
+			kvList: func(ctx context.Context, w *bus.ReplyWriter, r *bus.Request) error {
+				for i := range n {
+					if err := w.Reply(ctx, 0, func(ae *netlink.AttributeEncoder) { ae.Uint32(kvValue, uint32(i)) }); err != nil {
+						return err
+					}
+				}
+				return nil
+			},
+		})
+	}()
+	return func() { cancel(); <-done }
+}
+
+// stallSetup starts a server with 64 KiB queues whose family answers wait
+// at most wait for room (restored after the server closed), and registers
+// the family name from owner.
+func stallSetup(t *testing.T, name string, wait time.Duration) (context.Context, *bustest.Server, *netlink.Conn, genl.Family) {
+	t.Helper()
+	old := bus.SetAnswerWait(wait)
+	t.Cleanup(func() { bus.SetAnswerWait(old) })
+	ctx := testCtx(t)
+	srv := bustest.NewServer(t, &bus.Server{QueueBytes: 64 << 10})
+	owner := srv.Dial(t, nil)
+	fam, err := bus.RegisterFamily(ctx, owner, kvSpec(name))
+	require.NoError(t, err)
+	return ctx, srv, owner, fam
+}
+
+// dumpUnread asks fam for its list dump with sequence seq from a new
+// connection, which it returns (closed when the test ends) without reading.
+func dumpUnread(t *testing.T, ctx context.Context, srv *bustest.Server, fam genl.Family, seq uint32) *bus.Transport {
+	t.Helper()
+	tr, err := bus.DialTransport(ctx, srv.Path, 0)
+	require.NoError(t, err)
+	t.Cleanup(func() { tr.Close() })
+	req, err := netlink.AppendMessage(nil, netlink.Message{Header: netlink.Header{Type: netlink.HeaderType(fam.ID), Flags: netlink.Request | netlink.Dump, Sequence: seq}, Data: []byte{kvList, 1, 0, 0}})
+	require.NoError(t, err)
+	require.NoError(t, tr.Send(ctx, req, netlink.Addr{}))
+	return tr
 }

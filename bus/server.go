@@ -241,15 +241,20 @@ func (s *Server) drained() bool {
 }
 
 func (s *Server) closePeers() {
+	for _, p := range s.peerList() {
+		p.close(nil)
+	}
+}
+
+// peerList returns the open connections.
+func (s *Server) peerList() []*peer {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	peers := make([]*peer, 0, len(s.peers))
 	for p := range s.peers {
 		peers = append(peers, p)
 	}
-	s.mu.Unlock()
-	for _, p := range peers {
-		p.close(nil)
-	}
+	return peers
 }
 
 func isTemporary(err error) bool {
