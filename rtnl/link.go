@@ -192,9 +192,6 @@ func decodeLinkAttrs(rest []byte, l *Link) error {
 		return ne.Uint32(p), nil
 	}
 	var err error
-	// run is a run of consecutive attributes kept raw, copied to ext at
-	// once when something else comes (most of a link's attributes are).
-	var run []byte
 	for b := rest; len(b) > 0; {
 		if len(b) < 4 {
 			return fmt.Errorf("%w: %d bytes left", netlink.ErrAttributeLength, len(b))
@@ -206,19 +203,6 @@ func decodeLinkAttrs(rest []byte, l *Link) error {
 		typ := ne.Uint16(b[2:]) & 0x3fff
 		p := b[4:n]
 		next := min(netlink.Align(n), len(b))
-		if !linkDecoded(typ) {
-			if run == nil {
-				run = b[:next]
-			} else {
-				run = run[:len(run)+next]
-			}
-			b = b[next:]
-			continue
-		}
-		if len(run) > 0 {
-			ext = append(ext, run...)
-			run = nil
-		}
 		switch typ {
 		case compat.IflaIfname:
 			l.Name = str(p)
@@ -275,30 +259,18 @@ func decodeLinkAttrs(rest []byte, l *Link) error {
 				return fmt.Errorf("IFLA_LINKINFO: %w", err)
 			}
 			ext = append(ext, b[:next]...)
+		default:
+			ext = append(ext, b[:next]...)
 		}
 		if err != nil {
 			return err
 		}
 		b = b[next:]
 	}
-	ext = append(ext, run...)
 	if len(ext) > 0 {
 		l.Extra = ext[:len(ext):len(ext)]
 	}
 	return nil
-}
-
-// linkDecoded reports whether decodeLinkAttrs decodes attributes of type
-// typ (the others are kept raw in Extra).
-func linkDecoded(typ uint16) bool {
-	switch typ {
-	case compat.IflaIfname, compat.IflaIfalias, compat.IflaQdisc, compat.IflaAddress,
-		compat.IflaBroadcast, compat.IflaMTU, compat.IflaMinMTU, compat.IflaMaxMTU,
-		compat.IflaMaster, compat.IflaLink, compat.IflaTxqlen, compat.IflaGroup,
-		compat.IflaPromiscuity, compat.IflaOperstate, compat.IflaStats64, compat.IflaLinkinfo:
-		return true
-	}
-	return false
 }
 
 func indexNUL(b []byte) int {
