@@ -349,13 +349,7 @@ func (p *peer) waitAnswer(q *peer, e Envelope, payload []byte, rs *routeState) b
 	p.imu.Unlock()
 	// The answer that found no room may itself be the final one (a do
 	// request's reply, an ACK, a DONE): then the record ends now.
-	var it netlink.MessageIter
-	it.Reset(payload)
-	for it.Next() {
-		if h := it.Header(); h.Flags&netlink.Request == 0 {
-			p.answered(q, h)
-		}
-	}
+	p.answeredBy(q, payload)
 	if !ok || q.gone.Load() {
 		return false
 	}

@@ -271,13 +271,7 @@ func (p *peer) unicast(e Envelope, payload []byte, rs *routeState) {
 		// its caller (ENOBUFS, waitAnswer): dropped and counted; the
 		// final one ends the record.
 		p.s.refused.Add(1)
-		var it netlink.MessageIter
-		it.Reset(payload)
-		for it.Next() {
-			if h := it.Header(); h.Flags&netlink.Request == 0 {
-				p.answered(q, h)
-			}
-		}
+		p.answeredBy(q, payload)
 		return
 	}
 	if !via0 && !p.maySend(e.Dst, 0, payload, rs) {
@@ -341,6 +335,18 @@ func (q *peer) track(src *peer, hdr []byte, h netlink.Header) {
 	copy(ri.hdr[:], hdr)
 	ri.ack = h.Flags&netlink.Acknowledge != 0
 	q.inflight[reqKey{src, h.Sequence}] = ri
+}
+
+// answeredBy forgets the requests of requester that the answers in
+// payload (sent by p) end.
+func (p *peer) answeredBy(requester *peer, payload []byte) {
+	var it netlink.MessageIter
+	it.Reset(payload)
+	for it.Next() {
+		if h := it.Header(); h.Flags&netlink.Request == 0 {
+			p.answered(requester, h)
+		}
+	}
 }
 
 // answered forgets the request of requester that reply h (sent by p) ends.
