@@ -134,9 +134,7 @@ func startKV(t *testing.T, srv *bustest.Server, name string, desc []byte) {
 func TestCallOnBus(t *testing.T) {
 	srv := bustest.NewServer(t, nil)
 	startKV(t, srv, "kv", []byte(kvDescription))
-	call := func(args ...string) (int, string, string) {
-		return run(append([]string{"call", "--socket", srv.Path}, args...)...)
-	}
+	call := callOn(srv)
 
 	code, out, errOut := call("kv", "set", "key=a", "value=5")
 	require.Equal(t, 0, code, errOut)
@@ -186,9 +184,7 @@ func TestCallOnBus(t *testing.T) {
 func TestCallWithoutDescription(t *testing.T) {
 	srv := bustest.NewServer(t, nil)
 	startKV(t, srv, "kv", nil)
-	call := func(args ...string) (int, string, string) {
-		return run(append([]string{"call", "--socket", srv.Path}, args...)...)
-	}
+	call := callOn(srv)
 
 	code, out, errOut := call("kv", "1", "1:str=a", "2:u32=5")
 	require.Equal(t, 0, code, errOut)
@@ -265,4 +261,11 @@ func TestCallSpecUnbounded(t *testing.T) {
 	assert.Contains(t, errOut, "larger than")
 	n := <-written
 	assert.Less(t, n, int64(4*ynl.MaxSpecSize), "the reader stopped after MaxSpecSize bytes")
+}
+
+// callOn runs nlbus call against srv's socket.
+func callOn(srv *bustest.Server) func(args ...string) (int, string, string) {
+	return func(args ...string) (int, string, string) {
+		return run(append([]string{"call", "--socket", srv.Path}, args...)...)
+	}
 }

@@ -116,7 +116,7 @@ func (s *Store) Handlers() map[uint8]bus.Handler {
 // args are a request's attributes.
 type args struct {
 	key, value, prefix string
-	hasKey, hasValue   bool
+	hasValue           bool // a value may be empty
 }
 
 func parse(r *bus.Request) args {
@@ -125,7 +125,7 @@ func parse(r *bus.Request) args {
 	for ad.Next() {
 		switch ad.Type() {
 		case AttrKey:
-			a.key, a.hasKey = ad.String(), true
+			a.key = ad.String()
 		case AttrValue:
 			a.value, a.hasValue = ad.String(), true
 		case AttrPrefix:
@@ -147,7 +147,7 @@ func notFound(key string) error {
 func (s *Store) set(ctx context.Context, w *bus.ReplyWriter, r *bus.Request) error {
 	a := parse(r)
 	switch {
-	case !a.hasKey || a.key == "":
+	case a.key == "":
 		return errNoKey
 	case !a.hasValue:
 		return errNoValue
@@ -172,7 +172,7 @@ func published(err error) error {
 
 func (s *Store) get(ctx context.Context, w *bus.ReplyWriter, r *bus.Request) error {
 	a := parse(r)
-	if !a.hasKey || a.key == "" {
+	if a.key == "" {
 		return errNoKey
 	}
 	s.mu.Lock()
@@ -189,7 +189,7 @@ func (s *Store) get(ctx context.Context, w *bus.ReplyWriter, r *bus.Request) err
 
 func (s *Store) del(ctx context.Context, w *bus.ReplyWriter, r *bus.Request) error {
 	a := parse(r)
-	if !a.hasKey || a.key == "" {
+	if a.key == "" {
 		return errNoKey
 	}
 	s.mu.Lock()
