@@ -223,9 +223,11 @@ func (s *Server) SetAccess(a *Access) {
 	s.accessMu.Lock()
 	defer s.accessMu.Unlock()
 	s.access.Store(a)
-	s.accessLoads.Add(1)
 	s.accessErr.Store(new(string))
 	s.revoke(a)
+	// Counted once its sweep is done: stats that show the load show what
+	// it took back.
+	s.accessLoads.Add(1)
 }
 
 // SetAccessError records why the access rules could not be (re)loaded,
