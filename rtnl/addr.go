@@ -164,7 +164,7 @@ func (c *Conn) Addresses(ctx context.Context, flt Filter) iter.Seq2[Address, err
 			return (flt.Family == Unspec || a.Family == flt.Family) && (flt.LinkIndex == 0 || a.Index == flt.LinkIndex)
 		}
 	}
-	return list(ctx, c, "list addresses", compat.RtmGetAddr, ifaddrmsg(c.facts, flt.Family, 0, 0, 0, 0), decodeAddress, keep)
+	return list(ctx, c, "list addresses", compat.RtmGetAddr, ifaddrmsg(c.facts, flt.Family, 0, 0, 0, 0), unpooled(decodeAddress), keep)
 }
 
 // Address returns the address ip of interface index, read from a dump of

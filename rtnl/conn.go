@@ -188,9 +188,10 @@ var errSkip = fmt.Errorf("skip")
 // list streams a dump, decoding each message with dec and keeping those
 // keep accepts.
 func list[T any](ctx context.Context, c *Conn, op string, typ uint16, data []byte,
-	dec func(compat.Facts, []byte, *T) error, keep func(*T) bool) iter.Seq2[T, error] {
+	dec func(compat.Facts, []byte, *T, *arena) error, keep func(*T) bool) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		var zero T
+		var ar arena
 		if err := c.check(op, typ); err != nil {
 			yield(zero, err)
 			return
@@ -208,7 +209,7 @@ func list[T any](ctx context.Context, c *Conn, op string, typ uint16, data []byt
 				continue
 			}
 			*v = zero
-			if err := dec(c.facts, m.Data, v); err != nil {
+			if err := dec(c.facts, m.Data, v, &ar); err != nil {
 				if err == errSkip {
 					continue
 				}
@@ -225,6 +226,56 @@ func list[T any](ctx context.Context, c *Conn, op string, typ uint16, data []byt
 			}
 		}
 	}
+}
+
+// arenaBlock is the size of the blocks an arena hands out memory from.
+const arenaBlock = 16 << 10
+
+// arena hands out the memory that the values of one listing keep, carved
+// from blocks of arenaBlock bytes, so that a listing makes one allocation
+// per block rather than one per value. A value kept after its listing
+// keeps its whole block alive: at most arenaBlock bytes, shared with the
+// values listed beside it. An exact arena has one block, given at its
+// making, and allocates what does not fit on its own.
+type arena struct {
+	free  []byte
+	exact bool
+}
+
+// reserve returns an empty slice with room for n bytes, the arena's next;
+// commit takes the bytes then appended to it (within that room) for good.
+// Nothing else may be taken from the arena in between.
+func (a *arena) reserve(n int) []byte {
+	if len(a.free) < n {
+		if a.exact || n > arenaBlock/4 {
+			return make([]byte, 0, n)
+		}
+		a.free = make([]byte, arenaBlock)
+	}
+	return a.free[:0:n]
+}
+
+// commit takes b, appended to the last reserve's slice, for good and
+// returns it with its capacity cut to its length.
+func (a *arena) commit(b []byte) []byte {
+	if len(a.free) >= len(b) && len(b) > 0 && &a.free[0] == &b[0] {
+		a.free = a.free[len(b):]
+	}
+	return b[:len(b):len(b)]
+}
+
+// alloc returns n zeroed bytes, their capacity n.
+func (a *arena) alloc(n int) []byte {
+	if n == 0 {
+		return nil
+	}
+	b := a.reserve(n)[:n]
+	return a.commit(b)
+}
+
+// unpooled adapts a decoder that allocates what it keeps itself.
+func unpooled[T any](dec func(compat.Facts, []byte, *T) error) func(compat.Facts, []byte, *T, *arena) error {
+	return func(f compat.Facts, b []byte, v *T, _ *arena) error { return dec(f, b, v) }
 }
 
 // extra appends the raw attribute at the decoder's position to dst, in wire

@@ -103,11 +103,11 @@ func decodeStats64(b []byte) (LinkStats, bool) {
 // (ifinfomsg and attributes) of the OS f. It copies what the Link keeps.
 func DecodeLink(f compat.Facts, data []byte) (Link, error) {
 	var l Link
-	err := decodeLink(f, data, &l)
+	err := decodeLink(f, data, &l, nil)
 	return l, err
 }
 
-func decodeLink(f compat.Facts, data []byte, l *Link) error {
+func decodeLink(f compat.Facts, data []byte, l *Link, ar *arena) error {
 	var hdr [compat.SizeofIfInfomsg]byte
 	rest, short := netlink.Fixed(hdr[:], data)
 	if short {
@@ -119,38 +119,7 @@ func decodeLink(f compat.Facts, data []byte, l *Link) error {
 	l.RawFlags = ne.Uint32(hdr[8:12])
 	l.Flags = f.IfFlagsFromRaw(l.RawFlags)
 
-	return decodeLinkAttrs(rest, l)
-}
-
-// linkKeep returns the bytes decodeLinkAttrs keeps of rest: an upper
-// bound, sized from the attribute headers present (a malformed tail counts
-// whole, and decodeLinkAttrs then fails on it).
-func linkKeep(rest []byte) int {
-	n := 0
-	for b := rest; len(b) >= 4; {
-		l := int(ne.Uint16(b))
-		if l < 4 || l > len(b) {
-			return n + len(b)
-		}
-		next := min(netlink.Align(l), len(b))
-		switch ne.Uint16(b[2:]) & 0x3fff {
-		case compat.IflaMTU, compat.IflaMinMTU, compat.IflaMaxMTU, compat.IflaMaster,
-			compat.IflaLink, compat.IflaTxqlen, compat.IflaGroup, compat.IflaPromiscuity,
-			compat.IflaOperstate:
-		case compat.IflaIfname, compat.IflaIfalias, compat.IflaQdisc, compat.IflaAddress, compat.IflaBroadcast:
-			n += l - 4
-		case compat.IflaStats64:
-			if l-4 < 80 {
-				n += next
-			}
-		case compat.IflaLinkinfo:
-			n += next + l - 4 // kept whole, and the kinds within
-		default:
-			n += next
-		}
-		b = b[next:]
-	}
-	return n
+	return decodeLinkAttrs(rest, l, ar)
 }
 
 // errShortAttr reports an attribute payload of the wrong size.
@@ -158,119 +127,165 @@ func errAttrSize(typ uint16, n int) error {
 	return fmt.Errorf("%w: link attribute %d of %d bytes", netlink.ErrAttributeSize, typ, n)
 }
 
-// decodeLinkAttrs walks the attributes once. One allocation, sized from
-// the bytes present, holds every byte the Link keeps: the kept attributes
-// grow from its front, the hardware addresses and the strings (which alias
-// it through unsafe.String) from its back; no slice the Link exposes
-// overlaps another. Unknown attributes are copied raw, padding included.
-func decodeLinkAttrs(rest []byte, l *Link) error {
-	buf := make([]byte, linkKeep(rest))
-	ext := buf[:0]
-	back := len(buf) // buf[back:] holds addresses and strings
-	keep := func(b []byte) []byte {
-		if back-len(b) < len(ext) {
-			return append([]byte(nil), b...) // no room left: rare (kinds)
-		}
-		back -= len(b)
-		copy(buf[back:], b)
-		return buf[back : back+len(b) : back+len(b)]
+// linkDecoded marks the attribute types decodeLinkAttrs decodes; the others
+// are kept in Extra as they came.
+var linkDecoded = func() (t [64]bool) {
+	for _, typ := range []uint16{
+		compat.IflaIfname, compat.IflaIfalias, compat.IflaQdisc, compat.IflaAddress,
+		compat.IflaBroadcast, compat.IflaMTU, compat.IflaMinMTU, compat.IflaMaxMTU,
+		compat.IflaMaster, compat.IflaLink, compat.IflaTxqlen, compat.IflaGroup,
+		compat.IflaPromiscuity, compat.IflaOperstate, compat.IflaStats64, compat.IflaLinkinfo,
+	} {
+		t[typ] = true
 	}
-	str := func(b []byte) string {
-		if i := indexNUL(b); i >= 0 {
-			b = b[:i]
-		}
-		if len(b) == 0 {
-			return ""
-		}
-		k := keep(b)
-		return unsafe.String(&k[0], len(k))
+	return t
+}()
+
+// decodeLinkAttrs walks the attributes once. The attributes it does not
+// decode are copied raw, padding included, run by run, into one region
+// sized by the attributes' bytes, which becomes Extra; the strings and
+// hardware addresses, noted on the way, are copied after it, together.
+// Both come from ar (one allocation per value when ar is nil). No slice
+// the Link exposes overlaps another.
+func decodeLinkAttrs(rest []byte, l *Link, ar *arena) error {
+	if ar == nil {
+		// A region for the attributes and room for the strings, which
+		// come from decoded attributes (not in Extra) or, for the kinds,
+		// from IFLA_LINKINFO; a longer kind gets an allocation of its own.
+		ar = &arena{free: make([]byte, len(rest)+32), exact: true}
 	}
-	u32 := func(typ uint16, p []byte) (uint32, error) {
-		if len(p) != 4 {
-			return 0, errAttrSize(typ, len(p))
-		}
-		return ne.Uint32(p), nil
-	}
-	var err error
-	for b := rest; len(b) > 0; {
-		if len(b) < 4 {
-			return fmt.Errorf("%w: %d bytes left", netlink.ErrAttributeLength, len(b))
-		}
-		n := int(ne.Uint16(b))
-		if n < 4 || n > len(b) {
-			return fmt.Errorf("%w: length %d with %d bytes left", netlink.ErrAttributeLength, n, len(b))
-		}
-		typ := ne.Uint16(b[2:]) & 0x3fff
-		p := b[4:n]
-		next := min(netlink.Align(n), len(b))
-		switch typ {
-		case compat.IflaIfname:
-			l.Name = str(p)
-		case compat.IflaIfalias:
-			l.Alias = str(p)
-		case compat.IflaQdisc:
-			l.Qdisc = str(p)
-		case compat.IflaAddress:
-			l.HardwareAddr = net.HardwareAddr(keep(p))
-		case compat.IflaBroadcast:
-			l.Broadcast = net.HardwareAddr(keep(p))
-		case compat.IflaMTU:
-			l.MTU, err = u32(typ, p)
-		case compat.IflaMinMTU:
-			l.MinMTU, err = u32(typ, p)
-		case compat.IflaMaxMTU:
-			l.MaxMTU, err = u32(typ, p)
-		case compat.IflaMaster:
-			var v uint32
-			v, err = u32(typ, p)
-			l.MasterIndex = int(v)
-		case compat.IflaLink:
-			var v uint32
-			v, err = u32(typ, p)
-			l.ParentIndex = int(v)
-		case compat.IflaTxqlen:
-			l.TxQueueLen, err = u32(typ, p)
-		case compat.IflaGroup:
-			l.Group, err = u32(typ, p)
-		case compat.IflaPromiscuity:
-			l.Promiscuity, err = u32(typ, p)
-		case compat.IflaOperstate:
-			if len(p) != 1 {
-				return errAttrSize(typ, len(p))
+	ext := ar.reserve(len(rest))
+	var name, alias, qdisc, kind, slaveKind, hw, brd []byte // borrowed from rest
+	run := 0                                                // rest[run:off] are undecoded, not yet copied
+	// The walk goes in two steps, so that the first, over every
+	// attribute, makes no call and keeps its few variables in registers:
+	// it notes where the attributes to decode are, up to len(at) of them;
+	// the second decodes those and copies the runs between them.
+	var at [24]int32
+	for off := 0; off < len(rest); {
+		k := 0
+		for off < len(rest) && k < len(at) {
+			b := rest[off:]
+			if len(b) < 4 {
+				return fmt.Errorf("%w: %d bytes left", netlink.ErrAttributeLength, len(b))
 			}
-			l.OperState = OperState(p[0])
-		case compat.IflaStats64:
-			if l.Stats, l.HasStats = decodeStats64(p); !l.HasStats {
-				ext = append(ext, b[:next]...)
+			n := int(ne.Uint16(b))
+			if n < 4 || n > len(b) {
+				return fmt.Errorf("%w: length %d with %d bytes left", netlink.ErrAttributeLength, n, len(b))
 			}
-		case compat.IflaLinkinfo:
-			// Kind and slave kind are decoded; the whole attribute is kept.
-			var nd netlink.AttributeDecoder
-			nd.Reset(p)
-			for nd.Next() {
-				switch nd.Type() {
-				case compat.IflaInfoKind:
-					l.Kind = str(nd.Bytes())
-				case compat.IflaInfoSlaveKind:
-					l.SlaveKind = str(nd.Bytes())
+			if typ := ne.Uint16(b[2:]) & 0x3fff; int(typ) < len(linkDecoded) && linkDecoded[typ] {
+				at[k] = int32(off)
+				k++
+			}
+			off += min(netlink.Align(n), len(b))
+		}
+		for _, o := range at[:k] {
+			off := int(o)
+			b := rest[off:]
+			n := int(ne.Uint16(b))
+			typ := ne.Uint16(b[2:]) & 0x3fff
+			next := off + min(netlink.Align(n), len(b))
+			ext = append(ext, rest[run:off]...)
+			run = next
+			p := b[4:n]
+			switch typ {
+			case compat.IflaIfname:
+				name = cstr(p)
+			case compat.IflaIfalias:
+				alias = cstr(p)
+			case compat.IflaQdisc:
+				qdisc = cstr(p)
+			case compat.IflaAddress:
+				hw = p
+			case compat.IflaBroadcast:
+				brd = p
+			case compat.IflaOperstate:
+				if len(p) != 1 {
+					return errAttrSize(typ, len(p))
+				}
+				l.OperState = OperState(p[0])
+			case compat.IflaStats64:
+				if l.Stats, l.HasStats = decodeStats64(p); !l.HasStats {
+					run = off // kept as it came
+				}
+			case compat.IflaLinkinfo:
+				// Kind and slave kind are decoded; the whole attribute is kept.
+				var nd netlink.AttributeDecoder
+				nd.Reset(p)
+				for nd.Next() {
+					switch nd.Type() {
+					case compat.IflaInfoKind:
+						kind = cstr(nd.Bytes())
+					case compat.IflaInfoSlaveKind:
+						slaveKind = cstr(nd.Bytes())
+					}
+				}
+				if err := nd.Err(); err != nil {
+					return fmt.Errorf("IFLA_LINKINFO: %w", err)
+				}
+				run = off
+			default: // the 32-bit values
+				if len(p) != 4 {
+					return errAttrSize(typ, len(p))
+				}
+				v := ne.Uint32(p)
+				switch typ {
+				case compat.IflaMTU:
+					l.MTU = v
+				case compat.IflaMinMTU:
+					l.MinMTU = v
+				case compat.IflaMaxMTU:
+					l.MaxMTU = v
+				case compat.IflaMaster:
+					l.MasterIndex = int(v)
+				case compat.IflaLink:
+					l.ParentIndex = int(v)
+				case compat.IflaTxqlen:
+					l.TxQueueLen = v
+				case compat.IflaGroup:
+					l.Group = v
+				case compat.IflaPromiscuity:
+					l.Promiscuity = v
 				}
 			}
-			if err := nd.Err(); err != nil {
-				return fmt.Errorf("IFLA_LINKINFO: %w", err)
-			}
-			ext = append(ext, b[:next]...)
-		default:
-			ext = append(ext, b[:next]...)
 		}
-		if err != nil {
-			return err
-		}
-		b = b[next:]
 	}
+	ext = append(ext, rest[run:]...)
 	if len(ext) > 0 {
-		l.Extra = ext[:len(ext):len(ext)]
+		l.Extra = ar.commit(ext)
+	}
+	buf := ar.alloc(len(name) + len(alias) + len(qdisc) + len(kind) + len(slaveKind) + len(hw) + len(brd))
+	keep := func(src []byte) []byte {
+		if len(src) == 0 {
+			return nil
+		}
+		n := copy(buf, src)
+		k := buf[:n:n]
+		buf = buf[n:]
+		return k
+	}
+	str := func(src []byte) string {
+		if k := keep(src); k != nil {
+			return unsafe.String(&k[0], len(k))
+		}
+		return ""
+	}
+	l.Name, l.Alias, l.Qdisc, l.Kind, l.SlaveKind = str(name), str(alias), str(qdisc), str(kind), str(slaveKind)
+	if hw != nil {
+		l.HardwareAddr = net.HardwareAddr(keep(hw))
+	}
+	if brd != nil {
+		l.Broadcast = net.HardwareAddr(keep(brd))
 	}
 	return nil
+}
+
+// cstr is b up to its first NUL.
+func cstr(b []byte) []byte {
+	if i := indexNUL(b); i >= 0 {
+		return b[:i]
+	}
+	return b
 }
 
 func indexNUL(b []byte) int {
@@ -293,7 +308,10 @@ func ifinfomsg(f compat.Facts, index int, flags, change uint32) []byte {
 // Links lists the interfaces, streaming them from one dump. A Filter's
 // LinkIndex narrows the listing to one link and Stats asks for the
 // per-protocol counters;
-// Family and Table do not apply.
+// Family and Table do not apply. The bytes the links of one listing keep
+// (names, addresses, Extra) are carved from shared blocks of 16 KiB, so a
+// listing makes one allocation per dozen links or so; a Link kept after
+// the listing keeps its block alive.
 func (c *Conn) Links(ctx context.Context, flt Filter) iter.Seq2[Link, error] {
 	var keep func(*Link) bool
 	if flt.LinkIndex != 0 {

@@ -190,7 +190,7 @@ func decodeEvent(f compat.Facts, msg netlink.Message) (Event, bool, error) {
 	switch t := uint16(msg.Header.Type); t {
 	case compat.RtmNewLink, compat.RtmDelLink:
 		l := new(Link)
-		if err = decodeLink(f, msg.Data, l); err == nil {
+		if err = decodeLink(f, msg.Data, l, nil); err == nil {
 			return Event{Type: pick(t == compat.RtmNewLink, NewLink, DelLink), Link: l}, true, nil
 		}
 	case compat.RtmNewAddr, compat.RtmDelAddr:

@@ -156,7 +156,7 @@ func (c *Conn) Neighbors(ctx context.Context, flt Filter) iter.Seq2[Neighbor, er
 			return (flt.Family == Unspec || n.Family == flt.Family) && (flt.LinkIndex == 0 || n.Index == flt.LinkIndex)
 		}
 	}
-	return list(ctx, c, "list neighbours", compat.RtmGetNeigh, ndmsg(c.facts, flt.Family, 0, 0, 0), decodeNeighbor, keep)
+	return list(ctx, c, "list neighbours", compat.RtmGetNeigh, ndmsg(c.facts, flt.Family, 0, 0, 0), unpooled(decodeNeighbor), keep)
 }
 
 // Neighbor returns the entry for ip on interface index. It reads a dump of

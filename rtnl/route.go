@@ -337,7 +337,7 @@ func (c *Conn) Routes(ctx context.Context, flt Filter) iter.Seq2[Route, error] {
 	if flt.Family != Unspec || flt.HasTable || flt.LinkIndex != 0 {
 		keep = func(r *Route) bool { return flt.matchRoute(r) }
 	}
-	return list(ctx, c, "list routes", compat.RtmGetRoute, req, decodeRoute, keep)
+	return list(ctx, c, "list routes", compat.RtmGetRoute, req, unpooled(decodeRoute), keep)
 }
 
 func (flt *Filter) matchRoute(r *Route) bool {
