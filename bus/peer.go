@@ -282,6 +282,42 @@ func (r *readState) fill(fd int, pool *bufPool, maxDG int) bool {
 		if len(r.buf)-r.off < maxDG {
 			return true
 		}
+		if haveRecvTwo && len(r.buf)-r.off >= 2*maxDG && r.count+2 <= maxBatch {
+			var ns, fs [2]int
+			got, err := recvTwo(fd, r.buf[r.off:r.off+2*maxDG], maxDG, &ns, &fs)
+			if err == nil {
+				for i := range got {
+					if i == 1 {
+						// Next to the first, as fill keeps them.
+						copy(r.buf[r.off:], r.buf[r.off-ns[0]+maxDG:][:ns[1]])
+					}
+					if ns[i] == 0 && fs[i]&unix.MSG_TRUNC == 0 && hungUp(fd) {
+						r.err = io.EOF
+						return true
+					}
+					r.lens[r.count], r.trunc[r.count] = ns[i], fs[i]&unix.MSG_TRUNC != 0
+					r.count++
+					r.off += ns[i]
+				}
+				if got < 2 {
+					return true // the socket is empty
+				}
+				continue
+			}
+			if err != unix.EAGAIN && err != unix.EINTR {
+				r.err = err
+				return true
+			}
+			if err == unix.EAGAIN {
+				if r.count == 0 {
+					pool.put(r.buf)
+					r.buf = nil
+					return false
+				}
+				return true
+			}
+			continue
+		}
 		n, flags, err := recvmsg(fd, r.buf[r.off:r.off+maxDG])
 		switch {
 		case err == unix.EINTR:
