@@ -102,17 +102,14 @@ type Transport struct {
 		fn       func(fd uintptr) bool
 		linger   bool
 	}
-	wr struct {
+	// sent is set by every send and cleared by the next blocking read,
+	// which then waits before its first read (see read).
+	sent atomic.Bool
+	wr   struct {
 		b   []byte
 		err error
 		fn  func(fd uintptr) bool
 	}
-
-	// waitRecv: the socket is blocking with a receive timeout of
-	// lingerFor, so a read that expects a datagram soon waits for it in
-	// one system call (recvmsgWait); every other call passes MSG_DONTWAIT.
-	waitRecv bool
-	closing  atomic.Bool // Close has begun
 
 	ctlMu    sync.Mutex // one control call at a time
 	ctlSeq   uint32
@@ -148,7 +145,6 @@ func DialTransport(ctx context.Context, path string, port uint32) (*Transport, e
 		pfd.Close()
 		return nil, err
 	}
-	t.waitRecv = blockingReads(pfd)
 	if port != 0 {
 		if err := t.control(ctx, "bind", CmdBind, func(ae *netlink.AttributeEncoder) { ae.Uint32(AttrPort, port) }); err != nil {
 			pfd.Close()
@@ -274,15 +270,14 @@ func (t *Transport) read(ctx context.Context, b []byte, block bool) (int, error)
 	t.rd.b, t.rd.n, t.rd.flags, t.rd.err = b, 0, 0, nil
 	if t.rd.fn == nil {
 		t.rd.fn = func(fd uintptr) bool {
-			if t.rd.linger && t.waitRecv && pollfd.LingerSlot() {
-				// Wait for it in the kernel, up to the socket's receive
-				// timeout (lingerFor), in one system call.
+			if t.rd.linger && t.sent.Swap(false) {
+				// Something was sent since the last read: what this
+				// read waits for (the reply) is most likely not there
+				// yet, so wait for it before the first read rather than
+				// after a failed one. A read that follows a read (a
+				// stream) tries first, as its datagram is likely queued.
 				t.rd.linger = false
-				t.rd.n, t.rd.flags, t.rd.err = recvmsgWait(int(fd), t.rd.b)
-				pollfd.LingerDone()
-				if t.rd.err != unix.EAGAIN && t.rd.err != unix.EINTR {
-					return true
-				}
+				pollfd.Linger(fd, lingerFor)
 			}
 			for {
 				t.rd.n, t.rd.flags, t.rd.err = recvmsg(int(fd), t.rd.b)
@@ -322,8 +317,6 @@ func (t *Transport) read(ctx context.Context, b []byte, block bool) (int, error)
 	n, flags, rerr := t.rd.n, t.rd.flags, t.rd.err
 	t.rd.b = nil
 	switch {
-	case t.closing.Load():
-		return 0, os.ErrClosed
 	case rerr == unix.ECONNRESET:
 		return 0, ErrDaemonGone
 	case rerr != nil:
@@ -365,7 +358,7 @@ func (t *Transport) send(ctx context.Context, b []byte, dst transport.Addr, flag
 	if t.wr.fn == nil {
 		t.wr.fn = func(fd uintptr) bool {
 			for {
-				_, t.wr.err = unix.SendmsgN(int(fd), t.wr.b, nil, nil, unix.MSG_NOSIGNAL|unix.MSG_DONTWAIT)
+				_, t.wr.err = unix.SendmsgN(int(fd), t.wr.b, nil, nil, unix.MSG_NOSIGNAL)
 				if t.wr.err == unix.EINTR {
 					continue
 				}
@@ -373,6 +366,7 @@ func (t *Transport) send(ctx context.Context, b []byte, dst transport.Addr, flag
 			}
 		}
 	}
+	t.sent.Store(true)
 	err := t.fd.Write(ctx, t.wr.fn)
 	werr := t.wr.err
 	if err != nil {
@@ -525,35 +519,10 @@ func (t *Transport) LeaveGroup(g uint32) error {
 	return t.control(context.Background(), "leave-group", CmdLeave, func(ae *netlink.AttributeEncoder) { ae.Uint32(AttrGroup, g) })
 }
 
-// blockingReads makes the socket blocking with a receive timeout of
-// lingerFor, once it is in the runtime poller (which needs it non-blocking
-// when it joins), and reports whether it did. A read that expects its
-// datagram soon then waits for it in a single recvmsg(2) instead of a
-// failed read, a poll(2) and a second read: a round trip through the
-// daemon makes two such reads, one at each end.
-func blockingReads(pfd *pollfd.FD) bool {
-	if pfd.Register() != nil {
-		return false
-	}
-	ok := false
-	pfd.Control(func(fd uintptr) {
-		tv := unix.NsecToTimeval(lingerFor.Nanoseconds())
-		if unix.SetsockoptTimeval(int(fd), unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv) != nil {
-			return
-		}
-		ok = unix.SetNonblock(int(fd), false) == nil
-	})
-	return ok
-}
-
-// lingerFor is how long a blocking read waits in the kernel for its
-// datagram before it parks in the runtime poller: a reply through the
-// daemon usually comes within it, and a thread woken in the kernel costs
-// less than a goroutine woken by the poller. The wait is a recvmsg(2) with
-// this receive timeout (blockingReads), which the kernel rounds up to its
-// clock ticks (4-8 ms at 250 Hz), so a Receive cancelled in that time
-// returns when the wait ends; before the socket is made blocking it is a
-// poll(2) of this length (pollfd.Linger).
+// lingerFor is how long a blocking read waits in the kernel (poll(2)) for
+// its datagram before it parks in the runtime poller: a reply through the
+// daemon usually comes within it, and a thread woken from poll(2) costs
+// less than a goroutine woken by the poller (pollfd.Linger).
 const lingerFor = time.Millisecond
 
 // controlTimeout bounds a control call.
@@ -689,13 +658,4 @@ func (t *Transport) sockopt(opt, v int) error {
 }
 
 // Close closes the connection; the daemon releases its port and groups.
-func (t *Transport) Close() error {
-	if t.waitRecv && t.closing.CompareAndSwap(false, true) {
-		// A reader waiting in recvmsg(2) (blockingReads) would hold Close
-		// for up to the receive timeout, which the kernel counts in
-		// clock ticks (up to 8 ms here): wake it with the end of the
-		// connection, which read then reports as the close it is.
-		t.fd.Control(func(fd uintptr) { unix.Shutdown(int(fd), unix.SHUT_RDWR) })
-	}
-	return t.fd.Close()
-}
+func (t *Transport) Close() error { return t.fd.Close() }

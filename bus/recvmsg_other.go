@@ -8,8 +8,3 @@ func recvmsg(fd int, b []byte) (n, flags int, err error) {
 	n, _, flags, _, err = unix.Recvmsg(fd, b, nil, unix.MSG_DONTWAIT)
 	return n, flags, err
 }
-
-func recvmsgWait(fd int, b []byte) (n, flags int, err error) {
-	n, _, flags, _, err = unix.Recvmsg(fd, b, nil, 0)
-	return n, flags, err
-}

@@ -12,16 +12,6 @@ import (
 // the peer's address (unix.Recvmsg allocates one on every read), and
 // returns its length and the message flags (MSG_TRUNC).
 func recvmsg(fd int, b []byte) (n, flags int, err error) {
-	return recvmsgFlags(fd, b, unix.MSG_DONTWAIT)
-}
-
-// recvmsgWait is recvmsg that waits, on a blocking socket, up to the
-// socket's receive timeout.
-func recvmsgWait(fd int, b []byte) (n, flags int, err error) {
-	return recvmsgFlags(fd, b, 0)
-}
-
-func recvmsgFlags(fd int, b []byte, rflags int) (n, flags int, err error) {
 	if len(b) == 0 {
 		return 0, 0, unix.EINVAL
 	}
@@ -31,7 +21,7 @@ func recvmsgFlags(fd int, b []byte, rflags int) (n, flags int, err error) {
 	var msg unix.Msghdr
 	msg.Iov = &iov
 	msg.SetIovlen(1)
-	r, _, e := unix.Syscall(unix.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&msg)), uintptr(rflags))
+	r, _, e := unix.Syscall(unix.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&msg)), unix.MSG_DONTWAIT)
 	if e != 0 {
 		return 0, 0, e
 	}

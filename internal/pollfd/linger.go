@@ -25,10 +25,12 @@ var lingerSlots = make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))
 // waiting a moment in the kernel first is cheaper; after d it parks as
 // before. The wait blocks an OS thread but uses no CPU.
 func Linger(fd uintptr, d time.Duration) bool {
-	if !LingerSlot() {
+	select {
+	case lingerSlots <- struct{}{}:
+	default:
 		return false
 	}
-	defer LingerDone()
+	defer func() { <-lingerSlots }()
 	ms := int((d + time.Millisecond - 1) / time.Millisecond)
 	fds := [1]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
 	for {
@@ -39,19 +41,3 @@ func Linger(fd uintptr, d time.Duration) bool {
 		return err == nil && n > 0
 	}
 }
-
-// LingerSlot takes one of the slots Linger waits in, for a caller that
-// waits in the kernel its own way (a read on a blocking socket with a
-// receive timeout), and reports whether it got one; LingerDone gives it
-// back.
-func LingerSlot() bool {
-	select {
-	case lingerSlots <- struct{}{}:
-		return true
-	default:
-		return false
-	}
-}
-
-// LingerDone gives back a slot LingerSlot took.
-func LingerDone() { <-lingerSlots }

@@ -65,13 +65,6 @@ func New(fd int, name string) (*FD, error) {
 	return p, nil
 }
 
-// Register hands the descriptor to the runtime poller now rather than the
-// first time a call would block. A caller that then clears the
-// descriptor's O_NONBLOCK must pass MSG_DONTWAIT (or the like) on every
-// call that must not wait, and accept that Close waits for a call blocked
-// in the kernel.
-func (p *FD) Register() error { return p.register() }
-
 // register hands the descriptor to the runtime poller.
 func (p *FD) register() error {
 	p.ioMu.Lock()
