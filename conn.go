@@ -281,16 +281,22 @@ func (c *Conn) Close() error {
 // JoinGroup joins multicast group g, by number (any number the transport
 // supports, above 32 included).
 func (c *Conn) JoinGroup(g uint32) error {
+	if c.isClosed() {
+		return &OpError{Op: "join-group", Err: ErrClosed}
+	}
 	if err := c.t.JoinGroup(g); err != nil {
-		return wrapOp("join-group", err)
+		return c.transportErr("join-group", err)
 	}
 	return nil
 }
 
 // LeaveGroup leaves multicast group g.
 func (c *Conn) LeaveGroup(g uint32) error {
+	if c.isClosed() {
+		return &OpError{Op: "leave-group", Err: ErrClosed}
+	}
 	if err := c.t.LeaveGroup(g); err != nil {
-		return wrapOp("leave-group", err)
+		return c.transportErr("leave-group", err)
 	}
 	return nil
 }
@@ -346,6 +352,16 @@ func (c *Conn) send(ctx context.Context, op string, m Message) error {
 		return &OpError{Op: op, Err: err, Sequence: m.Header.Sequence}
 	}
 	return nil
+}
+
+// transportErr wraps an error of the transport in an OpError; on a
+// closed Conn the error is ErrClosed, as for every other call, whatever the
+// transport said.
+func (c *Conn) transportErr(op string, err error) error {
+	if c.isClosed() {
+		err = ErrClosed
+	}
+	return wrapOp(op, err)
 }
 
 func (c *Conn) isClosed() bool {

@@ -679,6 +679,8 @@ func TestConnUnblock(t *testing.T) {
 		require.ErrorIs(t, err, netlink.ErrClosed)
 		_, err = c.Send(ctx, req)
 		require.ErrorIs(t, err, netlink.ErrClosed)
+		require.ErrorIs(t, c.JoinGroup(1), netlink.ErrClosed)
+		require.ErrorIs(t, c.LeaveGroup(1), netlink.ErrClosed)
 	})
 	t.Run("deadline-cleared", func(t *testing.T) {
 		c := nltest.Dial(func([]netlink.Message) ([]netlink.Message, error) { return nil, nil })

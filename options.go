@@ -73,7 +73,7 @@ func (c *Conn) SetOption(opt Option, on bool) error {
 		return &OpError{Op: "set-option", Err: c.lacks("option " + opt.String())}
 	}
 	if err := os.SetOption(opt, on); err != nil {
-		return &OpError{Op: "set-option", Err: err}
+		return c.transportErr("set-option", err)
 	}
 	return nil
 }
@@ -85,7 +85,7 @@ func (c *Conn) SetReadBuffer(bytes int) error {
 		return &OpError{Op: "set-read-buffer", Err: c.lacks("socket buffer size")}
 	}
 	if err := bs.SetReadBuffer(bytes); err != nil {
-		return &OpError{Op: "set-read-buffer", Err: err}
+		return c.transportErr("set-read-buffer", err)
 	}
 	return nil
 }
@@ -97,7 +97,7 @@ func (c *Conn) SetWriteBuffer(bytes int) error {
 		return &OpError{Op: "set-write-buffer", Err: c.lacks("socket buffer size")}
 	}
 	if err := bs.SetWriteBuffer(bytes); err != nil {
-		return &OpError{Op: "set-write-buffer", Err: err}
+		return c.transportErr("set-write-buffer", err)
 	}
 	return nil
 }
@@ -118,7 +118,7 @@ func (c *Conn) SetReadDeadline(t time.Time) error {
 		return &OpError{Op: "set-deadline", Err: c.lacks("deadline")}
 	}
 	if err := d.SetReadDeadline(t); err != nil {
-		return &OpError{Op: "set-deadline", Err: err}
+		return c.transportErr("set-deadline", err)
 	}
 	return nil
 }
@@ -130,7 +130,7 @@ func (c *Conn) SetWriteDeadline(t time.Time) error {
 		return &OpError{Op: "set-deadline", Err: c.lacks("deadline")}
 	}
 	if err := d.SetWriteDeadline(t); err != nil {
-		return &OpError{Op: "set-deadline", Err: err}
+		return c.transportErr("set-deadline", err)
 	}
 	return nil
 }

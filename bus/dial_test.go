@@ -67,6 +67,9 @@ func TestReceiveWaitEnds(t *testing.T) {
 				t.Fatal("Receive still waiting 5 s after Close")
 			}
 			assert.Less(t, time.Since(start), time.Second, "Close and the Receive's end")
+			assert.ErrorIs(t, c.JoinGroup(5), netlink.ErrClosed)
+			_, err := c.Send(context.Background(), netlink.Message{Header: netlink.Header{Type: 0x30}})
+			assert.ErrorIs(t, err, netlink.ErrClosed)
 		})
 		t.Run("transport-close/"+after.String(), func(t *testing.T) {
 			tr, err := bus.DialTransport(context.Background(), srv.Path, 0)

@@ -244,3 +244,33 @@ func TestUnreadAnswersReportedAsOverrun(t *testing.T) {
 	}
 	assert.Less(t, answers, 4000, "every answer arrived: nothing was lost")
 }
+
+// A client that closes with datagrams from the daemon unread makes the
+// kernel report ECONNRESET to the daemon before the datagrams the client
+// sent just before closing; those are still delivered.
+func TestCloseWithUnreadKeepsLastSends(t *testing.T) {
+	srv := bustest.NewServer(t, nil)
+	b := srv.Dial(t, nil)
+	ctx := testCtx(t)
+	for round := range 3 {
+		rc := dialRaw(t, srv.Path)
+		// Something for rc that it will never read.
+		rc.write(frame(bus.Envelope{Dst: rc.port}, nlmsg(0x30, 0, 1, []byte("unread"))))
+		fd, err := rc.c.File()
+		require.NoError(t, err)
+		pfd := []unix.PollFd{{Fd: int32(fd.Fd()), Events: unix.POLLIN}}
+		_, err = unix.Poll(pfd, 5000)
+		require.NoError(t, err)
+		require.NotZero(t, pfd[0].Revents&unix.POLLIN, "the unread datagram arrives")
+		fd.Close()
+		const n = 200
+		for i := range n {
+			rc.write(frame(bus.Envelope{Dst: b.PortID()}, nlmsg(0x30, 0, uint32(i), []byte("last words"))))
+		}
+		require.NoError(t, rc.c.Close())
+		for i := range n {
+			m := recvOne(t, ctx, b)
+			require.Equal(t, uint32(i), m.Header.Sequence, "round %d", round)
+		}
+	}
+}

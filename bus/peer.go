@@ -275,6 +275,7 @@ type readState struct {
 // datagram, or an error (end of connection). With nothing to read it gives
 // the buffer back, so an idle connection holds none.
 func (r *readState) fill(fd int, pool *bufPool, maxDG int) bool {
+	reset := false
 	for r.count < maxBatch {
 		if r.buf == nil {
 			r.buf = pool.get()
@@ -282,45 +283,43 @@ func (r *readState) fill(fd int, pool *bufPool, maxDG int) bool {
 		if len(r.buf)-r.off < maxDG {
 			return true
 		}
+		var err error
 		if haveRecvTwo && len(r.buf)-r.off >= 2*maxDG && r.count+2 <= maxBatch {
 			var ns, fs [2]int
-			got, err := recvTwo(fd, r.buf[r.off:r.off+2*maxDG], maxDG, &ns, &fs)
-			if err == nil {
+			var got int
+			if got, err = recvTwo(fd, r.buf[r.off:r.off+2*maxDG], maxDG, &ns, &fs); err == nil {
 				for i := range got {
 					if i == 1 {
 						// Next to the first, as fill keeps them.
 						copy(r.buf[r.off:], r.buf[r.off-ns[0]+maxDG:][:ns[1]])
 					}
-					if ns[i] == 0 && fs[i]&unix.MSG_TRUNC == 0 && hungUp(fd) {
-						r.err = io.EOF
+					if !r.add(fd, ns[i], fs[i]) {
 						return true
 					}
-					r.lens[r.count], r.trunc[r.count] = ns[i], fs[i]&unix.MSG_TRUNC != 0
-					r.count++
-					r.off += ns[i]
 				}
 				if got < 2 {
 					return true // the socket is empty
 				}
 				continue
 			}
-			if err != unix.EAGAIN && err != unix.EINTR {
-				r.err = err
-				return true
-			}
-			if err == unix.EAGAIN {
-				if r.count == 0 {
-					pool.put(r.buf)
-					r.buf = nil
-					return false
+		} else {
+			var n, flags int
+			if n, flags, err = recvmsg(fd, r.buf[r.off:r.off+maxDG]); err == nil {
+				if !r.add(fd, n, flags) {
+					return true
 				}
-				return true
+				continue
 			}
-			continue
 		}
-		n, flags, err := recvmsg(fd, r.buf[r.off:r.off+maxDG])
 		switch {
 		case err == unix.EINTR:
+			continue
+		case err == unix.ECONNRESET && !reset:
+			// The peer closed with datagrams from the daemon unread. The
+			// kernel reports that first, but what the peer sent before
+			// it closed is still queued: read it; the end of the
+			// connection comes after it.
+			reset = true
 			continue
 		case err == unix.EAGAIN:
 			if r.count == 0 {
@@ -329,19 +328,27 @@ func (r *readState) fill(fd int, pool *bufPool, maxDG int) bool {
 				return false
 			}
 			return true
-		case err != nil:
+		default:
 			r.err = err
 			return true
-		case n == 0 && flags&unix.MSG_TRUNC == 0 && hungUp(fd):
-			r.err = io.EOF
-			return true
 		}
-		// (A datagram of no bytes from a live peer is served like any
-		// other: handle refuses it with EINVAL.)
-		r.lens[r.count], r.trunc[r.count] = n, flags&unix.MSG_TRUNC != 0
-		r.count++
-		r.off += n
 	}
+	return true
+}
+
+// add takes the datagram of n bytes just read at r.off into the batch, or
+// reports false, with r.err set, when the read was the end of the
+// connection.
+func (r *readState) add(fd, n, flags int) bool {
+	if n == 0 && flags&unix.MSG_TRUNC == 0 && hungUp(fd) {
+		r.err = io.EOF
+		return false
+	}
+	// (A datagram of no bytes from a live peer is served like any other:
+	// handle refuses it with EINVAL.)
+	r.lens[r.count], r.trunc[r.count] = n, flags&unix.MSG_TRUNC != 0
+	r.count++
+	r.off += n
 	return true
 }
 
