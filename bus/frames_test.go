@@ -274,3 +274,26 @@ func TestCloseWithUnreadKeepsLastSends(t *testing.T) {
 		}
 	}
 }
+
+// An empty datagram sent just before closing, with others after it, is a
+// datagram (refused), not the end of the connection: what follows it is
+// still delivered.
+func TestEmptyDatagramBeforeClose(t *testing.T) {
+	if !bus.ZeroLengthFrames {
+		t.Skip("this I/O path cannot tell an empty datagram from the end of the connection (peerio_other.go)")
+	}
+	srv := bustest.NewServer(t, nil)
+	b := srv.Dial(t, nil)
+	ctx := testCtx(t)
+	for round := range 5 {
+		rc := dialRaw(t, srv.Path)
+		rc.write(frame(bus.Envelope{Dst: b.PortID()}, nlmsg(0x30, 0, 1, []byte("before"))))
+		rc.write(nil)
+		rc.write(frame(bus.Envelope{Dst: b.PortID()}, nlmsg(0x30, 0, 2, []byte("after"))))
+		require.NoError(t, rc.c.Close())
+		m := recvOne(t, ctx, b)
+		require.Equal(t, "before", string(m.Data), "round %d", round)
+		m = recvOne(t, ctx, b)
+		require.Equal(t, "after", string(m.Data), "round %d", round)
+	}
+}

@@ -479,8 +479,10 @@ func (p *peer) readBatch(r *readState, rs *routeState, pool *bufPool, maxDG int)
 	return true
 }
 
-// hungUp reports whether the peer of fd has closed its end: a read of no
-// bytes is then the end of the connection, not a datagram of none.
+// hungUp reports whether a read of no bytes from fd was the end of the
+// connection rather than a datagram of none: the peer has closed its end
+// and sent nothing more. An empty datagram it sent before closing, with
+// others after it, is a datagram: SIOCINQ counts the bytes still queued.
 func hungUp(fd int) bool {
 	fds := [1]unix.PollFd{{Fd: int32(fd), Events: unix.POLLRDHUP}}
 	for {
@@ -488,7 +490,14 @@ func hungUp(fd int) bool {
 		if err == unix.EINTR {
 			continue
 		}
-		return err != nil || n > 0 && fds[0].Revents&(unix.POLLRDHUP|unix.POLLHUP|unix.POLLERR) != 0
+		if err != nil {
+			return true
+		}
+		if n == 0 || fds[0].Revents&(unix.POLLRDHUP|unix.POLLHUP|unix.POLLERR) == 0 {
+			return false
+		}
+		queued, err := unix.IoctlGetInt(fd, unix.SIOCINQ)
+		return err != nil || queued == 0
 	}
 }
 
