@@ -681,6 +681,12 @@ func TestConnUnblock(t *testing.T) {
 		require.ErrorIs(t, err, netlink.ErrClosed)
 		require.ErrorIs(t, c.JoinGroup(1), netlink.ErrClosed)
 		require.ErrorIs(t, c.LeaveGroup(1), netlink.ErrClosed)
+		// Whether or not the transport has them (the in-memory one has no
+		// options nor buffer sizes).
+		require.ErrorIs(t, c.SetOption(netlink.OptionExtendedAck, true), netlink.ErrClosed)
+		require.ErrorIs(t, c.SetReadBuffer(1<<20), netlink.ErrClosed)
+		require.ErrorIs(t, c.SetWriteBuffer(1<<20), netlink.ErrClosed)
+		require.ErrorIs(t, c.SetDeadline(time.Now()), netlink.ErrClosed)
 	})
 	t.Run("deadline-cleared", func(t *testing.T) {
 		c := nltest.Dial(func([]netlink.Message) ([]netlink.Message, error) { return nil, nil })

@@ -68,6 +68,9 @@ func (c *Conn) lacks(what string) error {
 // refuses, or a transport without options (the bus, nltest), gives an error
 // wrapping ErrNotSupported.
 func (c *Conn) SetOption(opt Option, on bool) error {
+	if c.isClosed() {
+		return &OpError{Op: "set-option", Err: ErrClosed}
+	}
 	os, ok := c.t.(transport.OptionSetter)
 	if !ok {
 		return &OpError{Op: "set-option", Err: c.lacks("option " + opt.String())}
@@ -80,6 +83,9 @@ func (c *Conn) SetOption(opt Option, on bool) error {
 
 // SetReadBuffer sets the socket's receive buffer (SO_RCVBUF) in bytes.
 func (c *Conn) SetReadBuffer(bytes int) error {
+	if c.isClosed() {
+		return &OpError{Op: "set-read-buffer", Err: ErrClosed}
+	}
 	bs, ok := c.t.(transport.BufferSizer)
 	if !ok {
 		return &OpError{Op: "set-read-buffer", Err: c.lacks("socket buffer size")}
@@ -92,6 +98,9 @@ func (c *Conn) SetReadBuffer(bytes int) error {
 
 // SetWriteBuffer sets the socket's send buffer (SO_SNDBUF) in bytes.
 func (c *Conn) SetWriteBuffer(bytes int) error {
+	if c.isClosed() {
+		return &OpError{Op: "set-write-buffer", Err: ErrClosed}
+	}
 	bs, ok := c.t.(transport.BufferSizer)
 	if !ok {
 		return &OpError{Op: "set-write-buffer", Err: c.lacks("socket buffer size")}
@@ -113,6 +122,9 @@ func (c *Conn) SetDeadline(t time.Time) error {
 
 // SetReadDeadline bounds blocking receives.
 func (c *Conn) SetReadDeadline(t time.Time) error {
+	if c.isClosed() {
+		return &OpError{Op: "set-deadline", Err: ErrClosed}
+	}
 	d, ok := c.t.(transport.Deadliner)
 	if !ok {
 		return &OpError{Op: "set-deadline", Err: c.lacks("deadline")}
@@ -125,6 +137,9 @@ func (c *Conn) SetReadDeadline(t time.Time) error {
 
 // SetWriteDeadline bounds blocking sends.
 func (c *Conn) SetWriteDeadline(t time.Time) error {
+	if c.isClosed() {
+		return &OpError{Op: "set-deadline", Err: ErrClosed}
+	}
 	d, ok := c.t.(transport.Deadliner)
 	if !ok {
 		return &OpError{Op: "set-deadline", Err: c.lacks("deadline")}

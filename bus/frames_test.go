@@ -277,7 +277,7 @@ func TestCloseWithUnreadKeepsLastSends(t *testing.T) {
 
 // An empty datagram sent just before closing, with others after it, is a
 // datagram (refused), not the end of the connection: what follows it is
-// still delivered.
+// still delivered, however the daemon's reads pair the datagrams.
 func TestEmptyDatagramBeforeClose(t *testing.T) {
 	if !bus.ZeroLengthFrames {
 		t.Skip("this I/O path cannot tell an empty datagram from the end of the connection (peerio_other.go)")
@@ -285,15 +285,51 @@ func TestEmptyDatagramBeforeClose(t *testing.T) {
 	srv := bustest.NewServer(t, nil)
 	b := srv.Dial(t, nil)
 	ctx := testCtx(t)
-	for round := range 5 {
+	for _, seq := range []string{"VEV", "EV", "EEEV", "EVV", "VEEV", "EEEEVV"} {
+		for round := range 3 {
+			rc := dialRaw(t, srv.Path)
+			var want []uint32
+			for i, c := range seq {
+				if c == 'E' {
+					rc.write(nil)
+					continue
+				}
+				rc.write(frame(bus.Envelope{Dst: b.PortID()}, nlmsg(0x30, 0, uint32(i), []byte("valid"))))
+				want = append(want, uint32(i))
+			}
+			require.NoError(t, rc.c.Close())
+			for _, seqNo := range want {
+				m := recvOne(t, ctx, b)
+				require.Equal(t, seqNo, m.Header.Sequence, "%s, round %d", seq, round)
+			}
+		}
+	}
+}
+
+// A client that closes while the daemon still has frames queued for it
+// (its socket full, so the daemon's write meets the closed end) still has
+// what it sent before closing delivered.
+func TestCloseWhileDaemonWritesKeepsLastSends(t *testing.T) {
+	srv := bustest.NewServer(t, &bus.Server{QueueBytes: 256 << 10})
+	a := srv.Dial(t, nil)
+	b := srv.Dial(t, nil)
+	ctx := testCtx(t)
+	for round := range 3 {
 		rc := dialRaw(t, srv.Path)
-		rc.write(frame(bus.Envelope{Dst: b.PortID()}, nlmsg(0x30, 0, 1, []byte("before"))))
-		rc.write(nil)
-		rc.write(frame(bus.Envelope{Dst: b.PortID()}, nlmsg(0x30, 0, 2, []byte("after"))))
+		// Fill rc's socket and its queue in the daemon: rc never reads.
+		big := make([]byte, 4000)
+		for range 400 {
+			_, err := a.Send(ctx, netlink.Message{Header: netlink.Header{Type: 0x30}, Data: big, Addr: netlink.Addr{Port: rc.port}})
+			require.NoError(t, err)
+		}
+		const n = 50
+		for i := range n {
+			rc.write(frame(bus.Envelope{Dst: b.PortID()}, nlmsg(0x30, 0, uint32(i), []byte("last words"))))
+		}
 		require.NoError(t, rc.c.Close())
-		m := recvOne(t, ctx, b)
-		require.Equal(t, "before", string(m.Data), "round %d", round)
-		m = recvOne(t, ctx, b)
-		require.Equal(t, "after", string(m.Data), "round %d", round)
+		for i := range n {
+			m := recvOne(t, ctx, b)
+			require.Equal(t, uint32(i), m.Header.Sequence, "round %d", round)
+		}
 	}
 }

@@ -55,16 +55,21 @@ type peer struct {
 	// groups is guarded by s.r.mu.
 	groups map[uint32]struct{}
 
-	mu        sync.Mutex
-	out       []byte // frames waiting for the writer
-	cur       []byte // frames being written, owned by the flusher
-	curOff    int
-	qBytes    int // queued bytes, out and the rest of cur
-	qFrames   int
-	flushing  bool
-	closed    bool
-	overrunAt int    // offset in out of the queued overrun notice, or -1
-	lost      uint32 // drops not yet reported in a written notice
+	mu       sync.Mutex
+	out      []byte // frames waiting for the writer
+	cur      []byte // frames being written, owned by the flusher
+	curOff   int
+	qBytes   int // queued bytes, out and the rest of cur
+	qFrames  int
+	flushing bool
+	closed   bool
+	// unwritable: a write found the peer's end closed (EPIPE,
+	// ECONNRESET). Nothing is queued for it any more, but the connection
+	// stays until its reader reaches the end of what the peer sent
+	// before closing (writeLoop).
+	unwritable bool
+	overrunAt  int    // offset in out of the queued overrun notice, or -1
+	lost       uint32 // drops not yet reported in a written notice
 
 	imu      sync.Mutex
 	inflight map[reqKey]reqInfo
@@ -97,7 +102,7 @@ func newPeer(s *Server, ac acceptedConn, cr creds) *peer {
 func (p *peer) queued() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.closed {
+	if p.closed || p.unwritable {
 		return 0
 	}
 	return p.qBytes
@@ -117,7 +122,7 @@ func (p *peer) enqueue(e Envelope, payload []byte, reserve bool) bool {
 	size := EnvelopeLen + len(payload)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.closed {
+	if p.closed || p.unwritable {
 		return false
 	}
 	limB, limF := p.s.qBytes, p.s.qFrames
@@ -154,7 +159,7 @@ func (p *peer) drop() {
 	p.s.dropped.Add(1)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.closed {
+	if p.closed || p.unwritable {
 		return
 	}
 	p.lost++
@@ -190,7 +195,7 @@ func (p *peer) drop() {
 // at a time.
 func (p *peer) flush() {
 	p.mu.Lock()
-	if p.flushing || p.closed || len(p.out) == 0 {
+	if p.flushing || p.closed || p.unwritable || len(p.out) == 0 {
 		p.mu.Unlock()
 		return
 	}
@@ -227,6 +232,20 @@ func (p *peer) writeLoop(block bool) {
 				// The socket is full: flushing stays set, and the rest
 				// is written once it has room (peerio_*.go).
 				p.waitWritable()
+				return
+			}
+			if err == unix.EPIPE || err == unix.ECONNRESET {
+				// The peer has closed its end. Nothing can reach it any
+				// more, but what it sent before closing may still wait
+				// to be read: the reader reads it and closes the
+				// connection at its end (fill), rather than this write
+				// losing it.
+				p.mu.Lock()
+				p.flushing, p.unwritable = false, true
+				p.out, p.cur, p.curOff = nil, nil, 0
+				p.qBytes, p.qFrames = 0, 0
+				p.overrunAt, p.lost = -1, 0
+				p.mu.Unlock()
 				return
 			}
 			if err != nil {
@@ -293,7 +312,7 @@ func (r *readState) fill(fd int, pool *bufPool, maxDG int) bool {
 						// Next to the first, as fill keeps them.
 						copy(r.buf[r.off:], r.buf[r.off-ns[0]+maxDG:][:ns[1]])
 					}
-					if !r.add(fd, ns[i], fs[i]) {
+					if !r.add(fd, ns[i], fs[i], i+1 < got) {
 						return true
 					}
 				}
@@ -305,7 +324,7 @@ func (r *readState) fill(fd int, pool *bufPool, maxDG int) bool {
 		} else {
 			var n, flags int
 			if n, flags, err = recvmsg(fd, r.buf[r.off:r.off+maxDG]); err == nil {
-				if !r.add(fd, n, flags) {
+				if !r.add(fd, n, flags, false) {
 					return true
 				}
 				continue
@@ -338,9 +357,10 @@ func (r *readState) fill(fd int, pool *bufPool, maxDG int) bool {
 
 // add takes the datagram of n bytes just read at r.off into the batch, or
 // reports false, with r.err set, when the read was the end of the
-// connection.
-func (r *readState) add(fd, n, flags int) bool {
-	if n == 0 && flags&unix.MSG_TRUNC == 0 && hungUp(fd) {
+// connection. more says the same read returned a datagram after this one,
+// so this one, even empty, is not the end.
+func (r *readState) add(fd, n, flags int, more bool) bool {
+	if n == 0 && !more && flags&unix.MSG_TRUNC == 0 && hungUp(fd) {
 		r.err = io.EOF
 		return false
 	}
