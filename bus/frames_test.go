@@ -263,15 +263,21 @@ func TestCloseWithUnreadKeepsLastSends(t *testing.T) {
 		require.NoError(t, err)
 		require.NotZero(t, pfd[0].Revents&unix.POLLIN, "the unread datagram arrives")
 		fd.Close()
-		const n = 200
-		for i := range n {
-			rc.write(frame(bus.Envelope{Dst: b.PortID()}, nlmsg(0x30, 0, uint32(i), []byte("last words"))))
-		}
-		require.NoError(t, rc.c.Close())
-		for i := range n {
-			m := recvOne(t, ctx, b)
-			require.Equal(t, uint32(i), m.Header.Sequence, "round %d", round)
-		}
+		lastWords(t, ctx, rc, b, 200, round)
+	}
+}
+
+// lastWords has rc send n messages to b and close, and checks that b gets
+// them all, in order.
+func lastWords(t *testing.T, ctx context.Context, rc *rawClient, b *netlink.Conn, n, round int) {
+	t.Helper()
+	for i := range n {
+		rc.write(frame(bus.Envelope{Dst: b.PortID()}, nlmsg(0x30, 0, uint32(i), []byte("last words"))))
+	}
+	require.NoError(t, rc.c.Close())
+	for i := range n {
+		m := recvOne(t, ctx, b)
+		require.Equal(t, uint32(i), m.Header.Sequence, "round %d", round)
 	}
 }
 
@@ -322,14 +328,6 @@ func TestCloseWhileDaemonWritesKeepsLastSends(t *testing.T) {
 			_, err := a.Send(ctx, netlink.Message{Header: netlink.Header{Type: 0x30}, Data: big, Addr: netlink.Addr{Port: rc.port}})
 			require.NoError(t, err)
 		}
-		const n = 50
-		for i := range n {
-			rc.write(frame(bus.Envelope{Dst: b.PortID()}, nlmsg(0x30, 0, uint32(i), []byte("last words"))))
-		}
-		require.NoError(t, rc.c.Close())
-		for i := range n {
-			m := recvOne(t, ctx, b)
-			require.Equal(t, uint32(i), m.Header.Sequence, "round %d", round)
-		}
+		lastWords(t, ctx, rc, b, 50, round)
 	}
 }
