@@ -358,7 +358,7 @@ func (t *Transport) send(ctx context.Context, b []byte, dst transport.Addr, flag
 	if t.wr.fn == nil {
 		t.wr.fn = func(fd uintptr) bool {
 			for {
-				_, t.wr.err = unix.SendmsgN(int(fd), t.wr.b, nil, nil, unix.MSG_NOSIGNAL)
+				t.wr.err = sendmsg(int(fd), t.wr.b)
 				if t.wr.err == unix.EINTR {
 					continue
 				}

@@ -291,7 +291,7 @@ func (p *peer) write(b []byte, _ bool) error {
 		return net.ErrClosed
 	}
 	for {
-		_, err := unix.SendmsgN(pio.fd, b, nil, nil, unix.MSG_NOSIGNAL|unix.MSG_DONTWAIT)
+		err := sendmsg(pio.fd, b)
 		if err != unix.EINTR {
 			return err
 		}

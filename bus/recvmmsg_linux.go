@@ -32,7 +32,7 @@ func recvTwo(fd int, b []byte, slot int, n, flags *[2]int) (got int, err error) 
 		mm[i].hdr.Iov = &iov[i]
 		mm[i].hdr.SetIovlen(1)
 	}
-	r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&mm[0])), 2, unix.MSG_DONTWAIT, 0, 0)
+	r, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&mm[0])), 2, unix.MSG_DONTWAIT, 0, 0)
 	if e != 0 {
 		return 0, e
 	}
