@@ -131,7 +131,7 @@ func (p *peer) write(b []byte, block bool) error {
 	if p.io.wr.fn == nil {
 		p.io.wr.fn = func(fd uintptr) bool {
 			for {
-				_, p.io.wr.err = unix.SendmsgN(int(fd), p.io.wr.b, nil, nil, unix.MSG_NOSIGNAL)
+				p.io.wr.err = sendmsg(int(fd), p.io.wr.b)
 				if p.io.wr.err == unix.EINTR {
 					continue
 				}

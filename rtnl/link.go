@@ -224,7 +224,8 @@ func decodeLinkAttrs(rest []byte, l *Link, ar *arena) error {
 					return fmt.Errorf("IFLA_LINKINFO: %w", err)
 				}
 				run = off
-			default: // the 32-bit values
+			case compat.IflaMTU, compat.IflaMinMTU, compat.IflaMaxMTU, compat.IflaMaster,
+				compat.IflaLink, compat.IflaTxqlen, compat.IflaGroup, compat.IflaPromiscuity:
 				if len(p) != 4 {
 					return errAttrSize(typ, len(p))
 				}
@@ -247,6 +248,10 @@ func decodeLinkAttrs(rest []byte, l *Link, ar *arena) error {
 				case compat.IflaPromiscuity:
 					l.Promiscuity = v
 				}
+			default:
+				// In linkDecoded but not decoded here: kept as it came,
+				// so that the two lists out of step lose nothing.
+				run = off
 			}
 		}
 	}
