@@ -213,7 +213,7 @@ func TestShutdownStopsReading(t *testing.T) {
 	for range 2000 { // past the queue and the socket buffer: drops begin
 		require.NoError(t, a.Send(ctx, msg, netlink.Addr{Group: 100}))
 	}
-	time.Sleep(50 * time.Millisecond)
+	waitStats(t, ctx, srv, "drops for the stuck member", func(st bus.Stats) bool { return st.Dropped > 0 })
 
 	sctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()

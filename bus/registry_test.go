@@ -641,7 +641,27 @@ func stalledCaller(t *testing.T, ctx context.Context, srv *bustest.Server) *bus.
 	for range 8000 { // past its queue and socket: drops begin
 		require.NoError(t, pub.Send(ctx, msg, netlink.Addr{Group: 300}))
 	}
+	// The daemon may route pub's frames after a request z sends next (each
+	// connection is read on its own): z is stalled once drops are counted.
+	waitStats(t, ctx, srv, "drops for the stalled caller", func(st bus.Stats) bool { return st.Dropped > 0 })
 	return z
+}
+
+// waitStats polls the daemon's counters, through a connection of its own,
+// until ok holds (at most 5 s).
+func waitStats(t *testing.T, ctx context.Context, srv *bustest.Server, what string, ok func(bus.Stats) bool) bus.Stats {
+	t.Helper()
+	c := srv.Dial(t, nil)
+	defer c.Close()
+	var st bus.Stats
+	require.Eventually(t, func() bool {
+		var err error
+		st, err = bus.GetStats(ctx, c)
+		require.NoError(t, err)
+		t.Logf("stats %+v", st)
+		return ok(st)
+	}, 5*time.Second, time.Millisecond, "waiting for %s", what)
+	return st
 }
 
 // A do request whose one reply fails with ENOBUFS ends there: failures
@@ -696,9 +716,14 @@ func TestRegistryFailedSequenceBusy(t *testing.T) {
 		require.NoError(t, err)
 		return req
 	}
+	before := waitStats(t, ctx, srv, "the stats", func(bus.Stats) bool { return true }).Refused
 	require.NoError(t, z.Send(ctx, dump(55), netlink.Addr{}))
-	time.Sleep(200 * time.Millisecond) // its first part failed with ENOBUFS
+	// Its first part fails with ENOBUFS after 20 ms: counted as refused.
+	failed := waitStats(t, ctx, srv, "the first dump's failure", func(st bus.Stats) bool { return st.Refused > before }).Refused
 	require.NoError(t, z.Send(ctx, dump(55), netlink.Addr{}))
+	// The daemon reads z and the owner apart: the first dump may end only
+	// once the second was refused.
+	waitStats(t, ctx, srv, "the second dump's refusal", func(st bus.Stats) bool { return st.Refused > failed })
 	close(release)
 	// Everything z got, in order, ends with: ENOBUFS for the first dump,
 	// then EBUSY for the second, and nothing of the first dump's rest.
@@ -722,6 +747,7 @@ func TestRegistryFailedSequenceBusy(t *testing.T) {
 		msgs, err := netlink.ParseMessages(payload)
 		require.NoError(t, err)
 		for _, m := range msgs {
+			t.Logf("got %+v %x", m.Header, m.Data)
 			require.NotEqual(t, netlink.Done, m.Header.Type, "the first dump's DONE reached the caller")
 			if m.Header.Type == netlink.Error && m.Header.Sequence == 55 {
 				errnos = append(errnos, -int32(binary.NativeEndian.Uint32(m.Data)))
