@@ -206,7 +206,7 @@ func (c *Conn) sendRaw(ctx context.Context, b []byte, dst Addr) error {
 // collect reads until cl, a message of a batch, has its ACK or error, and
 // records what it got in r.
 func (c *Conn) collect(ctx context.Context, cl *call, r *BatchResult) error {
-	err := c.run(ctx, cl, false, func(m *Message) (bool, error) {
+	err := c.run(ctx, cl, false, nil, func(m *Message) (bool, error) {
 		final := cl.end.observe(m)
 		addResult(r, m)
 		return final, nil

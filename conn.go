@@ -110,6 +110,9 @@ type call struct {
 	// call holds the Conn's dump slot.
 	abandoned bool
 	holdsDump bool
+	// dataErr is the error of a dump's own function called by
+	// deliverDatagram (run's data), which ends the dump.
+	dataErr error
 }
 
 // ending is what a request waits for before it is complete.
@@ -398,7 +401,7 @@ func (c *Conn) ReceiveBorrowed(ctx context.Context, fn func(Message)) error {
 
 func (c *Conn) receive(ctx context.Context, fn func(m *Message)) error {
 	n := 0
-	err := c.run(ctx, &c.unsol, true, func(m *Message) (bool, error) {
+	err := c.run(ctx, &c.unsol, true, nil, func(m *Message) (bool, error) {
 		if m.Header.Length == 0 { // a mark
 			if n > 0 {
 				return true, errRequeue // report it on the next call, in order
@@ -543,7 +546,11 @@ func (c *Conn) request(ctx context.Context, req Message, end ending, fn func(*Me
 	// dump, most do-requests) skip the bookkeeping: a dump is hundreds of
 	// them per read.
 	dataEnds := end.noAck || end.afterAck != afterAckNone
-	err = c.run(ctx, cl, false, func(m *Message) (bool, error) {
+	var data func(*Message) error
+	if end.dump && !dataEnds {
+		data = fn
+	}
+	err = c.run(ctx, cl, false, data, func(m *Message) (bool, error) {
 		if m.Header.Flags&DumpInterrupted != 0 {
 			interrupted = true
 		}
@@ -593,6 +600,8 @@ func (c *Conn) request(ctx context.Context, req Message, end ending, fn func(*Me
 		return ack, err
 	case fnErr != nil:
 		return ack, fnErr
+	case cl.dataErr != nil:
+		return ack, cl.dataErr
 	case interrupted:
 		return ack, &OpError{Op: op, Err: ErrDumpInterrupted, Sequence: seq}
 	}
@@ -723,6 +732,7 @@ func (c *Conn) registerAt(cl *call, seq, port uint32, end ending) (*call, error)
 		}
 	}
 	cl.seq, cl.port, cl.suspect, cl.end = seq, port, c.congested, end
+	cl.dataErr = nil
 	c.calls[seq] = cl
 	return cl, nil
 }

@@ -13,8 +13,11 @@ import (
 // reads this goroutine makes while holding the read token; in that case they
 // are borrowed from a receive buffer the goroutine keeps until it has handled
 // them, after giving the token back, so that handle may itself use the Conn.
-// With batch set, run returns after the first non-empty batch.
-func (c *Conn) run(ctx context.Context, cl *call, batch bool, handle func(m *Message) (bool, error)) error {
+// With batch set, run returns after the first non-empty batch. data, when
+// not nil (a dump's function), takes the data messages of datagrams read
+// here, all cl's, before handle would; its error goes to cl.dataErr and
+// ends the call.
+func (c *Conn) run(ctx context.Context, cl *call, batch bool, data func(*Message) error, handle func(m *Message) (bool, error)) error {
 	for {
 		c.mu.Lock()
 		q, ferr := cl.q, cl.err
@@ -76,7 +79,7 @@ func (c *Conn) run(ctx context.Context, cl *call, batch bool, handle func(m *Mes
 			// message headers.
 			c.reads.Add(1)
 			<-c.tok
-			done, err := c.deliverDatagram(cl, rb, info, handle)
+			done, err := c.deliverDatagram(cl, rb, info, data, handle)
 			c.putBuf(rb)
 			if done {
 				return err
@@ -151,19 +154,25 @@ func (c *Conn) ownedBy(cl *call, b []byte, info transport.Info) bool {
 		info.Src.Port != cl.port || info.N <= 0 || info.N > len(b) {
 		return false
 	}
-	var it MessageIter
-	it.Reset(b[:info.N])
-	n := 0
-	for it.Next() {
-		h := it.cur[:HeaderLen:HeaderLen]
-		if ne.Uint32(h[8:12]) != cl.seq ||
-			(info.Src.Port != 0 && HeaderFlags(ne.Uint16(h[6:8]))&Request != 0) ||
-			(c.kernel.stampsPID && ne.Uint32(h[12:16]) != c.port) {
+	// The walk of MessageIter.Next, on locals the compiler keeps in
+	// registers (a dump's datagram holds hundreds of messages).
+	seq, peer, pid := cl.seq, info.Src.Port != 0, c.port
+	checkPID := c.kernel.stampsPID
+	b = b[:info.N]
+	for len(b) >= HeaderLen {
+		l := uint(ne.Uint32(b))
+		if l < HeaderLen || l > uint(len(b)) {
+			return false // malformed: dispatch says so
+		}
+		h := b[:HeaderLen:HeaderLen]
+		if ne.Uint32(h[8:12]) != seq ||
+			(peer && HeaderFlags(ne.Uint16(h[6:8]))&Request != 0) ||
+			(checkPID && ne.Uint32(h[12:16]) != pid) {
 			return false
 		}
-		n++
+		b = b[min((l+3)&^3, uint(len(b))):]
 	}
-	return n > 0 && it.Err() == nil
+	return len(b) == 0
 }
 
 // deliverDatagram hands the messages of b, all cl's (ownedBy), to handle.
@@ -171,15 +180,24 @@ func (c *Conn) ownedBy(cl *call, b []byte, info transport.Info) bool {
 // copied whole (by handle, or an iterator's yield) right after its fields
 // were stored one by one makes the processor wait for those stores, and a
 // dump is hundreds of messages per read.
-func (c *Conn) deliverDatagram(cl *call, rb *rbuf, info transport.Info, handle func(m *Message) (bool, error)) (bool, error) {
-	var it MessageIter
-	it.Reset(rb.b[:info.N])
+func (c *Conn) deliverDatagram(cl *call, rb *rbuf, info transport.Info, data func(*Message) error, handle func(m *Message) (bool, error)) (bool, error) {
+	b := rb.b[:info.N]
 	for {
+		// MessageIter.Next and load, on locals the compiler keeps in
+		// registers.
 		n := 0
-		for n < len(rb.msgs) && it.Next() {
+		for n < len(rb.msgs) && len(b) >= HeaderLen {
+			l := uint(ne.Uint32(b))
+			if l < HeaderLen || l > uint(len(b)) {
+				b = nil // ownedBy let no malformed datagram through
+				break
+			}
 			m := &rb.msgs[n]
-			it.load(m)
+			m.Header = nativeHeader(b)
+			m.Data = b[HeaderLen:l:l]
 			m.Addr = info.Src
+			m.Creds = nil
+			b = b[min((l+3)&^3, uint(len(b))):]
 			n++
 		}
 		if n == 0 {
@@ -187,21 +205,32 @@ func (c *Conn) deliverDatagram(cl *call, rb *rbuf, info transport.Info, handle f
 		}
 		for i := range n {
 			m := &rb.msgs[i]
-			if m.Header.Type == Done || m.Header.Type == Error {
-				c.mu.Lock()
-				c.endOfDump(cl, m)
-				c.mu.Unlock()
-			}
-			done, err := handle(m)
-			if !done && err == nil {
-				continue
+			var done bool
+			var err error
+			if data != nil && m.Header.Type >= MinType && m.Header.Flags&DumpInterrupted == 0 {
+				// A dump's data message, straight to the caller's
+				// function, without the request's bookkeeping.
+				if cl.dataErr = data(m); cl.dataErr == nil {
+					continue
+				}
+				done = true // abandon the rest of the dump
+			} else {
+				if m.Header.Type == Done || m.Header.Type == Error {
+					c.mu.Lock()
+					c.endOfDump(cl, m)
+					c.mu.Unlock()
+				}
+				if done, err = handle(m); !done && err == nil {
+					continue
+				}
 			}
 			left := 0
 			for j := i + 1; j < n; j++ {
 				cl.end.observe(&rb.msgs[j])
 				left++
 			}
-			for it.Next() {
+			var it MessageIter
+			for it.Reset(b); it.Next(); {
 				m := it.Message()
 				cl.end.observe(&m)
 				left++

@@ -348,21 +348,6 @@ func (it *MessageIter) Data() []byte {
 	return it.cur[HeaderLen:]
 }
 
-// load stores the current message in m (not nil), as Message would, but
-// straight into m: a Message built in a temporary and copied whole makes
-// the processor wait for the temporary's narrow stores (a dump's hot
-// loop). It leaves m.Addr to the caller.
-func (it *MessageIter) load(m *Message) {
-	c := it.cur
-	if len(c) < HeaderLen {
-		*m = Message{}
-		return
-	}
-	m.Header = nativeHeader(c)
-	m.Data = c[HeaderLen:]
-	m.Creds = nil
-}
-
 // Offset returns the offset in the buffer of the byte after the current message.
 func (it *MessageIter) Offset() int { return len(it.b) - len(it.rest) }
 
