@@ -45,7 +45,7 @@ type Conn struct {
 	seq atomic.Uint32
 
 	// sbufs pools send buffers (*[]byte): sends run in parallel.
-	sbufs sync.Pool
+	sbufs cache1[[]byte]
 	sends atomic.Uint64
 	reads atomic.Uint64
 
@@ -335,7 +335,7 @@ func (c *Conn) Send(ctx context.Context, m Message) (Header, error) {
 }
 
 func (c *Conn) send(ctx context.Context, op string, m Message) error {
-	bp, _ := c.sbufs.Get().(*[]byte)
+	bp := c.sbufs.get()
 	if bp == nil {
 		bp = new([]byte)
 	}
@@ -346,7 +346,7 @@ func (c *Conn) send(ctx context.Context, op string, m Message) error {
 	}
 	if cap(b) <= 1<<20 {
 		*bp = b
-		c.sbufs.Put(bp)
+		c.sbufs.put(bp)
 	}
 	if err != nil {
 		if c.isClosed() {

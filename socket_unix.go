@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -41,7 +40,7 @@ type socket struct {
 	// sends pools the state of a send (*sendOp), so that any number of
 	// goroutines send at once, without allocating: Linux does the
 	// kernel's work for a request inside sendmsg.
-	sends sync.Pool
+	sends cache1[sendOp]
 }
 
 // sendOp is one send in progress.
@@ -57,7 +56,7 @@ type sendOp struct {
 func (op *sendOp) run(fd uintptr) { op.err = op.s.sendTo(fd, op.b, op.dst, &op.sa) }
 
 func (s *socket) getSendOp() *sendOp {
-	if op, ok := s.sends.Get().(*sendOp); ok {
+	if op := s.sends.get(); op != nil {
 		return op
 	}
 	op := &sendOp{s: s}
@@ -212,21 +211,32 @@ func (s *socket) write(ctx context.Context, b []byte, dst transport.Addr) error 
 	}
 	op := s.getSendOp()
 	op.b, op.dst = b, dst
-	defer func() {
-		op.b = nil
-		s.sends.Put(op)
-	}()
+	// A netlink send never blocks on its own socket, so it needs no
+	// poller: Control runs it at once, safely against Close.
+	err := s.fd.Control(op.fn)
+	if err == nil && op.err != 0 {
+		err = s.writeFailed(ctx, op)
+	}
+	op.b = nil
+	s.sends.put(op)
+	return err
+}
+
+// writeFailed handles a send whose sendto failed with op.err: EAGAIN is
+// retried as write says, anything else returned. Apart from write, so
+// that write's usual path has no deferred call.
+func (s *socket) writeFailed(ctx context.Context, op *sendOp) error {
 	var (
 		giveUp time.Time
 		pause  = 50 * time.Microsecond
 		timer  *time.Timer
 	)
-	for {
-		// A netlink send never blocks on its own socket, so it needs no
-		// poller: Control runs it at once, safely against Close.
-		if err := s.fd.Control(op.fn); err != nil {
-			return err
+	defer func() {
+		if timer != nil {
+			timer.Stop()
 		}
+	}()
+	for {
 		if op.err == 0 {
 			return nil
 		}
@@ -239,11 +249,10 @@ func (s *socket) write(ctx context.Context, b []byte, dst transport.Addr) error 
 		}
 		wait := min(pause, giveUp.Sub(now))
 		if wait <= 0 {
-			return fmt.Errorf("%w: destination port %d (%w)", ErrPeerFull, dst.Port, os.NewSyscallError("sendto", unix.EAGAIN))
+			return fmt.Errorf("%w: destination port %d (%w)", ErrPeerFull, op.dst.Port, os.NewSyscallError("sendto", unix.EAGAIN))
 		}
 		if timer == nil {
 			timer = time.NewTimer(wait)
-			defer timer.Stop()
 		} else {
 			timer.Reset(wait)
 		}
@@ -252,9 +261,12 @@ func (s *socket) write(ctx context.Context, b []byte, dst transport.Addr) error 
 		case <-ctx.Done():
 		}
 		if ctx.Err() != nil {
-			return fmt.Errorf("%w: destination port %d: %w (%w)", ErrPeerFull, dst.Port, ctx.Err(), unix.EAGAIN)
+			return fmt.Errorf("%w: destination port %d: %w (%w)", ErrPeerFull, op.dst.Port, ctx.Err(), unix.EAGAIN)
 		}
 		pause = min(2*pause, 10*time.Millisecond)
+		if err := s.fd.Control(op.fn); err != nil {
+			return err
+		}
 	}
 }
 
