@@ -22,7 +22,7 @@ type auxPool struct {
 func (c *Conn) busy() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.calls) > len(c.abandoned) || c.dumpHolder != nil
+	return c.calls.len() > len(c.abandoned) || c.dumpHolder != nil
 }
 
 // takeAux returns an idle request socket, opening one while fewer than the

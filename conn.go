@@ -60,7 +60,7 @@ type Conn struct {
 	aux    *auxPool // extra request sockets (Config.RequestSockets), or nil
 
 	mu       sync.Mutex // guards everything below
-	calls    map[uint32]*call
+	calls    callTable
 	unsol    call // the pseudo-call of Receive
 	unsolLen int  // bytes queued in unsol
 	recent   [64]recentCall
@@ -245,7 +245,6 @@ func newConn(t transport.Transport, cfg Config) *Conn {
 		cfg:      cfg,
 		log:      cfg.Logger,
 		tok:      make(chan struct{}, 1),
-		calls:    make(map[uint32]*call),
 		bufSize:  cfg.MessageBufferSize,
 		port:     t.PortID(),
 		dumpFree: make(chan struct{}),
@@ -717,7 +716,7 @@ func (c *Conn) registerAt(cl *call, seq, port uint32, end ending) (*call, error)
 	if c.closed {
 		return nil, ErrClosed
 	}
-	if old, dup := c.calls[seq]; dup {
+	if old, dup := c.calls.get(seq); dup {
 		if !old.abandoned {
 			return nil, fmt.Errorf("sequence number %d already in flight", seq)
 		}
@@ -733,7 +732,7 @@ func (c *Conn) registerAt(cl *call, seq, port uint32, end ending) (*call, error)
 	}
 	cl.seq, cl.port, cl.suspect, cl.end = seq, port, c.congested, end
 	cl.dataErr = nil
-	c.calls[seq] = cl
+	c.calls.put(seq, cl)
 	return cl, nil
 }
 
@@ -778,8 +777,8 @@ func (c *Conn) finish(cl *call, abandon bool) {
 // ring), gives up the dump slot and returns to the free list. Called with
 // c.mu held.
 func (c *Conn) retire(cl *call) {
-	if c.calls[cl.seq] == cl {
-		delete(c.calls, cl.seq)
+	if got, _ := c.calls.get(cl.seq); got == cl {
+		c.calls.del(cl.seq)
 	}
 	if cl.abandoned {
 		for i, a := range c.abandoned {
@@ -844,15 +843,15 @@ func (c *Conn) failAll(err error) {
 }
 
 func (c *Conn) failLocked(err error, unsol bool) {
-	for _, cl := range c.calls {
+	c.calls.each(func(cl *call) {
 		if cl.abandoned {
-			continue
+			return
 		}
 		if cl.err == nil {
 			cl.err = err
 		}
 		signal(cl)
-	}
+	})
 	if unsol {
 		if c.unsol.err == nil {
 			c.unsol.err = err

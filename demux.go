@@ -344,13 +344,13 @@ func (c *Conn) overrun(self *call, rb *rbuf, oe *OpError) {
 	}
 	c.mu.Lock()
 	c.congested = false
-	for _, cl := range c.calls {
+	c.calls.each(func(cl *call) {
 		if cl.suspect && !cl.abandoned && len(cl.q) == 0 && cl.err == nil {
 			cl.err = oe
 			signal(cl)
 		}
 		cl.suspect = false
-	}
+	})
 	c.mu.Unlock()
 }
 
@@ -454,7 +454,7 @@ func (c *Conn) match(m *Message) *call {
 		return &c.unsol
 	}
 	seq := m.Header.Sequence
-	cl, ok := c.calls[seq]
+	cl, ok := c.calls.get(seq)
 	if m.Addr.Group == 0 {
 		if ok && cl.port == m.Addr.Port && (!c.kernel.stampsPID || m.Header.PID == c.port) {
 			return cl
