@@ -19,37 +19,46 @@ import (
 // ends the call.
 func (c *Conn) run(ctx context.Context, cl *call, batch bool, data func(*Message) error, handle func(m *Message) (bool, error)) error {
 	for {
+		var rb *rbuf
 		c.mu.Lock()
 		q, ferr := cl.q, cl.err
 		cl.q = nil
 		if cl == &c.unsol {
 			c.unsolLen = 0
 		}
-		c.mu.Unlock()
-		if done, err := c.deliver(cl, q, handle); done {
-			return err
-		}
-		if ferr != nil {
-			if cl == &c.unsol && !errors.Is(ferr, ErrClosed) {
-				// A transient failure is reported once: here, not when a
-				// message queued before it ended the call.
-				c.mu.Lock()
-				if cl.err == ferr {
-					cl.err = nil
-				}
-				c.mu.Unlock()
+		if len(q) == 0 && ferr == nil {
+			// Nothing for cl yet: take the token now if it is free (the
+			// usual case of a Conn used by one goroutine). Under c.mu
+			// nothing can be queued for cl after the check above, since
+			// only the token's holder dispatches.
+			select {
+			case c.tok <- struct{}{}:
+				rb = c.getBufLocked()
+			default:
 			}
-			return ferr
 		}
-		if batch && len(q) > 0 {
-			return nil
-		}
+		c.mu.Unlock()
+		if rb == nil {
+			if done, err := c.deliver(cl, q, handle); done {
+				return err
+			}
+			if ferr != nil {
+				if cl == &c.unsol && !errors.Is(ferr, ErrClosed) {
+					// A transient failure is reported once: here, not
+					// when a message queued before it ended the call.
+					c.mu.Lock()
+					if cl.err == ferr {
+						cl.err = nil
+					}
+					c.mu.Unlock()
+				}
+				return ferr
+			}
+			if batch && len(q) > 0 {
+				return nil
+			}
 
-		// Take the token at once when it is free (the usual case of a Conn
-		// used by one goroutine), else wait for it, a message or ctx.
-		select {
-		case c.tok <- struct{}{}:
-		default:
+			// Wait for the token, a message or ctx.
 			select {
 			case <-cl.sig:
 				continue
@@ -57,18 +66,20 @@ func (c *Conn) run(ctx context.Context, cl *call, batch bool, data func(*Message
 			case <-ctx.Done():
 				return ctx.Err()
 			}
-		}
 
-		// This goroutine is the reader. Something may have been queued for
-		// it between the check above and taking the token.
-		c.mu.Lock()
-		pending := len(cl.q) > 0 || cl.err != nil
-		c.mu.Unlock()
-		if pending {
-			<-c.tok
-			continue
+			// This goroutine is the reader. Something may have been
+			// queued for it between the check above and taking the token.
+			c.mu.Lock()
+			pending := len(cl.q) > 0 || cl.err != nil
+			if !pending {
+				rb = c.getBufLocked()
+			}
+			c.mu.Unlock()
+			if pending {
+				<-c.tok
+				continue
+			}
 		}
-		rb := c.getBuf()
 		info, err := c.t.Recv(ctx, rb.b)
 		switch {
 		case err != nil:
@@ -263,7 +274,13 @@ func (c *Conn) requeue(ms []Message) {
 
 func (c *Conn) getBuf() *rbuf {
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	rb := c.getBufLocked()
+	c.mu.Unlock()
+	return rb
+}
+
+// getBufLocked returns a receive buffer; c.mu is held.
+func (c *Conn) getBufLocked() *rbuf {
 	if n := len(c.freeBufs); n > 0 {
 		rb := c.freeBufs[n-1]
 		c.freeBufs = c.freeBufs[:n-1]
