@@ -326,19 +326,19 @@ func (c *Conn) Send(ctx context.Context, m Message) (Header, error) {
 	if m.Header.Sequence == 0 {
 		m.Header.Sequence = c.nextSeq()
 	}
-	if err := c.send(ctx, "send", m); err != nil {
+	if err := c.send(ctx, "send", &m); err != nil {
 		return Header{}, err
 	}
 	m.Header.Length = uint32(HeaderLen + len(m.Data))
 	return m.Header, nil
 }
 
-func (c *Conn) send(ctx context.Context, op string, m Message) error {
+func (c *Conn) send(ctx context.Context, op string, m *Message) error {
 	bp := c.sbufs.get()
 	if bp == nil {
 		bp = new([]byte)
 	}
-	b, err := AppendMessage((*bp)[:0], m)
+	b, err := appendMessage((*bp)[:0], m)
 	if err == nil {
 		err = c.t.Send(ctx, b, m.Addr)
 		c.sends.Add(1)
@@ -497,7 +497,7 @@ func (c *Conn) Dump(ctx context.Context, req Message) iter.Seq2[Message, error] 
 var errStopIteration = errors.New("iteration stopped")
 
 func (c *Conn) request(ctx context.Context, req Message, end ending, fn func(*Message) error) (Ack, error) {
-	if ack, ok, err := c.auxRequest(ctx, req, end, fn); ok {
+	if ack, ok, err := c.auxRequest(ctx, &req, end, fn); ok {
 		return ack, err
 	}
 	op := "execute"
@@ -531,7 +531,7 @@ func (c *Conn) request(ctx context.Context, req Message, end ending, fn func(*Me
 			return Ack{}, &OpError{Op: op, Err: err, Sequence: seq}
 		}
 	}
-	if err := c.send(ctx, op, req); err != nil {
+	if err := c.send(ctx, op, &req); err != nil {
 		return Ack{}, err
 	}
 	sent = true

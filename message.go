@@ -202,6 +202,11 @@ func ParseHeader(b []byte) (Header, error) {
 // AppendMessage appends m, header and payload, to b, padded to 4 bytes. The
 // header's Length is computed from the payload.
 func AppendMessage(b []byte, m Message) ([]byte, error) {
+	return appendMessage(b, &m)
+}
+
+// appendMessage is AppendMessage without the copy of m.
+func appendMessage(b []byte, m *Message) ([]byte, error) {
 	l := HeaderLen + len(m.Data)
 	if l > maxMessageLen {
 		return b, fmt.Errorf("netlink: message of %d bytes exceeds the %d-byte limit", l, maxMessageLen)
