@@ -110,6 +110,9 @@ type call struct {
 	// call holds the Conn's dump slot.
 	abandoned bool
 	holdsDump bool
+	// spare is the receive buffer of the call's last read, given back
+	// when the call is retired (run).
+	spare *rbuf
 	// dataErr is the error of a dump's own function called by
 	// deliverDatagram (run's data), which ends the dump.
 	dataErr error
@@ -789,6 +792,9 @@ func (c *Conn) retire(cl *call) {
 		}
 	}
 	c.releaseDump(cl)
+	if cl.spare != nil {
+		c.putBufLocked(cl.spare)
+	}
 	c.recent[c.recentN%len(c.recent)] = recentCall{cl.seq, cl.port}
 	c.recentN++
 	*cl = call{sig: cl.sig}

@@ -91,6 +91,12 @@ func (c *Conn) run(ctx context.Context, cl *call, batch bool, data func(*Message
 			c.reads.Add(1)
 			<-c.tok
 			done, err := c.deliverDatagram(cl, rb, info, data, handle)
+			if done && cl != &c.unsol && cl.spare == nil {
+				// The call's last read: its buffer goes back when the
+				// call is retired, under that lock.
+				cl.spare = rb
+				return err
+			}
 			c.putBuf(rb)
 			if done {
 				return err
@@ -292,13 +298,18 @@ func (c *Conn) getBufLocked() *rbuf {
 }
 
 func (c *Conn) putBuf(rb *rbuf) {
+	c.mu.Lock()
+	c.putBufLocked(rb)
+	c.mu.Unlock()
+}
+
+// putBufLocked is putBuf with c.mu held.
+func (c *Conn) putBufLocked(rb *rbuf) {
 	clear(rb.own)
 	rb.own = rb.own[:0]
-	c.mu.Lock()
 	if len(c.freeBufs) < 4 {
 		c.freeBufs = append(c.freeBufs, rb)
 	}
-	c.mu.Unlock()
 }
 
 // readFailed handles a failed read of self's goroutine.
