@@ -163,11 +163,11 @@ func (c *Conn) leftover(cl *call, ms []Message) {
 
 // ownedBy reports whether every message of the datagram b read with info
 // is cl's, so that the reader may deliver it straight from the buffer.
-// Anything unusual (truncation, credentials, a group, another port, a
+// Anything unusual (truncation, a group, another port, a
 // malformed message, a peer's request, FreeBSD's pid check) takes the
 // general path, dispatch. Called by cl's owner, which holds the token.
 func (c *Conn) ownedBy(cl *call, b []byte, info transport.Info) bool {
-	if cl == &c.unsol || info.Truncated || info.HasCreds || info.Src.Group != 0 ||
+	if cl == &c.unsol || info.Truncated || info.Src.Group != 0 ||
 		info.Src.Port != cl.port || info.N <= 0 || info.N > len(b) {
 		return false
 	}
@@ -199,6 +199,11 @@ func (c *Conn) ownedBy(cl *call, b []byte, info transport.Info) bool {
 // dump is hundreds of messages per read.
 func (c *Conn) deliverDatagram(cl *call, rb *rbuf, info transport.Info, data func(*Message) error, handle func(m *Message) (bool, error)) (bool, error) {
 	b := rb.b[:info.N]
+	var creds *Credentials
+	if info.HasCreds {
+		rb.info = info
+		creds = &rb.info.Creds
+	}
 	for {
 		// MessageIter.Next and load, on locals the compiler keeps in
 		// registers.
@@ -213,7 +218,7 @@ func (c *Conn) deliverDatagram(cl *call, rb *rbuf, info transport.Info, data fun
 			m.Header = nativeHeader(b)
 			m.Data = b[HeaderLen:l:l]
 			m.Addr = info.Src
-			m.Creds = nil
+			m.Creds = creds
 			b = b[min((l+3)&^3, uint(len(b))):]
 			n++
 		}

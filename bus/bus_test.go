@@ -90,7 +90,23 @@ func TestExecuteBetweenClients(t *testing.T) {
 		require.Len(t, replies, 1)
 		assert.Equal(t, []byte{byte(i), 1, 2, 3}, replies[0].Data)
 		assert.Equal(t, uint32(7000), replies[0].Addr.Port)
+		// The answers' datagrams carry the sender's credentials: they
+		// come with the replies, and stay with the copies Execute returns.
+		require.NotNil(t, replies[0].Creds)
+		assert.Equal(t, int32(unix.Getpid()), replies[0].Creds.PID)
+		assert.Equal(t, uint32(unix.Geteuid()), replies[0].Creds.UID)
 	}
+	// Do hands out the borrowed replies with their credentials too.
+	var seen []netlink.Credentials
+	_, err := a.Do(ctx, netlink.Message{Header: netlink.Header{Type: 0x30}, Data: []byte{9}, Addr: netlink.Addr{Port: 7000}},
+		func(m netlink.Message) error {
+			require.NotNil(t, m.Creds)
+			seen = append(seen, *m.Creds)
+			return nil
+		})
+	require.NoError(t, err)
+	require.Len(t, seen, 1)
+	assert.Equal(t, int32(unix.Getpid()), seen[0].PID)
 }
 
 func TestMulticastDelivery(t *testing.T) {
