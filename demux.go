@@ -204,10 +204,23 @@ func (c *Conn) deliverDatagram(cl *call, rb *rbuf, info transport.Info, data fun
 		rb.info = info
 		creds = &rb.info.Creds
 	}
+	// While a message is out with the caller, cur is its index in the
+	// batch, n the batch's size and rest what follows the batch. A caller
+	// that panics ends its call early, as a break would: the rest of the
+	// datagram is discarded and its end (a dump's DONE in the same
+	// datagram) noted, so that the call is retired and its dump slot freed
+	// rather than left waiting for an end this read already consumed.
+	cur, n := -1, 0
+	var rest []byte
+	defer func() {
+		if cur >= 0 {
+			c.discardRest(cl, rb.msgs[cur+1:n], rest)
+		}
+	}()
 	for {
 		// MessageIter.Next and load, on locals the compiler keeps in
 		// registers.
-		n := 0
+		n = 0
 		for n < len(rb.msgs) && len(b) >= HeaderLen {
 			l := uint(ne.Uint32(b))
 			if l < HeaderLen || l > uint(len(b)) {
@@ -225,10 +238,12 @@ func (c *Conn) deliverDatagram(cl *call, rb *rbuf, info transport.Info, data fun
 		if n == 0 {
 			return false, nil
 		}
+		rest = b
 		for i := range n {
 			m := &rb.msgs[i]
 			var done bool
 			var err error
+			cur = i
 			if data != nil && m.Header.Type >= MinType && m.Header.Flags&DumpInterrupted == 0 {
 				// A dump's data message, straight to the caller's
 				// function, without the request's bookkeeping.
@@ -246,24 +261,34 @@ func (c *Conn) deliverDatagram(cl *call, rb *rbuf, info transport.Info, data fun
 					continue
 				}
 			}
-			left := 0
-			for j := i + 1; j < n; j++ {
-				cl.end.observe(&rb.msgs[j])
-				left++
-			}
-			var it MessageIter
-			for it.Reset(b); it.Next(); {
-				m := it.Message()
-				cl.end.observe(&m)
-				left++
-			}
-			if left > 0 {
-				c.mu.Lock()
-				c.stats.Discarded += uint64(left)
-				c.mu.Unlock()
-			}
+			cur = -1
+			c.discardRest(cl, rb.msgs[i+1:n], b)
 			return true, err
 		}
+		cur = -1
+	}
+}
+
+// discardRest accounts for the messages of cl's datagram after the one
+// that ended its owner's interest: ms, the rest of a batch, then those
+// still in b. They are discarded (counted), and one of them may be the
+// request's end.
+func (c *Conn) discardRest(cl *call, ms []Message, b []byte) {
+	left := 0
+	for j := range ms {
+		cl.end.observe(&ms[j])
+		left++
+	}
+	var it MessageIter
+	for it.Reset(b); it.Next(); {
+		m := it.Message()
+		cl.end.observe(&m)
+		left++
+	}
+	if left > 0 {
+		c.mu.Lock()
+		c.stats.Discarded += uint64(left)
+		c.mu.Unlock()
 	}
 }
 

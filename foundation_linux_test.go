@@ -112,6 +112,51 @@ func TestKernelDumpEarlyEnd(t *testing.T) {
 	}
 }
 
+// A panic in a dump's loop body, when the dump's DONE came in the same
+// datagram as the message being handled (a rule dump: a few rules and the
+// DONE in one read), and another goroutine blocked reading the Conn (in
+// Receive): the next dump still runs at once. The panic had left the dump
+// slot with the abandoned dump, whose end was already read, and the
+// waiting dump could not drain it while Receive held the read token.
+func TestKernelDumpPanicWithDoneInDatagram(t *testing.T) {
+	ns := nettest.NewNS(t)
+	c := dialNS(t, ns, nil)
+	ctx := testContext(t)
+	req := netlink.Message{Header: netlink.Header{Type: unix.RTM_GETRULE}, Data: make([]byte, 12)}
+	rules := 0
+	for _, err := range c.Dump(ctx, req) {
+		require.NoError(t, err)
+		rules++
+	}
+	require.Greater(t, rules, 1, "a namespace starts with its default rules")
+	for range 3 {
+		func() {
+			defer func() { require.Equal(t, "boom", recover()) }()
+			for range c.Dump(ctx, req) {
+				panic("boom")
+			}
+		}()
+	}
+	rctx, rcancel := context.WithCancel(ctx)
+	defer rcancel()
+	received := make(chan struct{})
+	go func() {
+		defer close(received)
+		c.Receive(rctx)
+	}()
+	time.Sleep(50 * time.Millisecond) // Receive is blocked in its read
+	dctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	n := 0
+	for _, err := range c.Dump(dctx, req) {
+		require.NoError(t, err, "the dump after the panics waited for a slot nobody frees")
+		n++
+	}
+	assert.Equal(t, rules, n)
+	rcancel()
+	<-received
+}
+
 // TestKernelConcurrentDumps: goroutines dumping on one Conn all get whole
 // dumps (Linux runs one dump per socket; the Conn queues them).
 func TestKernelConcurrentDumps(t *testing.T) {
