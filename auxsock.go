@@ -11,6 +11,7 @@ type auxPool struct {
 	idle chan *Conn
 	max  int
 	dial func() (*Conn, error)
+	nsfd int // the pool's copy of Config.NetNS, or 0
 
 	mu     sync.Mutex
 	opened []*Conn
@@ -76,9 +77,15 @@ func (c *Conn) auxRequest(ctx context.Context, req *Message, end ending, fn func
 func (p *auxPool) close() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.closed {
+		return
+	}
 	p.closed = true
 	for _, a := range p.opened {
 		a.Close()
+	}
+	if p.nsfd > 0 {
+		closeFD(p.nsfd)
 	}
 }
 

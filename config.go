@@ -13,7 +13,9 @@ type Config struct {
 	// NetNS is an open file descriptor of a network namespace (for example
 	// of /run/netns/NAME) in which to open the kernel socket. 0 means the
 	// calling thread's namespace. Linux only: elsewhere a non-zero value
-	// gives an error wrapping ErrNotSupported.
+	// gives an error wrapping ErrNotSupported. The descriptor may be closed
+	// once Dial returns (with RequestSockets, Dial keeps a copy of it for
+	// the request sockets it opens later).
 	NetNS int
 
 	// PID is an explicit port ID to bind; 0 lets the kernel choose.

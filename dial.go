@@ -30,15 +30,25 @@ func Dial(protocol int, cfg *Config) (*Conn, error) {
 		return nil, err
 	}
 	if conf.RequestSockets > 0 {
-		c.aux = &auxPool{
+		p := &auxPool{
 			idle: make(chan *Conn, conf.RequestSockets),
 			max:  conf.RequestSockets,
-			dial: func() (*Conn, error) {
-				aconf := conf
-				aconf.Groups, aconf.PID, aconf.RequestSockets = nil, 0, 0
-				return Dial(protocol, &aconf)
-			},
 		}
+		if conf.NetNS > 0 {
+			// The request sockets open later, on first need, in the
+			// namespace: a copy of the descriptor, since the caller may
+			// close theirs after Dial (and its number be reused).
+			if p.nsfd, err = dupNetNS(conf.NetNS); err != nil {
+				t.Close()
+				return nil, &OpError{Op: "dial", Err: err}
+			}
+		}
+		p.dial = func() (*Conn, error) {
+			aconf := conf
+			aconf.Groups, aconf.PID, aconf.RequestSockets, aconf.NetNS = nil, 0, 0, p.nsfd
+			return Dial(protocol, &aconf)
+		}
+		c.aux = p
 	}
 	return c, nil
 }

@@ -157,6 +157,50 @@ func TestKernelDumpPanicWithDoneInDatagram(t *testing.T) {
 	<-received
 }
 
+// The caller may close Config.NetNS's descriptor once Dial returns: the
+// request sockets (Config.RequestSockets), opened later on first need, still
+// open in that namespace, even when the descriptor's number was reused for
+// the host's namespace meanwhile.
+func TestKernelRequestSocketsNetNSClosed(t *testing.T) {
+	ns := nettest.NewNS(t)
+	ns.AddDummy(t, "d0")
+	f, err := os.Open(ns.Path())
+	require.NoError(t, err)
+	c, err := netlink.Dial(netlink.Route, &netlink.Config{NetNS: int(f.Fd()), RequestSockets: 1})
+	require.NoError(t, err)
+	t.Cleanup(func() { c.Close() })
+	fd := int(f.Fd())
+	require.NoError(t, f.Close())
+	host, err := os.Open("/proc/self/ns/net") // likely takes the number back
+	require.NoError(t, err)
+	defer host.Close()
+	t.Logf("namespace descriptor %d closed; the host's namespace opened as %d", fd, host.Fd())
+
+	ctx := testContext(t)
+	names := func() []string {
+		var out []string
+		for m, err := range c.Dump(ctx, netlink.Message{Header: netlink.Header{Type: unix.RTM_GETLINK}, Data: make([]byte, unix.SizeofIfInfomsg)}) {
+			require.NoError(t, err)
+			l, err := parseLink(m)
+			require.NoError(t, err)
+			out = append(out, l.Name)
+		}
+		return out
+	}
+	own := names()
+	require.ElementsMatch(t, []string{"lo", "d0"}, own)
+	// A request made while the Conn is busy (inside a dump's loop) goes to
+	// a request socket, opened now.
+	var onAux []string
+	for _, err := range c.Dump(ctx, netlink.Message{Header: netlink.Header{Type: unix.RTM_GETLINK}, Data: make([]byte, unix.SizeofIfInfomsg)}) {
+		require.NoError(t, err)
+		onAux = names()
+		break
+	}
+	// (On the Conn's own socket, that dump would wait for the outer one.)
+	assert.ElementsMatch(t, own, onAux, "the request socket opened in another namespace")
+}
+
 // TestKernelConcurrentDumps: goroutines dumping on one Conn all get whole
 // dumps (Linux runs one dump per socket; the Conn queues them).
 func TestKernelConcurrentDumps(t *testing.T) {

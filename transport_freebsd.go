@@ -195,3 +195,8 @@ func (s *bsdSocket) SetWriteBuffer(n int) error {
 	s.limit.set(v)
 	return nil
 }
+
+// dupNetNS: FreeBSD has no Config.NetNS (dialKernel refuses it first).
+func dupNetNS(int) (int, error) { return 0, notSupported("Config.NetNS") }
+
+func closeFD(fd int) { unix.Close(fd) }

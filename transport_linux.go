@@ -276,3 +276,14 @@ func (s *linuxSocket) SetWriteBuffer(n int) error {
 	}
 	return s.socket.SetWriteBuffer(n)
 }
+
+// dupNetNS returns a close-on-exec copy of the namespace descriptor fd.
+func dupNetNS(fd int) (int, error) {
+	nfd, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return 0, os.NewSyscallError("fcntl F_DUPFD_CLOEXEC (Config.NetNS)", err)
+	}
+	return nfd, nil
+}
+
+func closeFD(fd int) { unix.Close(fd) }

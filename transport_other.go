@@ -14,3 +14,8 @@ const (
 func dialKernel(protocol int, cfg *Config) (transport.Transport, error) {
 	return nil, notSupported("kernel netlink")
 }
+
+// dupNetNS: no kernel netlink here (dialKernel refuses first).
+func dupNetNS(int) (int, error) { return 0, notSupported("Config.NetNS") }
+
+func closeFD(int) {}
