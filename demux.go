@@ -24,7 +24,7 @@ func (c *Conn) run(ctx context.Context, cl *call, batch bool, data func(*Message
 		q, ferr := cl.q, cl.err
 		cl.q = nil
 		if cl == &c.unsol {
-			c.unsolLen = 0
+			q = c.takeUnsol(q)
 		}
 		if len(q) == 0 && ferr == nil {
 			// Nothing for cl yet: take the token now if it is free (the
@@ -292,6 +292,34 @@ func (c *Conn) discardRest(cl *call, ms []Message, b []byte) {
 	}
 }
 
+// takeUnsol returns the next batch of Receive's queue q, leaving the rest
+// queued: the messages before the first mark, or that mark alone (Receive
+// reports a loss or a malformed datagram in its place, as a call of its
+// own). Taking only that much, rather than the whole queue and putting the
+// rest back, keeps a queue of many marks from being copied once per mark.
+// Called with c.mu held.
+func (c *Conn) takeUnsol(q []Message) []Message {
+	k := len(q)
+	for i := range q {
+		if q[i].Header.Length == 0 { // a mark
+			k = max(i, 1)
+			break
+		}
+	}
+	if k < len(q) {
+		c.unsol.q = q[k:]
+	}
+	for i := range q[:k] {
+		if q[i].Header.Length != 0 { // marks are not counted
+			c.unsolLen -= len(q[i].Data) + HeaderLen
+		}
+	}
+	if c.unsol.q == nil {
+		c.unsolLen = 0 // nothing queued: no drift can outlive a drain
+	}
+	return q[:k:k]
+}
+
 // requeue puts messages Receive did not return back at the head of its
 // queue, copying them (they may be borrowed from a receive buffer).
 func (c *Conn) requeue(ms []Message) {
@@ -302,7 +330,9 @@ func (c *Conn) requeue(ms []Message) {
 	c.mu.Lock()
 	c.unsol.q = append(q, c.unsol.q...)
 	for i := range q {
-		c.unsolLen += len(q[i].Data) + HeaderLen
+		if q[i].Header.Length != 0 { // marks are not counted
+			c.unsolLen += len(q[i].Data) + HeaderLen
+		}
 	}
 	c.mu.Unlock()
 	signal(&c.unsol)
