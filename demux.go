@@ -262,7 +262,9 @@ func (c *Conn) deliverDatagram(cl *call, rb *rbuf, info transport.Info, data fun
 				}
 			}
 			cur = -1
-			c.discardRest(cl, rb.msgs[i+1:n], b)
+			if i+1 < n || len(b) > 0 {
+				c.discardRest(cl, rb.msgs[i+1:n], b)
+			}
 			return true, err
 		}
 		cur = -1
