@@ -144,8 +144,26 @@ func (s *socket) SetWriteDeadline(t time.Time) error { return s.fd.SetWriteDeadl
 // Close implements transport.Transport.
 func (s *socket) Close() error { return s.fd.Close() }
 
-// Recv implements transport.Transport.
+// Recv implements transport.Transport. While the descriptor is outside the
+// poller (a Conn that only makes requests: the kernel has queued the reply
+// by the time the request's send returns), the read is made here at once;
+// otherwise, or when it would block, through the poller.
 func (s *socket) Recv(ctx context.Context, b []byte) (transport.Info, error) {
+	if len(b) > 0 && ctx.Err() == nil {
+		if fd, ok := s.fd.Enter(); ok {
+			s.rbuf = b
+			done := s.recvFn(uintptr(fd))
+			s.fd.Leave()
+			s.rbuf = nil
+			if done {
+				n, err := s.readResult()
+				if err != nil {
+					return transport.Info{}, err
+				}
+				return s.infoFn(n, b), nil
+			}
+		}
+	}
 	return s.recvInto(ctx, false, b)
 }
 
@@ -184,6 +202,11 @@ func (s *socket) read(ctx context.Context, try bool, b []byte) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	return s.readResult()
+}
+
+// readResult is the outcome of a completed recvFn.
+func (s *socket) readResult() (int, error) {
 	switch s.rerr {
 	case 0:
 		return s.rn, nil
@@ -207,6 +230,21 @@ func (s *socket) write(ctx context.Context, b []byte, dst transport.Addr) error 
 		return errors.New("netlink: empty message")
 	}
 	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if fd, ok := s.fd.Enter(); ok {
+		// Outside the poller: the send made here, on the stack.
+		var sa sendAddr
+		errno := sendTo(uintptr(fd), b, dst, &sa)
+		s.fd.Leave()
+		if errno == 0 {
+			return nil
+		}
+		op := s.getSendOp()
+		op.b, op.dst, op.err = b, dst, errno
+		err := s.writeFailed(ctx, op)
+		op.b = nil
+		s.sends.put(op)
 		return err
 	}
 	op := s.getSendOp()

@@ -110,6 +110,25 @@ func (p *FD) direct(fn func(fd uintptr)) (handled bool, err error) {
 	return true, nil
 }
 
+// Enter holds the descriptor for one system call that never waits, made by
+// the caller at once, without a closure: ok is false when the descriptor
+// is closed or in the poller (then use Read, Write or Control). A true ok
+// must be followed by Leave.
+func (p *FD) Enter() (fd int, ok bool) {
+	if p.registered.Load() {
+		return -1, false
+	}
+	p.ioMu.RLock()
+	if p.closed.Load() || p.f != nil {
+		p.ioMu.RUnlock()
+		return -1, false
+	}
+	return p.raw, true
+}
+
+// Leave ends what Enter began.
+func (p *FD) Leave() { p.ioMu.RUnlock() }
+
 // direction holds the pre-built closure of the non-blocking fast path, so that
 // a call allocates nothing.
 type direction struct {
