@@ -175,3 +175,48 @@ func TestFDWriteAndControl(t *testing.T) {
 	require.NoError(t, p.Close())
 	require.NoError(t, p.Close(), "Close is idempotent")
 }
+
+// Enter gives the descriptor while it is outside the poller and open, and
+// holds it against Close until Leave; once in the poller, or closed, it
+// refuses.
+func TestFDEnter(t *testing.T) {
+	p, peer := socketpair(t)
+	fd, ok := p.Enter()
+	require.True(t, ok)
+	_, err := unix.Write(peer, []byte("x"))
+	require.NoError(t, err)
+	var buf [8]byte
+	n, err := unix.Read(fd, buf[:])
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+
+	closed := make(chan error, 1)
+	go func() { closed <- p.Close() }()
+	select {
+	case <-closed:
+		t.Fatal("Close did not wait for Leave")
+	case <-time.After(50 * time.Millisecond):
+	}
+	// Still ours: a system call on it works.
+	_, err = unix.Write(peer, []byte("y"))
+	require.NoError(t, err)
+	_, err = unix.Read(fd, buf[:])
+	require.NoError(t, err)
+	p.Leave()
+	require.NoError(t, <-closed)
+	_, ok = p.Enter()
+	assert.False(t, ok, "Enter on a closed descriptor")
+
+	// In the poller (a read that blocked registers it): Enter refuses.
+	q, qpeer := socketpair(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	var r reader
+	require.ErrorIs(t, q.Read(ctx, r.read), context.DeadlineExceeded)
+	_, ok = q.Enter()
+	assert.False(t, ok, "Enter on a descriptor in the poller")
+	_, err = unix.Write(qpeer, []byte("z"))
+	require.NoError(t, err)
+	require.NoError(t, q.Read(context.Background(), r.read))
+	assert.Equal(t, "z", string(r.buf[:r.n]))
+}
