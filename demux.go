@@ -210,17 +210,17 @@ func (c *Conn) deliverDatagram(cl *call, rb *rbuf, info transport.Info, data fun
 	// datagram is discarded and its end (a dump's DONE in the same
 	// datagram) noted, so that the call is retired and its dump slot freed
 	// rather than left waiting for an end this read already consumed.
-	cur, n := -1, 0
+	cur, batch := -1, 0
 	var rest []byte
 	defer func() {
 		if cur >= 0 {
-			c.discardRest(cl, rb.msgs[cur+1:n], rest)
+			c.discardRest(cl, rb.msgs[cur+1:batch], rest)
 		}
 	}()
 	for {
 		// MessageIter.Next and load, on locals the compiler keeps in
-		// registers.
-		n = 0
+		// registers (not the ones the deferred function reads).
+		n := 0
 		for n < len(rb.msgs) && len(b) >= HeaderLen {
 			l := uint(ne.Uint32(b))
 			if l < HeaderLen || l > uint(len(b)) {
@@ -238,7 +238,7 @@ func (c *Conn) deliverDatagram(cl *call, rb *rbuf, info transport.Info, data fun
 		if n == 0 {
 			return false, nil
 		}
-		rest = b
+		batch, rest = n, b
 		for i := range n {
 			m := &rb.msgs[i]
 			var done bool
