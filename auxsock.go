@@ -60,7 +60,7 @@ func (c *Conn) putAux(a *Conn) {
 
 // auxRequest runs the request on a request socket when the Conn has them,
 // is busy, and the request may go elsewhere; ok is false when it did not.
-func (c *Conn) auxRequest(ctx context.Context, req *Message, end ending, fn func(*Message) error) (Ack, bool, error) {
+func (c *Conn) auxRequest(ctx context.Context, req *Message, end ending, yield func(Message, error) bool, fn func(*Message) error) (Ack, bool, error) {
 	if c.aux == nil || req.Addr.Port != 0 || req.Header.Flags&Echo != 0 || !c.busy() {
 		return Ack{}, false, nil
 	}
@@ -69,7 +69,7 @@ func (c *Conn) auxRequest(ctx context.Context, req *Message, end ending, fn func
 		return Ack{}, false, nil
 	}
 	defer c.putAux(a)
-	ack, err := a.request(ctx, *req, end, fn)
+	ack, err := a.request(ctx, *req, end, yield, fn)
 	return ack, true, err
 }
 

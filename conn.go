@@ -113,9 +113,9 @@ type call struct {
 	// spare is the receive buffer of the call's last read, given back
 	// when the call is retired (run).
 	spare *rbuf
-	// dataErr is the error of a dump's own function called by
-	// deliverDatagram (run's data), which ends the dump.
-	dataErr error
+	// stopped: a dump's yield, called by deliverDatagram (run's yield),
+	// returned false, which ends the dump.
+	stopped bool
 }
 
 // ending is what a request waits for before it is complete.
@@ -443,7 +443,7 @@ var errRequeue = errors.New("requeue")
 // side answers after the ACK (audit) are waited for; see quirks.go.
 func (c *Conn) Execute(ctx context.Context, req Message) ([]Message, error) {
 	var out []Message
-	_, err := c.request(ctx, req, ending{dump: req.Header.Flags&Dump == Dump}, func(m *Message) error {
+	_, err := c.request(ctx, req, ending{dump: req.Header.Flags&Dump == Dump}, nil, func(m *Message) error {
 		out = append(out, copyMessage(m))
 		return nil
 	})
@@ -456,7 +456,7 @@ func (c *Conn) Execute(ctx context.Context, req Message) ([]Message, error) {
 // from fn stops the calls to fn; for a do-request Do still reads up to the
 // ACK and then returns that error; a dump is abandoned (see Conn).
 func (c *Conn) Do(ctx context.Context, req Message, fn func(Message) error) (Ack, error) {
-	return c.request(ctx, req, ending{dump: req.Header.Flags&Dump == Dump}, func(m *Message) error { return fn(*m) })
+	return c.request(ctx, req, ending{dump: req.Header.Flags&Dump == Dump}, nil, func(m *Message) error { return fn(*m) })
 }
 
 // Query sends req without asking for an acknowledgement and calls fn with
@@ -469,7 +469,7 @@ func (c *Conn) Do(ctx context.Context, req Message, fn func(Message) error) (Ack
 // the rest to Receive. The message is borrowed, as in Do.
 func (c *Conn) Query(ctx context.Context, req Message, fn func(Message) error) error {
 	req.Header.Flags &^= Acknowledge
-	_, err := c.request(ctx, req, ending{noAck: true}, func(m *Message) error { return fn(*m) })
+	_, err := c.request(ctx, req, ending{noAck: true}, nil, func(m *Message) error { return fn(*m) })
 	return err
 }
 
@@ -484,14 +484,16 @@ func (c *Conn) Dump(ctx context.Context, req Message) iter.Seq2[Message, error] 
 	return func(yield func(Message, error) bool) {
 		req.Header.Flags |= Dump
 		stopped := false
-		_, err := c.request(ctx, req, ending{dump: true}, func(m *Message) error {
+		// The data messages of datagrams read by this goroutine go to
+		// yield itself (request's yield); the rest through fn.
+		_, err := c.request(ctx, req, ending{dump: true}, yield, func(m *Message) error {
 			if !yield(*m, nil) {
 				stopped = true
 				return errStopIteration
 			}
 			return nil
 		})
-		if err != nil && !stopped {
+		if err != nil && !stopped && err != errStopIteration {
 			yield(Message{}, err)
 		}
 	}
@@ -499,8 +501,12 @@ func (c *Conn) Dump(ctx context.Context, req Message) iter.Seq2[Message, error] 
 
 var errStopIteration = errors.New("iteration stopped")
 
-func (c *Conn) request(ctx context.Context, req Message, end ending, fn func(*Message) error) (Ack, error) {
-	if ack, ok, err := c.auxRequest(ctx, &req, end, fn); ok {
+// request runs req, handing its replies to fn. A dump may also give its
+// iterator's yield, which then takes the data messages of datagrams this
+// goroutine reads, without fn (a false return ends the dump with
+// errStopIteration).
+func (c *Conn) request(ctx context.Context, req Message, end ending, yield func(Message, error) bool, fn func(*Message) error) (Ack, error) {
+	if ack, ok, err := c.auxRequest(ctx, &req, end, yield, fn); ok {
 		return ack, err
 	}
 	op := "execute"
@@ -548,11 +554,10 @@ func (c *Conn) request(ctx context.Context, req Message, end ending, fn func(*Me
 	// dump, most do-requests) skip the bookkeeping: a dump is hundreds of
 	// them per read.
 	dataEnds := end.noAck || end.afterAck != afterAckNone
-	var data func(*Message) error
-	if end.dump && !dataEnds {
-		data = fn
+	if !end.dump || dataEnds {
+		yield = nil
 	}
-	err = c.run(ctx, cl, false, data, func(m *Message) (bool, error) {
+	err = c.run(ctx, cl, false, yield, func(m *Message) (bool, error) {
 		if m.Header.Flags&DumpInterrupted != 0 {
 			interrupted = true
 		}
@@ -602,8 +607,8 @@ func (c *Conn) request(ctx context.Context, req Message, end ending, fn func(*Me
 		return ack, err
 	case fnErr != nil:
 		return ack, fnErr
-	case cl.dataErr != nil:
-		return ack, cl.dataErr
+	case cl.stopped:
+		return ack, errStopIteration
 	case interrupted:
 		return ack, &OpError{Op: op, Err: ErrDumpInterrupted, Sequence: seq}
 	}
@@ -734,7 +739,7 @@ func (c *Conn) registerAt(cl *call, seq, port uint32, end ending) (*call, error)
 		}
 	}
 	cl.seq, cl.port, cl.suspect, cl.end = seq, port, c.congested, end
-	cl.dataErr = nil
+	cl.stopped = false
 	c.calls.put(seq, cl)
 	return cl, nil
 }

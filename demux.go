@@ -13,11 +13,11 @@ import (
 // reads this goroutine makes while holding the read token; in that case they
 // are borrowed from a receive buffer the goroutine keeps until it has handled
 // them, after giving the token back, so that handle may itself use the Conn.
-// With batch set, run returns after the first non-empty batch. data, when
-// not nil (a dump's function), takes the data messages of datagrams read
-// here, all cl's, before handle would; its error goes to cl.dataErr and
-// ends the call.
-func (c *Conn) run(ctx context.Context, cl *call, batch bool, data func(*Message) error, handle func(m *Message) (bool, error)) error {
+// With batch set, run returns after the first non-empty batch. yield, when
+// not nil (a dump's iterator), takes the data messages of datagrams read
+// here, all cl's, before handle would; when it returns false, cl.stopped
+// is set and the call ends.
+func (c *Conn) run(ctx context.Context, cl *call, batch bool, yield func(Message, error) bool, handle func(m *Message) (bool, error)) error {
 	for {
 		var rb *rbuf
 		c.mu.Lock()
@@ -90,7 +90,7 @@ func (c *Conn) run(ctx context.Context, cl *call, batch bool, data func(*Message
 			// message headers.
 			c.reads.Add(1)
 			<-c.tok
-			done, err := c.deliverDatagram(cl, rb, info, data, handle)
+			done, err := c.deliverDatagram(cl, rb, info, yield, handle)
 			if done && cl != &c.unsol && cl.spare == nil {
 				// The call's last read: its buffer goes back when the
 				// call is retired, under that lock.
@@ -197,7 +197,7 @@ func (c *Conn) ownedBy(cl *call, b []byte, info transport.Info) bool {
 // copied whole (by handle, or an iterator's yield) right after its fields
 // were stored one by one makes the processor wait for those stores, and a
 // dump is hundreds of messages per read.
-func (c *Conn) deliverDatagram(cl *call, rb *rbuf, info transport.Info, data func(*Message) error, handle func(m *Message) (bool, error)) (bool, error) {
+func (c *Conn) deliverDatagram(cl *call, rb *rbuf, info transport.Info, yield func(Message, error) bool, handle func(m *Message) (bool, error)) (bool, error) {
 	b := rb.b[:info.N]
 	var creds *Credentials
 	if info.HasCreds {
@@ -244,12 +244,13 @@ func (c *Conn) deliverDatagram(cl *call, rb *rbuf, info transport.Info, data fun
 			var done bool
 			var err error
 			cur = i
-			if data != nil && m.Header.Type >= MinType && m.Header.Flags&DumpInterrupted == 0 {
-				// A dump's data message, straight to the caller's
-				// function, without the request's bookkeeping.
-				if cl.dataErr = data(m); cl.dataErr == nil {
+			if yield != nil && m.Header.Type >= MinType && m.Header.Flags&DumpInterrupted == 0 {
+				// A dump's data message, straight to its iterator's
+				// loop body, without the request's bookkeeping.
+				if yield(*m, nil) {
 					continue
 				}
+				cl.stopped = true
 				done = true // abandon the rest of the dump
 			} else {
 				if m.Header.Type == Done || m.Header.Type == Error {
