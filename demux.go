@@ -382,8 +382,16 @@ func (c *Conn) readFailed(ctx context.Context, self *call, rb *rbuf, err error) 
 		oe := &OpError{Op: "receive", Err: err}
 		c.overrun(self, rb, oe)
 		return oe
-	case ctx.Err() != nil, errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return err
+	case ctx.Err() != nil:
+		// The read failed otherwise while ctx ended: a Close racing the
+		// cancellation closed the descriptor under it. Say one of the
+		// two, never the descriptor's own error.
+		if c.isClosed() {
+			return ErrClosed
+		}
+		return ctx.Err()
 	}
 	var ne interface{ Timeout() bool }
 	if errors.As(err, &ne) && ne.Timeout() {

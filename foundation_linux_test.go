@@ -383,3 +383,47 @@ func socketFDs(t *testing.T) int {
 	}
 	return n
 }
+
+// Config.NetNS of -1 (int(f.Fd()) of a nil *os.File after an ignored open
+// error) is refused, not taken as the caller's own namespace.
+func TestDialNegativeNetNS(t *testing.T) {
+	c, err := netlink.Dial(netlink.Route, &netlink.Config{NetNS: -1})
+	if err == nil {
+		c.Close()
+	}
+	require.ErrorIs(t, err, os.ErrInvalid)
+}
+
+// A Close racing a cancelled Receive (cancel first, then Close, and the
+// other way round) ends it with ErrClosed or the context's error, never the
+// closed descriptor's own error.
+func TestKernelReceiveCancelThenClose(t *testing.T) {
+	ns := nettest.NewNS(t)
+	for i := range 100 {
+		f, err := os.Open(ns.Path())
+		require.NoError(t, err)
+		c, err := netlink.Dial(netlink.Route, &netlink.Config{NetNS: int(f.Fd())})
+		f.Close()
+		require.NoError(t, err)
+		ctx, cancel := context.WithCancel(context.Background())
+		got := make(chan error, 1)
+		go func() {
+			_, err := c.Receive(ctx)
+			got <- err
+		}()
+		time.Sleep(time.Millisecond)
+		if i%2 == 0 {
+			cancel()
+			c.Close()
+		} else {
+			c.Close()
+			cancel()
+		}
+		err = <-got
+		require.Error(t, err)
+		if !errors.Is(err, netlink.ErrClosed) && !errors.Is(err, context.Canceled) {
+			t.Fatalf("round %d: %v is neither ErrClosed nor context.Canceled", i, err)
+		}
+		cancel()
+	}
+}

@@ -42,6 +42,10 @@ type linuxSocket struct {
 
 func dialKernel(protocol int, cfg *Config) (transport.Transport, error) {
 	var fd int
+	if cfg.NetNS < 0 {
+		// int(f.Fd()) of a nil *os.File: never the caller's own namespace.
+		return nil, fmt.Errorf("Config.NetNS %d is not a descriptor: %w", cfg.NetNS, os.ErrInvalid)
+	}
 	err := inNetNS(cfg.NetNS, func() error {
 		var err error
 		fd, err = unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, protocol)
