@@ -313,9 +313,7 @@ func (c *Conn) takeUnsol(q []Message) []Message {
 		c.unsol.q = q[k:]
 	}
 	for i := range q[:k] {
-		if q[i].Header.Length != 0 { // marks are not counted
-			c.unsolLen -= len(q[i].Data) + HeaderLen
-		}
+		c.unsolLen -= queuedBytes(&q[i])
 	}
 	if c.unsol.q == nil {
 		c.unsolLen = 0 // nothing queued: no drift can outlive a drain
@@ -333,9 +331,7 @@ func (c *Conn) requeue(ms []Message) {
 	c.mu.Lock()
 	c.unsol.q = append(q, c.unsol.q...)
 	for i := range q {
-		if q[i].Header.Length != 0 { // marks are not counted
-			c.unsolLen += len(q[i].Data) + HeaderLen
-		}
+		c.unsolLen += queuedBytes(&q[i])
 	}
 	c.mu.Unlock()
 	signal(&c.unsol)
@@ -535,7 +531,17 @@ func (c *Conn) dispatch(self *call, rb *rbuf, info transport.Info) error {
 		desc := fmt.Sprintf("%d-byte datagram from port %d, group %d, unreadable from offset %d: %v",
 			info.N, info.Src.Port, info.Src.Group, it.Offset(), it.Err())
 		c.log.Debug("malformed datagram", "detail", desc)
-		c.queueMark(Message{Header: Header{Type: markMalformed}, Data: []byte(desc)})
+		mark := Message{Header: Header{Type: markMalformed}, Data: []byte(desc)}
+		if c.unsolLen+queuedBytes(&mark) > c.cfg.QueueLimit {
+			// Reports count against the queue's bound like messages: a
+			// flood of garbage (anyone may send to a USERSOCK port)
+			// becomes one overrun, not unbounded memory.
+			c.stats.Overruns++
+			c.queueMark(overrunMark)
+		} else {
+			c.unsolLen += queuedBytes(&mark)
+			c.queueMark(mark)
+		}
 	}
 	c.mu.Unlock()
 	if failErr != nil && len(rb.own) == 0 {
@@ -604,6 +610,15 @@ func (c *Conn) queueUnsol(m *Message) {
 	c.unsolLen += len(m.Data) + HeaderLen
 	c.unsol.q = append(c.unsol.q, copyMessage(m))
 	signal(&c.unsol)
+}
+
+// queuedBytes is what m counts against Config.QueueLimit: its length, or
+// nothing for an overrun mark.
+func queuedBytes(m *Message) int {
+	if m.Header.Length == 0 && m.Header.Type == 0 {
+		return 0
+	}
+	return len(m.Data) + HeaderLen
 }
 
 // queueMark queues a mark for Receive: an overrun (never two in a row) or

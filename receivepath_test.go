@@ -3,6 +3,7 @@ package netlink_test
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"runtime"
 	"testing"
 	"time"
@@ -300,4 +301,48 @@ func TestReceiveQueueWithManyMarks(t *testing.T) {
 	// got's growth and one error per report; a copy of the rest of the
 	// queue per report would be over 2,000,000 allocations.
 	assert.Less(t, after.Mallocs-before.Mallocs, uint64(5000), "allocations while draining")
+}
+
+// Reports of malformed datagrams count against Config.QueueLimit like
+// messages: a flood of garbage (anyone in the namespace may send to a
+// USERSOCK port) queues at most QueueLimit bytes of reports and then one
+// overrun, not a report per datagram.
+func TestMalformedFloodBounded(t *testing.T) {
+	const limit = 4096
+	c := nltest.Dial(func(req []netlink.Message) ([]netlink.Message, error) { return nil, nil }, nltest.WithConfig(&netlink.Config{QueueLimit: limit}))
+	defer c.Close()
+	mem, err := nltest.MemOf(c)
+	require.NoError(t, err)
+	const flood = 10000
+	for range flood {
+		mem.Inject(nltest.Read{Data: []byte{1, 2, 3}})
+	}
+	ctx := testCtx(t)
+	_, err = c.Execute(ctx, netlink.Message{Header: netlink.Header{Type: 0x20}}) // reads the flood first
+	require.NoError(t, err)
+	st := c.Stats()
+	assert.Equal(t, uint64(flood), st.Malformed, "every datagram counted")
+	assert.Positive(t, st.Overruns, "the reports past the limit became an overrun")
+
+	malformed, overruns := 0, 0
+	for {
+		rctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+		err := c.ReceiveBorrowed(rctx, func(netlink.Message) { t.Fatal("a message from garbage") })
+		cancel()
+		if errors.Is(err, context.DeadlineExceeded) {
+			break
+		}
+		switch {
+		case errors.Is(err, netlink.ErrMalformed):
+			malformed++
+		case errors.Is(err, netlink.ErrOverrun):
+			overruns++
+		default:
+			t.Fatalf("unexpected %v", err)
+		}
+	}
+	t.Logf("%d reports, %d overruns queued for %d malformed datagrams", malformed, overruns, flood)
+	assert.Less(t, malformed, limit/16, "reports beyond the queue's bound")
+	assert.Positive(t, malformed)
+	assert.Equal(t, 1, overruns)
 }
