@@ -271,6 +271,9 @@ func (c *Conn) Close() error {
 		return nil
 	}
 	c.closed = true
+	// Dumps waiting for the dump slot wake and see the Conn closed.
+	close(c.dumpFree)
+	c.dumpFree = make(chan struct{})
 	c.mu.Unlock()
 	if c.aux != nil {
 		c.aux.close()
@@ -480,6 +483,12 @@ func (c *Conn) Query(ctx context.Context, req Message, fn func(Message) error) e
 // whole (partial) result and then an error wrapping ErrDumpInterrupted.
 // Leaving the loop early abandons the rest of the dump (see Conn): the next
 // dump on the Conn still succeeds at its first try.
+//
+// The loop body may make do-requests on the Conn, but not another dump on
+// the same kernel socket: Linux runs one dump per socket, so the inner dump
+// would wait for the one it runs in, until its context ends or the Conn is
+// closed. Use a second Conn for nested dumps (Config.RequestSockets helps
+// only while one of its sockets is free).
 func (c *Conn) Dump(ctx context.Context, req Message) iter.Seq2[Message, error] {
 	return func(yield func(Message, error) bool) {
 		req.Header.Flags |= Dump

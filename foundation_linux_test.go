@@ -427,3 +427,44 @@ func TestKernelReceiveCancelThenClose(t *testing.T) {
 		cancel()
 	}
 }
+
+// Close wakes a dump waiting for the Conn's dump slot (another dump holds
+// it, its loop body busy): it ends at once with ErrClosed.
+func TestKernelCloseWakesDumpWaiter(t *testing.T) {
+	ns := nettest.NewNS(t)
+	ns.AddDummy(t, "d0")
+	addRoutes(t, ns, 200)
+	c := dialNS(t, ns, nil)
+	ctx := testContext(t)
+	waited := make(chan error, 1)
+	closedAt := make(chan time.Time, 1)
+	first := true
+	for _, err := range c.Dump(ctx, routeDumpReq()) {
+		if err != nil {
+			break // the Conn closed under the holder: fine
+		}
+		if !first {
+			continue
+		}
+		first = false
+		go func() {
+			var werr error
+			for _, err := range c.Dump(ctx, routeDumpReq()) {
+				if err != nil {
+					werr = err
+				}
+			}
+			waited <- werr
+		}()
+		time.Sleep(50 * time.Millisecond) // the second dump waits for the slot
+		closedAt <- time.Now()
+		c.Close()
+		select {
+		case err := <-waited:
+			require.ErrorIs(t, err, netlink.ErrClosed)
+			assert.Less(t, time.Since(<-closedAt), time.Second)
+		case <-time.After(3 * time.Second):
+			t.Fatal("the waiting dump did not end after Close")
+		}
+	}
+}
