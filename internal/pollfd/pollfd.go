@@ -213,6 +213,17 @@ func (p *FD) doIO(ctx context.Context, read bool, fn func(fd uintptr) bool) erro
 	if ctx.Done() == nil {
 		return run(fn)
 	}
+	// A deadline already past fails the call, as run would, before the
+	// fast path below (which does not look at deadlines) could succeed.
+	p.mu.Lock()
+	dl := p.writeDL
+	if read {
+		dl = p.readDL
+	}
+	p.mu.Unlock()
+	if !dl.IsZero() && !time.Now().Before(dl) {
+		return os.ErrDeadlineExceeded
+	}
 	// Fast path: try once without arming anything; a reply the kernel has
 	// already queued (the usual case right after a request) is read here.
 	d.fn, d.done = fn, false

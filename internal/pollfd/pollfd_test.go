@@ -220,3 +220,21 @@ func TestFDEnter(t *testing.T) {
 	require.NoError(t, q.Read(context.Background(), r.read))
 	assert.Equal(t, "z", string(r.buf[:r.n]))
 }
+
+// A read deadline already past fails Read with a cancellable context too,
+// as it does with one that cannot be cancelled, even with data queued.
+func TestFDPastDeadlineWithCancellableContext(t *testing.T) {
+	p, peer := socketpair(t)
+	_, err := unix.Write(peer, []byte("queued"))
+	require.NoError(t, err)
+	require.NoError(t, p.SetReadDeadline(time.Now().Add(-time.Second)))
+	var r reader
+	require.ErrorIs(t, p.Read(context.Background(), r.read), os.ErrDeadlineExceeded)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	require.ErrorIs(t, p.Read(ctx, r.read), os.ErrDeadlineExceeded)
+	// Cleared, the queued datagram is read.
+	require.NoError(t, p.SetReadDeadline(time.Time{}))
+	require.NoError(t, p.Read(ctx, r.read))
+	assert.Equal(t, "queued", string(r.buf[:r.n]))
+}
