@@ -35,7 +35,8 @@ var (
 	ErrMalformed = errors.New("malformed netlink datagram")
 	// ErrPeerFull reports a send to a peer whose receive queue stayed full
 	// (EAGAIN from NETLINK_USERSOCK, or the bus's answer) until the context
-	// or deadline ended the retries.
+	// or deadline ended the retries. The error also wraps the context's
+	// error when the context ended them.
 	ErrPeerFull = errors.New("the receiving socket's queue is full")
 )
 

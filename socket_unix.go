@@ -287,6 +287,11 @@ func (s *socket) writeFailed(ctx context.Context, op *sendOp) error {
 		}
 		wait := min(pause, giveUp.Sub(now))
 		if wait <= 0 {
+			if d, ok := ctx.Deadline(); ok && !now.Before(d) {
+				// The context's deadline ended the retries: say so, as a
+				// cancellation does.
+				return fmt.Errorf("%w: destination port %d: %w (%w)", ErrPeerFull, op.dst.Port, context.DeadlineExceeded, os.NewSyscallError("sendto", unix.EAGAIN))
+			}
 			return fmt.Errorf("%w: destination port %d (%w)", ErrPeerFull, op.dst.Port, os.NewSyscallError("sendto", unix.EAGAIN))
 		}
 		if timer == nil {

@@ -54,6 +54,7 @@ func TestKernelUsersockFullPeer(t *testing.T) {
 	}
 	require.ErrorIs(t, err, netlink.ErrPeerFull)
 	require.ErrorIs(t, err, unix.EAGAIN)
+	require.ErrorIs(t, err, context.DeadlineExceeded, "the context's deadline ended it")
 	require.Positive(t, sent)
 
 	// No limit from the context: the default bound ends it.
