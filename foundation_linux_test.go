@@ -431,10 +431,7 @@ func TestKernelReceiveCancelThenClose(t *testing.T) {
 // Close wakes a dump waiting for the Conn's dump slot (another dump holds
 // it, its loop body busy): it ends at once with ErrClosed.
 func TestKernelCloseWakesDumpWaiter(t *testing.T) {
-	ns := nettest.NewNS(t)
-	ns.AddDummy(t, "d0")
-	addRoutes(t, ns, 200)
-	c := dialNS(t, ns, nil)
+	_, c, _ := routeNS(t, 200)
 	ctx := testContext(t)
 	waited := make(chan error, 1)
 	closedAt := make(chan time.Time, 1)
