@@ -171,25 +171,20 @@ func (c *Conn) ownedBy(cl *call, b []byte, info transport.Info) bool {
 		info.Src.Port != cl.port || info.N <= 0 || info.N > len(b) {
 		return false
 	}
-	// The walk of MessageIter.Next, on locals the compiler keeps in
-	// registers (a dump's datagram holds hundreds of messages).
 	seq, peer, pid := cl.seq, info.Src.Port != 0, c.port
 	checkPID := c.kernel.stampsPID
-	b = b[:info.N]
-	for len(b) >= HeaderLen {
-		l := uint(ne.Uint32(b))
-		if l < HeaderLen || l > uint(len(b)) {
-			return false // malformed: dispatch says so
+	for rest := b[:info.N]; ; {
+		h, next, ok := splitMessage(rest)
+		if !ok {
+			return len(rest) == 0 // else malformed: dispatch says so
 		}
-		h := b[:HeaderLen:HeaderLen]
 		if ne.Uint32(h[8:12]) != seq ||
 			(peer && HeaderFlags(ne.Uint16(h[6:8]))&Request != 0) ||
 			(checkPID && ne.Uint32(h[12:16]) != pid) {
 			return false
 		}
-		b = b[min((l+3)&^3, uint(len(b))):]
+		rest = next
 	}
-	return len(b) == 0
 }
 
 // deliverDatagram hands the messages of b, all cl's (ownedBy), to handle.
@@ -218,21 +213,21 @@ func (c *Conn) deliverDatagram(cl *call, rb *rbuf, info transport.Info, yield fu
 		}
 	}()
 	for {
-		// MessageIter.Next and load, on locals the compiler keeps in
-		// registers (not the ones the deferred function reads).
+		// On locals the compiler keeps in registers (not the ones the
+		// deferred function reads).
 		n := 0
-		for n < len(rb.msgs) && len(b) >= HeaderLen {
-			l := uint(ne.Uint32(b))
-			if l < HeaderLen || l > uint(len(b)) {
-				b = nil // ownedBy let no malformed datagram through
+		for n < len(rb.msgs) {
+			mb, next, ok := splitMessage(b)
+			if !ok {
+				b = nil // the end: ownedBy let no malformed datagram through
 				break
 			}
 			m := &rb.msgs[n]
-			m.Header = nativeHeader(b)
-			m.Data = b[HeaderLen:l:l]
+			m.Header = nativeHeader(mb)
+			m.Data = mb[HeaderLen:]
 			m.Addr = info.Src
 			m.Creds = creds
-			b = b[min((l+3)&^3, uint(len(b))):]
+			b = next
 			n++
 		}
 		if n == 0 {
@@ -531,15 +526,11 @@ func (c *Conn) dispatch(self *call, rb *rbuf, info transport.Info) error {
 		desc := fmt.Sprintf("%d-byte datagram from port %d, group %d, unreadable from offset %d: %v",
 			info.N, info.Src.Port, info.Src.Group, it.Offset(), it.Err())
 		c.log.Debug("malformed datagram", "detail", desc)
+		// Reports count against the queue's bound like messages: a flood
+		// of garbage (anyone may send to a USERSOCK port) becomes one
+		// overrun, not unbounded memory.
 		mark := Message{Header: Header{Type: markMalformed}, Data: []byte(desc)}
-		if c.unsolLen+queuedBytes(&mark) > c.cfg.QueueLimit {
-			// Reports count against the queue's bound like messages: a
-			// flood of garbage (anyone may send to a USERSOCK port)
-			// becomes one overrun, not unbounded memory.
-			c.stats.Overruns++
-			c.queueMark(overrunMark)
-		} else {
-			c.unsolLen += queuedBytes(&mark)
+		if c.admit(queuedBytes(&mark)) {
 			c.queueMark(mark)
 		}
 	}
@@ -602,14 +593,24 @@ func (c *Conn) endOfDump(cl *call, m *Message) {
 // queueUnsol queues a copy of m for Receive or, when the queue is full
 // (Config.QueueLimit), an overrun mark in its place. Called with c.mu held.
 func (c *Conn) queueUnsol(m *Message) {
-	if c.unsolLen+len(m.Data)+HeaderLen > c.cfg.QueueLimit {
-		c.stats.Overruns++
-		c.queueMark(overrunMark)
+	if !c.admit(queuedBytes(m)) {
 		return
 	}
-	c.unsolLen += len(m.Data) + HeaderLen
 	c.unsol.q = append(c.unsol.q, copyMessage(m))
 	signal(&c.unsol)
+}
+
+// admit counts n more bytes in Receive's queue when they fit
+// Config.QueueLimit; past it, it queues an overrun in their place and
+// reports false. Called with c.mu held.
+func (c *Conn) admit(n int) bool {
+	if c.unsolLen+n > c.cfg.QueueLimit {
+		c.stats.Overruns++
+		c.queueMark(overrunMark)
+		return false
+	}
+	c.unsolLen += n
+	return true
 }
 
 // queuedBytes is what m counts against Config.QueueLimit: its length, or

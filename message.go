@@ -284,6 +284,9 @@ func (it *MessageIter) Reset(b []byte) {
 // stops at the end of the buffer and at a malformed header, which Err then
 // describes. It calls nothing, so that it inlines into the caller's loop.
 func (it *MessageIter) Next() bool {
+	// splitMessage's walk, written out: through the call, Next costs
+	// more than the inliner's budget, or loads the loop of Message()
+	// callers with a store it does not need.
 	r := it.rest
 	if len(r) >= HeaderLen {
 		if l := uint(ne.Uint32(r)); l >= HeaderLen && l <= uint(len(r)) {
@@ -294,6 +297,22 @@ func (it *MessageIter) Next() bool {
 	}
 	it.cur, it.done = nil, true
 	return false
+}
+
+// splitMessage returns the first message of b, header included, and what
+// follows it (past its padding); ok is false at the end of b or at a
+// header whose length does not fit. The Conn's reader walks datagrams with
+// it, on locals the compiler keeps in registers; MessageIter.Next has the
+// same walk written out.
+func splitMessage(b []byte) (m, rest []byte, ok bool) {
+	if len(b) < HeaderLen {
+		return nil, b, false
+	}
+	l := uint(ne.Uint32(b))
+	if l < HeaderLen || l > uint(len(b)) {
+		return nil, b, false
+	}
+	return b[:l:l], b[min((l+3)&^3, uint(len(b))):], true
 }
 
 // malformed describes why the iteration stopped before the end of the

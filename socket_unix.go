@@ -34,9 +34,6 @@ type socket struct {
 	// infoFn describes a read of n bytes into b (source, group, truncation).
 	infoFn func(n int, b []byte) transport.Info
 
-	// sendTo is the per-OS sendto of b to dst, through sa (the caller's,
-	// so that concurrent sends share nothing); it retries EINTR.
-	sendTo func(fd uintptr, b []byte, dst transport.Addr, sa *sendAddr) unix.Errno
 	// sends pools the state of a send (*sendOp), so that any number of
 	// goroutines send at once, without allocating: Linux does the
 	// kernel's work for a request inside sendmsg.
@@ -45,7 +42,6 @@ type socket struct {
 
 // sendOp is one send in progress.
 type sendOp struct {
-	s   *socket
 	b   []byte
 	dst transport.Addr
 	sa  sendAddr
@@ -53,13 +49,15 @@ type sendOp struct {
 	fn  func(fd uintptr) // op.run, built once
 }
 
-func (op *sendOp) run(fd uintptr) { op.err = op.s.sendTo(fd, op.b, op.dst, &op.sa) }
+// run sends with the per-OS sendTo (which retries EINTR), through op's
+// own address, so that concurrent sends share nothing.
+func (op *sendOp) run(fd uintptr) { op.err = sendTo(fd, op.b, op.dst, &op.sa) }
 
 func (s *socket) getSendOp() *sendOp {
 	if op := s.sends.get(); op != nil {
 		return op
 	}
-	op := &sendOp{s: s}
+	op := &sendOp{}
 	op.fn = op.run
 	return op
 }
@@ -232,38 +230,42 @@ func (s *socket) write(ctx context.Context, b []byte, dst transport.Addr) error 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	var errno unix.Errno
 	if fd, ok := s.fd.Enter(); ok {
-		// Outside the poller: the send made here, on the stack.
+		// Outside the poller: the send made here, its address on the
+		// stack.
 		var sa sendAddr
-		errno := sendTo(uintptr(fd), b, dst, &sa)
+		errno = sendTo(uintptr(fd), b, dst, &sa)
 		s.fd.Leave()
-		if errno == 0 {
-			return nil
+	} else {
+		var err error
+		if errno, err = s.sendControl(b, dst); err != nil {
+			return err
 		}
-		op := s.getSendOp()
-		op.b, op.dst, op.err = b, dst, errno
-		err := s.writeFailed(ctx, op)
-		op.b = nil
-		s.sends.put(op)
-		return err
 	}
-	op := s.getSendOp()
-	op.b, op.dst = b, dst
-	// A netlink send never blocks on its own socket, so it needs no
-	// poller: Control runs it at once, safely against Close.
-	err := s.fd.Control(op.fn)
-	if err == nil && op.err != 0 {
-		err = s.writeFailed(ctx, op)
+	if errno == 0 {
+		return nil
 	}
-	op.b = nil
-	s.sends.put(op)
-	return err
+	return s.writeFailed(ctx, b, dst, errno)
 }
 
-// writeFailed handles a send whose sendto failed with op.err: EAGAIN is
+// sendControl sends b to dst through Control: a netlink send never blocks
+// on its own socket, so it needs no poller, and Control runs it at once,
+// safely against Close.
+func (s *socket) sendControl(b []byte, dst transport.Addr) (unix.Errno, error) {
+	op := s.getSendOp()
+	op.b, op.dst = b, dst
+	err := s.fd.Control(op.fn)
+	errno := op.err
+	op.b = nil
+	s.sends.put(op)
+	return errno, err
+}
+
+// writeFailed handles a send whose sendto failed with errno: EAGAIN is
 // retried as write says, anything else returned. Apart from write, so
 // that write's usual path has no deferred call.
-func (s *socket) writeFailed(ctx context.Context, op *sendOp) error {
+func (s *socket) writeFailed(ctx context.Context, b []byte, dst transport.Addr, errno unix.Errno) error {
 	var (
 		giveUp time.Time
 		pause  = 50 * time.Microsecond
@@ -275,11 +277,11 @@ func (s *socket) writeFailed(ctx context.Context, op *sendOp) error {
 		}
 	}()
 	for {
-		if op.err == 0 {
+		if errno == 0 {
 			return nil
 		}
-		if op.err != unix.EAGAIN {
-			return os.NewSyscallError("sendto", op.err)
+		if errno != unix.EAGAIN {
+			return os.NewSyscallError("sendto", errno)
 		}
 		now := time.Now()
 		if giveUp.IsZero() {
@@ -290,9 +292,9 @@ func (s *socket) writeFailed(ctx context.Context, op *sendOp) error {
 			if d, ok := ctx.Deadline(); ok && !now.Before(d) {
 				// The context's deadline ended the retries: say so, as a
 				// cancellation does.
-				return fmt.Errorf("%w: destination port %d: %w (%w)", ErrPeerFull, op.dst.Port, context.DeadlineExceeded, os.NewSyscallError("sendto", unix.EAGAIN))
+				return fmt.Errorf("%w: destination port %d: %w (%w)", ErrPeerFull, dst.Port, context.DeadlineExceeded, os.NewSyscallError("sendto", unix.EAGAIN))
 			}
-			return fmt.Errorf("%w: destination port %d (%w)", ErrPeerFull, op.dst.Port, os.NewSyscallError("sendto", unix.EAGAIN))
+			return fmt.Errorf("%w: destination port %d (%w)", ErrPeerFull, dst.Port, os.NewSyscallError("sendto", unix.EAGAIN))
 		}
 		if timer == nil {
 			timer = time.NewTimer(wait)
@@ -304,10 +306,11 @@ func (s *socket) writeFailed(ctx context.Context, op *sendOp) error {
 		case <-ctx.Done():
 		}
 		if ctx.Err() != nil {
-			return fmt.Errorf("%w: destination port %d: %w (%w)", ErrPeerFull, op.dst.Port, ctx.Err(), unix.EAGAIN)
+			return fmt.Errorf("%w: destination port %d: %w (%w)", ErrPeerFull, dst.Port, ctx.Err(), unix.EAGAIN)
 		}
 		pause = min(2*pause, 10*time.Millisecond)
-		if err := s.fd.Control(op.fn); err != nil {
+		var err error
+		if errno, err = s.sendControl(b, dst); err != nil {
 			return err
 		}
 	}

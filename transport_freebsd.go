@@ -94,7 +94,7 @@ func dialKernel(protocol int, cfg *Config) (transport.Transport, error) {
 	}
 	s := &bsdSocket{socket: socket{fd: pfd, port: port}}
 	s.limit.set(sndbuf)
-	s.recvFn, s.infoFn, s.sendTo = s.recv, s.recvInfo, sendTo
+	s.recvFn, s.infoFn = s.recv, s.recvInfo
 	return s, nil
 }
 

@@ -77,7 +77,7 @@ func dialKernel(protocol int, cfg *Config) (transport.Transport, error) {
 		return nil, err
 	}
 	s := &linuxSocket{socket: socket{fd: pfd, port: nsa.Pid}}
-	s.recvFn, s.infoFn, s.sendTo = s.recv, s.recvInfo, sendTo
+	s.recvFn, s.infoFn = s.recv, s.recvInfo
 	return s, nil
 }
 

@@ -95,18 +95,15 @@ func (p *FD) register() error {
 // direct runs fn on the unregistered descriptor. handled is false when the
 // descriptor is registered and the poller must be used instead.
 func (p *FD) direct(fn func(fd uintptr)) (handled bool, err error) {
-	if p.registered.Load() {
+	fd, ok, closed := p.enter()
+	if !ok {
+		if closed {
+			return true, os.ErrClosed
+		}
 		return false, nil
 	}
-	p.ioMu.RLock()
-	defer p.ioMu.RUnlock()
-	if p.closed.Load() {
-		return true, os.ErrClosed
-	}
-	if p.f != nil {
-		return false, nil
-	}
-	fn(uintptr(p.raw))
+	defer p.Leave()
+	fn(uintptr(fd))
 	return true, nil
 }
 
@@ -115,15 +112,25 @@ func (p *FD) direct(fn func(fd uintptr)) (handled bool, err error) {
 // is closed or in the poller (then use Read, Write or Control). A true ok
 // must be followed by Leave.
 func (p *FD) Enter() (fd int, ok bool) {
+	fd, ok, _ = p.enter()
+	return fd, ok
+}
+
+// enter is Enter, telling a closed descriptor apart from one in the poller.
+func (p *FD) enter() (fd int, ok, closed bool) {
 	if p.registered.Load() {
-		return -1, false
+		return -1, false, false
 	}
 	p.ioMu.RLock()
-	if p.closed.Load() || p.f != nil {
+	if p.closed.Load() {
 		p.ioMu.RUnlock()
-		return -1, false
+		return -1, false, true
 	}
-	return p.raw, true
+	if p.f != nil {
+		p.ioMu.RUnlock()
+		return -1, false, false
+	}
+	return p.raw, true, false
 }
 
 // Leave ends what Enter began.
