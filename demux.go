@@ -280,7 +280,7 @@ func (c *Conn) discardRest(cl *call, ms []Message, b []byte) {
 	var it MessageIter
 	for it.Reset(b); it.Next(); {
 		m := it.Message()
-		cl.end.observe(&m)
+		cl.end.observe(m)
 		left++
 	}
 	if left > 0 {
@@ -472,10 +472,10 @@ func (c *Conn) dispatch(self *call, rb *rbuf, info transport.Info) error {
 		m.Addr = info.Src
 		m.Creds = creds
 		var target *call
-		if last != nil && m.Header.Sequence == last.seq && info.Src.Group == 0 && !c.isPeerRequest(&m) {
+		if last != nil && m.Header.Sequence == last.seq && info.Src.Group == 0 && !c.isPeerRequest(m) {
 			target = last
 		} else {
-			target = c.match(&m)
+			target = c.match(m)
 			if target != &c.unsol {
 				last = target
 			}
@@ -484,18 +484,18 @@ func (c *Conn) dispatch(self *call, rb *rbuf, info transport.Info) error {
 		case target == nil: // absorbed
 		case target.abandoned:
 			c.stats.Discarded++
-			if target.end.observe(&m) {
+			if target.end.observe(m) {
 				c.retire(target)
 				last = nil
 			}
 		case target == self:
-			c.endOfDump(target, &m)
-			rb.own = append(rb.own, m)
+			c.endOfDump(target, m)
+			rb.own = append(rb.own, *m)
 		case target == &c.unsol:
-			c.queueUnsol(&m)
+			c.queueUnsol(m)
 		default:
-			c.endOfDump(target, &m)
-			target.q = append(target.q, copyMessage(&m))
+			c.endOfDump(target, m)
+			target.q = append(target.q, copyMessage(m))
 			signal(target)
 		}
 	}

@@ -34,7 +34,7 @@ func FuzzParseMessages(f *testing.F) {
 			if int(m.Header.Length) != netlink.HeaderLen+len(m.Data) {
 				t.Fatalf("message %d: length %d with %d payload bytes", i, m.Header.Length, len(m.Data))
 			}
-			out, merr := netlink.AppendMessage(nil, m)
+			out, merr := netlink.AppendMessage(nil, *m)
 			if merr != nil {
 				t.Fatalf("re-marshal message %d: %v", i, merr)
 			}

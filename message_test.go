@@ -241,6 +241,31 @@ func TestMessageIterHeaderData(t *testing.T) {
 	}
 }
 
+// Message is borrowed: one Message owned by the iterator, rewritten whole
+// by each call, so a field a caller changed does not leak into the next
+// message, and a copy taken with *m keeps its values.
+func TestMessageIterMessageBorrowed(t *testing.T) {
+	var it netlink.MessageIter
+	assert.Equal(t, netlink.Message{}, *it.Message(), "before Reset")
+	b := append(rawMessage(17, 16, 9, 0, 0, 0), rawMessage(16, 18)...)
+	it.Reset(b)
+	require.True(t, it.Next())
+	m := it.Message()
+	kept := *m
+	m.Addr = netlink.Addr{Port: 5, Group: 3}
+	m.Creds = &netlink.Credentials{PID: 1}
+	m.Header.Type = 99
+	again := it.Message()
+	assert.Same(t, m, again)
+	assert.Equal(t, kept, *again, "a second call rebuilds the message")
+	require.True(t, it.Next())
+	assert.Equal(t, netlink.HeaderType(18), it.Message().Header.Type)
+	assert.Equal(t, netlink.HeaderType(16), kept.Header.Type, "a copy is the caller's")
+	assert.Equal(t, []byte{9}, kept.Data)
+	assert.False(t, it.Next())
+	assert.Equal(t, netlink.Message{}, *it.Message(), "after the end")
+}
+
 func TestHeaderTypeString(t *testing.T) {
 	tests := []struct {
 		t    netlink.HeaderType

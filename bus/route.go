@@ -408,12 +408,12 @@ func (p *peer) control(tflag uint8, payload []byte, rs *routeState) {
 		switch h.Type {
 		case netlink.Noop:
 		case netlink.HeaderType(genl.CtrlID):
-			rs.reply = p.s.reg.Handle(rs.reply, m, p.port.Load())
+			rs.reply = p.s.reg.Handle(rs.reply, *m, p.port.Load())
 			continue
 		case FamilyID:
 			errno, msg = p.command(h, m.Data, rs)
 		default:
-			if p.toFamily(m, payload[off:it.Offset()], rs) {
+			if p.toFamily(*m, payload[off:it.Offset()], rs) {
 				continue
 			}
 			errno, msg = unix.EOPNOTSUPP, fmt.Sprintf("nlbus: the daemon has no family with type %#x", uint16(h.Type))

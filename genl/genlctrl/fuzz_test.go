@@ -35,7 +35,7 @@ func FuzzHandle(f *testing.F) {
 		it.Reset(b)
 		for it.Next() {
 			req := it.Message()
-			buf = r.Handle(buf[:0], req, 42)
+			buf = r.Handle(buf[:0], *req, 42)
 			msgs, err := netlink.ParseMessages(buf)
 			if err != nil {
 				t.Fatalf("answer to %x does not parse: %v", b, err)

@@ -240,7 +240,7 @@ func (s *Server) serve(port uint32, req []byte) []nltest.Read {
 	var it netlink.MessageIter
 	it.Reset(req)
 	for it.Next() {
-		out = s.serveOne(out, port, it.Message())
+		out = s.serveOne(out, port, *it.Message())
 	}
 	if len(out) == 0 {
 		return nil
