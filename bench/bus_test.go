@@ -280,6 +280,77 @@ func BenchmarkBusRoundTrip(b *testing.B) {
 	})
 }
 
+// BenchmarkBusRoundTripPaired measures the direct floor and Conn.Do
+// through the daemon in the same op, alternating blocks of 50 round trips,
+// so that both see the same load on a shared machine; it reports each
+// one's rate and latencies, the ratio of the rates, and the CPU time this
+// process (the client end) spent per round trip in each. The cells of
+// BenchmarkBusRoundTrip run one after the other, and their ratio moves
+// with whatever else the machine did between them.
+func BenchmarkBusRoundTripPaired(b *testing.B) {
+	const block = 50
+	req := msg64(typData, netlink.Request|netlink.Acknowledge, 1)
+	fd := rawFD(b, directPair(b, "echo-raw"))
+	buf := make([]byte, 64<<10)
+	sock, _ := startDaemon(b)
+	startHelper(b, "responder", sock, "PORT=5000")
+	c, err := bus.Dial(&bus.Config{Socket: sock})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	m := netlink.Message{Header: netlink.Header{Type: typData}, Data: make([]byte, 64-16), Addr: netlink.Addr{Port: 5000}}
+	ignore := func(netlink.Message) error { return nil }
+	var direct, daemon latencies
+	var directT, daemonT time.Duration
+	b.ReportAllocs()
+	b.ResetTimer()
+	var ru0, ru1 unix.Rusage
+	var directCPU, daemonCPU time.Duration
+	cpu := func(r *unix.Rusage) time.Duration { return time.Duration(r.Utime.Nano() + r.Stime.Nano()) }
+	for b.Loop() {
+		unix.Getrusage(unix.RUSAGE_SELF, &ru0)
+		for range block {
+			t0 := time.Now()
+			if _, err := unix.Write(fd, req); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := unix.Read(fd, buf); err != nil {
+				b.Fatal(err)
+			}
+			d := time.Since(t0)
+			directT += d
+			direct = append(direct, d)
+		}
+		unix.Getrusage(unix.RUSAGE_SELF, &ru1)
+		directCPU += cpu(&ru1) - cpu(&ru0)
+		for range block {
+			t0 := time.Now()
+			if _, err := c.Do(ctx, m, ignore); err != nil {
+				b.Fatal(err)
+			}
+			d := time.Since(t0)
+			daemonT += d
+			daemon = append(daemon, d)
+		}
+		unix.Getrusage(unix.RUSAGE_SELF, &ru0)
+		daemonCPU += cpu(&ru0) - cpu(&ru1)
+	}
+	b.ReportMetric(float64(directCPU.Nanoseconds())/1e3/float64(len(direct)), "direct-cpu-µs")
+	b.ReportMetric(float64(daemonCPU.Nanoseconds())/1e3/float64(len(daemon)), "daemon-cpu-µs")
+	slices.Sort(direct)
+	slices.Sort(daemon)
+	dr := float64(len(direct)) / directT.Seconds()
+	br := float64(len(daemon)) / daemonT.Seconds()
+	b.ReportMetric(dr, "direct-rt/s")
+	b.ReportMetric(br, "daemon-rt/s")
+	b.ReportMetric(br/dr, "daemon/direct")
+	b.ReportMetric(float64(direct[len(direct)/2].Nanoseconds())/1e3, "direct-p50-µs")
+	b.ReportMetric(float64(daemon[len(daemon)/2].Nanoseconds())/1e3, "daemon-p50-µs")
+	b.ReportMetric(float64(daemon[len(daemon)*99/100].Nanoseconds())/1e3, "daemon-p99-µs")
+}
+
 // BenchmarkBusOneWay: 64-byte messages from one process to another as fast
 // as the sender can go; the receiver counts them (all must arrive).
 // direct: blocking SEQPACKET writes; daemon: Conn.Send through the daemon
