@@ -78,7 +78,12 @@ type Conn struct {
 	stats      Stats
 	// congested is set from an overrun until the drain after it ends.
 	congested bool
-	closed    bool
+	// markCauses holds the transport's error behind an overrun mark in
+	// Receive's queue (the kernel's ENOBUFS, a bus daemon's drop count),
+	// keyed by the mark's Header.Sequence; markSeq numbers them.
+	markCauses map[uint32]error
+	markSeq    uint32
+	closed     bool
 }
 
 // kernelFacts are the properties of a kernel socket that change how
@@ -413,6 +418,9 @@ func (c *Conn) receive(ctx context.Context, fn func(m *Message)) error {
 			}
 			if m.Header.Type == markMalformed {
 				return true, &OpError{Op: "receive", Err: fmt.Errorf("%w: %s", ErrMalformed, m.Data)}
+			}
+			if cause := c.takeMarkCause(m); cause != nil {
+				return true, &OpError{Op: "receive", Err: cause}
 			}
 			return true, &OpError{Op: "receive", Err: ErrOverrun}
 		}

@@ -231,6 +231,46 @@ func TestConnOverrun(t *testing.T) {
 	assert.Zero(t, mem.Pending())
 }
 
+// A kernel socket reports ENOBUFS at the start of a read, ahead of the
+// messages queued before the loss, and keeps dropping silently until its
+// queue is read empty: the Conn drains it and reports the overrun after
+// what the drain read, with the transport's error, so that a caller who
+// rebuilds its view on an overrun never applies an older message on top.
+func TestConnOverrunAfterDrainedMessages(t *testing.T) {
+	ctx := context.Background()
+	c, mem := memConn(t, nil, nltest.MemConfig{}, &netlink.Config{Groups: []uint32{1}})
+	note := func(b byte) nltest.Read {
+		return nltest.Read{Data: datagram(netlink.Message{Header: netlink.Header{Type: typeNew}, Data: []byte{b}}), Src: transport.Addr{Group: 1}}
+	}
+	enobufs := nltest.Read{Err: fmt.Errorf("%w: %w", transport.ErrOverrun, unix.ENOBUFS)}
+	mem.Inject(note(1), enobufs, note(2), note(3))
+
+	var before []byte
+	var err error
+	for err == nil {
+		var got []netlink.Message
+		got, err = c.Receive(ctx)
+		for _, m := range got {
+			before = append(before, m.Data...)
+		}
+	}
+	require.ErrorIs(t, err, netlink.ErrOverrun)
+	require.ErrorIs(t, err, unix.ENOBUFS, "the transport's error is kept")
+	var oe *netlink.OpError
+	require.ErrorAs(t, err, &oe)
+	assert.Equal(t, []byte{1, 2, 3}, before, "the messages read in the drain come before the overrun")
+	assert.Zero(t, mem.Pending())
+
+	// A second loss is reported again, after the first was.
+	mem.Inject(enobufs, note(4))
+	got, err := c.Receive(ctx)
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	assert.Equal(t, []byte{4}, got[0].Data)
+	_, err = c.Receive(ctx)
+	require.ErrorIs(t, err, unix.ENOBUFS)
+}
+
 func TestConnOverrunDuringExecute(t *testing.T) {
 	ctx := context.Background()
 	// An overrun read while a request waits does not fail the request;

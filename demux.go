@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"syscall"
 
 	"github.com/nlbus/netlink/transport"
 )
@@ -372,6 +373,11 @@ func (c *Conn) readFailed(ctx context.Context, self *call, rb *rbuf, err error) 
 	case errors.Is(err, ErrOverrun):
 		oe := &OpError{Op: "receive", Err: err}
 		c.overrun(self, rb, oe)
+		if self == &c.unsol {
+			// Receive takes the overrun from its queue, after the
+			// messages the drain read.
+			return nil
+		}
 		return oe
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return err
@@ -406,16 +412,29 @@ const maxDrainReads = 1 << 12
 
 // overrun handles lost messages. Any reply in flight may have been lost (a
 // congested Linux socket drops unicast replies too), so the requests in
-// flight fail with oe rather than wait forever; Receive gets the overrun in
-// its place in the stream. Then the socket is read until it is empty, which
-// is what ends the kernel's congestion; requests made during the drain whose
-// reply did not arrive fail as well.
+// flight fail with oe rather than wait forever. Then the socket is read
+// until it is empty, which is what ends the kernel's congestion; requests
+// made during the drain whose reply did not arrive fail as well.
+//
+// Receive gets the overrun, with the transport's error, in the stream. For
+// a kernel socket's ENOBUFS that is after the messages the drain read:
+// Linux reports ENOBUFS at the start of the next read, ahead of the
+// messages that were queued before the loss, and drops later messages
+// without another report until a read finds the queue empty, so the loss
+// lies somewhere among what the drain reads. A caller that rebuilds its
+// view on an overrun (a dump) must see the overrun after every message that
+// may predate the loss, or it would apply stale messages on top of the
+// fresh view.
 func (c *Conn) overrun(self *call, rb *rbuf, oe *OpError) {
 	c.log.Debug("receive overrun")
+	// A transport that reports a loss where it happened (the bus daemon
+	// tells a client in its stream) gets the mark in place, before what
+	// the drain reads; a kernel socket's ENOBUFS gets it after.
+	after := errors.Is(oe.Err, syscall.ENOBUFS)
 	c.mu.Lock()
 	c.stats.Overruns++
-	if self != &c.unsol {
-		c.queueMark(overrunMark)
+	if !after {
+		c.queueOverrun(oe.Err)
 	}
 	c.failLocked(oe, false)
 	c.congested = true
@@ -433,6 +452,9 @@ func (c *Conn) overrun(self *call, rb *rbuf, oe *OpError) {
 		}
 	}
 	c.mu.Lock()
+	if after {
+		c.queueOverrun(oe.Err)
+	}
 	c.congested = false
 	c.calls.each(func(cl *call) {
 		if cl.suspect && !cl.abandoned && len(cl.q) == 0 && cl.err == nil {
@@ -632,4 +654,47 @@ func (c *Conn) queueMark(mark Message) {
 	}
 	c.unsol.q = append(c.unsol.q, mark)
 	signal(&c.unsol)
+}
+
+// queueOverrun queues an overrun mark for Receive that reports cause, the
+// transport's error. Two overruns with nothing between them are one; it
+// keeps the first cause, as the first is where the loss began. Called with
+// c.mu held.
+func (c *Conn) queueOverrun(cause error) {
+	if n := len(c.unsol.q); n > 0 && c.unsol.q[n-1].Header.Length == 0 && c.unsol.q[n-1].Header.Type == 0 {
+		if last := &c.unsol.q[n-1]; last.Header.Sequence == 0 {
+			last.Header.Sequence = c.keepMarkCause(cause)
+		}
+		return
+	}
+	mark := overrunMark
+	mark.Header.Sequence = c.keepMarkCause(cause)
+	c.queueMark(mark)
+}
+
+// keepMarkCause files cause for a mark and returns its key (never 0).
+// Called with c.mu held.
+func (c *Conn) keepMarkCause(cause error) uint32 {
+	c.markSeq++
+	if c.markSeq == 0 {
+		c.markSeq = 1
+	}
+	if c.markCauses == nil {
+		c.markCauses = make(map[uint32]error)
+	}
+	c.markCauses[c.markSeq] = cause
+	return c.markSeq
+}
+
+// takeMarkCause returns and forgets the cause filed for the overrun mark
+// m, or nil.
+func (c *Conn) takeMarkCause(m *Message) error {
+	if m.Header.Sequence == 0 {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cause := c.markCauses[m.Header.Sequence]
+	delete(c.markCauses, m.Header.Sequence)
+	return cause
 }

@@ -767,19 +767,26 @@ func TestKernelOverrun(t *testing.T) {
 	require.ErrorAs(t, err, &oe)
 	assert.Equal(t, "receive", oe.Op)
 	assert.ErrorIs(t, err, unix.ENOBUFS)
+	// The kernel reported ENOBUFS ahead of the events still queued from
+	// before the loss; they come first, and the overrun after them: no
+	// event older than the loss may follow the report.
+	assert.Positive(t, events, "the events queued before the loss come before the overrun")
 
-	// Read what is left until the socket is quiet (the kernel clears its
-	// congestion once the queue is empty), then the Conn works again:
-	// requests get their replies and new events arrive.
+	// The socket is quiet now (the drain read it empty, which ends the
+	// kernel's congestion), and the Conn works again: requests get their
+	// replies and new events arrive.
+	stale := 0
 	for {
 		quiet, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
-		_, err := c.Receive(quiet)
+		msgs, err := c.Receive(quiet)
 		cancel()
 		if errors.Is(err, context.DeadlineExceeded) {
 			break
 		}
 		require.NoError(t, err)
+		stale += len(msgs)
 	}
+	assert.Zero(t, stale, "events delivered after the overrun that predate it")
 	msgs, err := c.Execute(ctx, getLinkReq(1))
 	require.NoError(t, err)
 	require.Len(t, msgs, 1)
