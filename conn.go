@@ -661,7 +661,7 @@ func (c *Conn) acquireDump(ctx context.Context, cl *call) error {
 			select {
 			case <-free:
 			case <-ctx.Done():
-				return ctx.Err()
+				return errDumpWait(ctx)
 			}
 			continue
 		}
@@ -669,7 +669,7 @@ func (c *Conn) acquireDump(ctx context.Context, cl *call) error {
 		case <-free:
 			continue
 		case <-ctx.Done():
-			return ctx.Err()
+			return errDumpWait(ctx)
 		case c.tok <- struct{}{}:
 		}
 		err := c.drainAbandoned(ctx, tr, holder)
@@ -678,6 +678,13 @@ func (c *Conn) acquireDump(ctx context.Context, cl *call) error {
 			return err
 		}
 	}
+}
+
+// errDumpWait is the error of a dump whose context ended while it waited
+// for the socket's running dump: it says so, as a dump started in another
+// dump's loop body on the same Conn waits for it forever.
+func errDumpWait(ctx context.Context) error {
+	return fmt.Errorf("waiting for the dump already running on this socket (a dump started in another dump's loop on the same Conn waits for it to end): %w", ctx.Err())
 }
 
 // drainAbandoned reads what is queued on the socket, without waiting, until

@@ -465,3 +465,32 @@ func TestKernelCloseWakesDumpWaiter(t *testing.T) {
 		}
 	}
 }
+
+// A dump started in another dump's loop on the same Conn waits for it; when
+// its context ends, the error says what it waited for (and still wraps the
+// context's error), rather than a bare deadline.
+func TestKernelNestedDumpSaysWhy(t *testing.T) {
+	_, c, _ := routeNS(t, 50)
+	ctx := testContext(t)
+	var inner error
+	for _, err := range c.Dump(ctx, routeDumpReq()) {
+		require.NoError(t, err)
+		short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		for _, err := range c.Dump(short, routeDumpReq()) {
+			if err != nil {
+				inner = err
+			}
+		}
+		cancel()
+		break
+	}
+	require.ErrorIs(t, inner, context.DeadlineExceeded)
+	assert.Contains(t, inner.Error(), "dump already running on this socket")
+	// The outer dump was left early; the next one works at once.
+	n := 0
+	for _, err := range c.Dump(ctx, routeDumpReq()) {
+		require.NoError(t, err)
+		n++
+	}
+	assert.Positive(t, n)
+}
