@@ -226,7 +226,8 @@ func (m Message) MarshalBinary() ([]byte, error) {
 	return AppendMessage(nil, m)
 }
 
-// UnmarshalBinary parses exactly one message from b; Data is copied.
+// UnmarshalBinary parses exactly one message from b into m, replacing all
+// of m (Addr and Creds are zeroed); Data is copied.
 func (m *Message) UnmarshalBinary(b []byte) error {
 	var it MessageIter
 	it.Reset(b)
@@ -240,8 +241,7 @@ func (m *Message) UnmarshalBinary(b []byte) error {
 	if rest := it.Rest(); len(rest) != 0 {
 		return fmt.Errorf("netlink: %d trailing bytes after message", len(rest))
 	}
-	m.Header = got.Header
-	m.Data = append([]byte(nil), got.Data...)
+	*m = Message{Header: got.Header, Data: append([]byte(nil), got.Data...)}
 	return nil
 }
 
@@ -379,7 +379,8 @@ func (it *MessageIter) Data() []byte {
 	return it.cur[HeaderLen:]
 }
 
-// Offset returns the offset in the buffer of the byte after the current message.
+// Offset returns the offset in the buffer of the next message: past the
+// current message and its padding to 4 bytes.
 func (it *MessageIter) Offset() int { return len(it.b) - len(it.rest) }
 
 // Rest returns the bytes not yet iterated.

@@ -314,3 +314,11 @@ func TestAlign(t *testing.T) {
 		assert.Equal(t, want, netlink.Align(n), "Align(%d)", n)
 	}
 }
+
+// UnmarshalBinary replaces the whole Message: an Addr or Creds left from an
+// earlier use do not survive it.
+func TestUnmarshalBinaryReplacesAll(t *testing.T) {
+	m := netlink.Message{Addr: netlink.Addr{Port: 9}, Creds: &netlink.Credentials{PID: 1}}
+	require.NoError(t, m.UnmarshalBinary(rawMessage(17, 16, 7)))
+	assert.Equal(t, netlink.Message{Header: netlink.Header{Length: 17, Type: 16, Sequence: 1, PID: 2}, Data: []byte{7}}, m)
+}
