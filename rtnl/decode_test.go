@@ -488,3 +488,65 @@ func TestMonitorFake(t *testing.T) {
 	}
 	assert.Equal(t, 1, n, "the iterator ends with its context")
 }
+
+// After Close, Next reports ErrClosed, even with events it had read.
+func TestMonitorNextAfterClose(t *testing.T) {
+	nl := nltest.Dial(func([]netlink.Message) ([]netlink.Message, error) { return nil, nil })
+	defer nl.Close()
+	m := rtnl.NewMonitorConn(nl, linux)
+	ctx := context.Background()
+	links := captured(t, "links")
+	require.NoError(t, nltest.Multicast(nl, compat.RtnlgrpLink, links[0], links[1]))
+	ev, err := m.Next(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, rtnl.NewLink, ev.Type)
+	require.NoError(t, m.Close())
+	_, err = m.Next(ctx)
+	require.ErrorIs(t, err, netlink.ErrClosed, "the second event was read before Close")
+}
+
+// Resync runs a dump the kernel flags as interrupted again, as it may have
+// skipped objects, and reports the interruption only when it persists.
+func TestResyncRetriesInterruptedDump(t *testing.T) {
+	ctx := context.Background()
+	link := captured(t, "links")[0]
+	link.Header = netlink.Header{Type: link.Header.Type} // the fake kernel numbers it
+	serve := func(req []netlink.Message) ([]netlink.Message, error) {
+		if uint16(req[0].Header.Type) != compat.RtmGetLink {
+			return nil, nil
+		}
+		return []netlink.Message{link}, nil
+	}
+	for _, tt := range []struct {
+		name       string
+		interrupts int
+		want       int // NewLink events
+		fails      bool
+	}{
+		{"once", 1, 2, false},
+		{"always", -1, 4, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			nl := nltest.Dial(serve, nltest.InterruptDumps(tt.interrupts))
+			defer nl.Close()
+			c := rtnl.NewConn(nl, linux)
+			n := 0
+			var errs []error
+			for ev, err := range c.Resync(ctx, rtnl.KindLink) {
+				if err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				assert.Equal(t, rtnl.NewLink, ev.Type)
+				n++
+			}
+			assert.Equal(t, tt.want, n)
+			if tt.fails {
+				require.Len(t, errs, 1)
+				assert.ErrorIs(t, errs[0], netlink.ErrDumpInterrupted)
+			} else {
+				assert.Empty(t, errs)
+			}
+		})
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"sync/atomic"
 
 	"github.com/nlbus/netlink"
 	"github.com/nlbus/netlink/compat"
@@ -83,12 +84,17 @@ type Event struct {
 // notifications as typed events, in the order the kernel sent them, from
 // one socket subscribed to their groups. When the kernel drops
 // notifications (the socket's receive buffer overflowed) the Monitor
-// reports an Overrun event in their place and carries on. A Monitor is for
-// one goroutine at a time.
+// reports an Overrun event and carries on. Linux does not say where the
+// loss was, only that there was one; the Overrun comes after every event
+// that may predate it (the events still queued when the kernel reported
+// it), so a caller that rebuilds its view at the Overrun (Conn.Resync) and
+// applies the events after it never applies an older event on top. A
+// Monitor is for one goroutine at a time.
 type Monitor struct {
 	nl      *netlink.Conn
 	facts   compat.Facts
 	own     bool
+	closed  atomic.Bool
 	pending []pendingEvent
 	head    int
 }
@@ -121,6 +127,7 @@ func NewMonitorConn(nl *netlink.Conn, facts compat.Facts) *Monitor {
 
 // Close closes the socket if NewMonitor opened it.
 func (m *Monitor) Close() error {
+	m.closed.Store(true)
 	if m.own {
 		return m.nl.Close()
 	}
@@ -134,9 +141,14 @@ func (m *Monitor) Netlink() *netlink.Conn { return m.nl }
 // overrun is returned as an Event of type Overrun, never as an error. A
 // notification that does not decode is skipped and its error returned; the
 // Monitor stays usable. Other errors come from the socket (a cancelled
-// context, a closed Conn).
+// context, a closed Conn). After Close, Next returns an error wrapping
+// netlink.ErrClosed, even for events it had read before.
 func (m *Monitor) Next(ctx context.Context) (Event, error) {
 	for {
+		if m.closed.Load() {
+			m.pending, m.head = nil, 0
+			return Event{}, fmt.Errorf("rtnl: monitor: %w", netlink.ErrClosed)
+		}
 		if m.head < len(m.pending) {
 			p := m.pending[m.head]
 			m.pending[m.head] = pendingEvent{}
@@ -226,35 +238,58 @@ func pick(c bool, a, b EventType) EventType {
 
 // Resync lists the current state of the kinds as New* events (links, then
 // addresses, routes and neighbours), for a caller that rebuilds its view
-// after an Overrun. Use a Conn other than the Monitor's. A failed dump is
-// yielded as an error and Resync goes on with the next kind.
+// after an Overrun. Use a Conn other than the Monitor's. A dump the kernel
+// flags as interrupted (the data changed during it, so it may have skipped
+// objects) is run again, up to four times in all, so its New* events may
+// come more than once; a failed dump is yielded as an error and Resync goes
+// on with the next kind.
+//
+// The Monitor delivers an Overrun after every event that may predate the
+// loss, so a caller that replaces its view with Resync's and then applies
+// the events after the Overrun converges on the kernel's state.
 func (c *Conn) Resync(ctx context.Context, kinds Kinds) iter.Seq2[Event, error] {
 	return func(yield func(Event, error) bool) {
-		if kinds&KindLink != 0 && !resync(ctx, c.Links(ctx, Filter{}), NewLink, func(ev *Event, l *Link) { ev.Link = l }, yield) {
+		if kinds&KindLink != 0 && !resync(ctx, func() iter.Seq2[Link, error] { return c.Links(ctx, Filter{}) }, NewLink, func(ev *Event, l *Link) { ev.Link = l }, yield) {
 			return
 		}
-		if kinds&KindAddress != 0 && !resync(ctx, c.Addresses(ctx, Filter{}), NewAddress, func(ev *Event, a *Address) { ev.Address = a }, yield) {
+		if kinds&KindAddress != 0 && !resync(ctx, func() iter.Seq2[Address, error] { return c.Addresses(ctx, Filter{}) }, NewAddress, func(ev *Event, a *Address) { ev.Address = a }, yield) {
 			return
 		}
-		if kinds&KindRoute != 0 && !resync(ctx, c.Routes(ctx, Filter{}), NewRoute, func(ev *Event, r *Route) { ev.Route = r }, yield) {
+		if kinds&KindRoute != 0 && !resync(ctx, func() iter.Seq2[Route, error] { return c.Routes(ctx, Filter{}) }, NewRoute, func(ev *Event, r *Route) { ev.Route = r }, yield) {
 			return
 		}
 		if kinds&KindNeighbor != 0 {
-			resync(ctx, c.Neighbors(ctx, Filter{}), NewNeighbor, func(ev *Event, n *Neighbor) { ev.Neighbor = n }, yield)
+			resync(ctx, func() iter.Seq2[Neighbor, error] { return c.Neighbors(ctx, Filter{}) }, NewNeighbor, func(ev *Event, n *Neighbor) { ev.Neighbor = n }, yield)
 		}
 	}
 }
 
-func resync[T any](ctx context.Context, seq iter.Seq2[T, error], typ EventType, set func(*Event, *T), yield func(Event, error) bool) bool {
-	for v, err := range seq {
-		if err != nil {
-			return yield(Event{}, err) && ctx.Err() == nil
+// resyncAttempts bounds how many times Resync runs one kind's dump that
+// the kernel flags as interrupted.
+const resyncAttempts = 4
+
+func resync[T any](ctx context.Context, list func() iter.Seq2[T, error], typ EventType, set func(*Event, *T), yield func(Event, error) bool) bool {
+	for attempt := 1; ; attempt++ {
+		interrupted := false
+		for v, err := range list() {
+			if err != nil {
+				// An interrupted dump may have skipped objects that did
+				// not change: run it again rather than leave the caller
+				// a view with holes.
+				if errors.Is(err, netlink.ErrDumpInterrupted) && attempt < resyncAttempts && ctx.Err() == nil {
+					interrupted = true
+					break
+				}
+				return yield(Event{}, err) && ctx.Err() == nil
+			}
+			ev := Event{Type: typ}
+			set(&ev, &v)
+			if !yield(ev, nil) {
+				return false
+			}
 		}
-		ev := Event{Type: typ}
-		set(&ev, &v)
-		if !yield(ev, nil) {
-			return false
+		if !interrupted {
+			return true
 		}
 	}
-	return true
 }
