@@ -37,6 +37,13 @@ func (f Family) String() string {
 // Conn is a typed rtnetlink connection over a *netlink.Conn. It is safe for
 // concurrent use, as the netlink.Conn is. Values it returns are owned by
 // the caller.
+//
+// The listings (Links, Addresses, Routes, Neighbors, Resync) and the
+// lookups Route, Address and Neighbor run a dump, and Linux runs one dump
+// per socket: one of them started inside another's loop on the same Conn
+// waits for that loop to end, so it fails when its context ends (the error
+// says what it waited for). Use a second Conn for nested listings. Link and
+// LinkByName are single requests and may be called inside a loop.
 type Conn struct {
 	nl    *netlink.Conn
 	facts compat.Facts

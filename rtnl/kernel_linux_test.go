@@ -606,3 +606,43 @@ func TestKernelNeighbors(t *testing.T) {
 	assert.Contains(t, v6, "2001:db8::9")
 	assert.NotContains(t, v6, "10.0.0.7")
 }
+
+// Lookups of a link that does not exist wrap ErrNotFound, as the other
+// lookups do; names the kernel would refuse are refused before anything is
+// sent, with a reason, and nothing is created.
+func TestKernelLinkLookupsAndNames(t *testing.T) {
+	ns := nettest.NewNS(t)
+	c := dialNS(t, ns)
+	ctx := ctxT(t)
+	_, err := c.Link(ctx, 9999)
+	require.ErrorIs(t, err, rtnl.ErrNotFound)
+	assert.ErrorIs(t, err, unix.ENODEV)
+	_, err = c.LinkByName(ctx, "nosuch")
+	require.ErrorIs(t, err, rtnl.ErrNotFound)
+	assert.ErrorIs(t, err, unix.ENODEV)
+
+	before := len(collect(t, c.Links(ctx, rtnl.Filter{})))
+	long := "abcdefghijklmnop" // 16 bytes
+	for _, tt := range []struct {
+		name string
+		err  error
+	}{
+		{"long name", c.AddLink(ctx, rtnl.Link{Name: long, Kind: "veth"})},
+		{"long peer", c.AddLink(ctx, rtnl.Link{Name: "v0", PeerName: long, Kind: "veth"})},
+		{"slash", c.AddLink(ctx, rtnl.Link{Name: "a/b", Kind: "dummy"})},
+		{"dot", c.AddLink(ctx, rtnl.Link{Name: "..", Kind: "dummy"})},
+		{"rename", c.SetLinkName(ctx, 1, "lo:0")},
+	} {
+		require.ErrorIs(t, tt.err, rtnl.ErrInvalidName, tt.name)
+	}
+	_, err = c.LinkByName(ctx, long)
+	require.ErrorIs(t, err, rtnl.ErrInvalidName)
+	assert.Contains(t, err.Error(), "16 bytes, more than the 15")
+	assert.Len(t, collect(t, c.Links(ctx, rtnl.Filter{})), before, "nothing was created")
+
+	// Fifteen bytes is a name.
+	require.NoError(t, c.AddLink(ctx, rtnl.Link{Name: long[:15], Kind: "veth", PeerName: "p0"}))
+	l, err := c.LinkByName(ctx, long[:15])
+	require.NoError(t, err)
+	assert.Equal(t, long[:15], l.Name)
+}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"iter"
 	"net"
+	"strings"
+	"syscall"
 	"unsafe"
 
 	"github.com/nlbus/netlink"
@@ -332,13 +334,24 @@ func (c *Conn) Links(ctx context.Context, flt Filter) iter.Seq2[Link, error] {
 	return list(ctx, c, "list links", compat.RtmGetLink, req, decodeLink, keep)
 }
 
-// Link returns the interface with the given index.
+// Link returns the interface with the given index; the error wraps
+// ErrNotFound (and the kernel's ENODEV) when there is none.
 func (c *Conn) Link(ctx context.Context, index int) (Link, error) {
-	return get(ctx, c, "get link", compat.RtmGetLink, ifinfomsg(c.facts, index, 0, 0), DecodeLink)
+	l, err := get(ctx, c, fmt.Sprintf("get link %d", index), compat.RtmGetLink, ifinfomsg(c.facts, index, 0, 0), DecodeLink)
+	return l, lookupErr(err)
 }
 
-// LinkByName returns the interface called name.
+// LinkByName returns the interface called name; the error wraps
+// ErrNotFound (and the kernel's ENODEV) when there is none.
 func (c *Conn) LinkByName(ctx context.Context, name string) (Link, error) {
+	if err := c.checkLinkName("get link", name); err != nil {
+		return Link{}, err
+	}
+	l, err := c.linkByName(ctx, name)
+	return l, lookupErr(err)
+}
+
+func (c *Conn) linkByName(ctx context.Context, name string) (Link, error) {
 	b := ifinfomsg(c.facts, 0, 0, 0)
 	var ae netlink.AttributeEncoder
 	ae.Reset(b)
@@ -360,6 +373,16 @@ func (c *Conn) AddLink(ctx context.Context, l Link) error {
 	op := "add link " + l.Name
 	if l.Kind == "" {
 		return fmt.Errorf("rtnl: %s: no kind", op)
+	}
+	if l.Name != "" {
+		if err := c.checkLinkName(op, l.Name); err != nil {
+			return err
+		}
+	}
+	if l.PeerName != "" {
+		if err := c.checkLinkName(op+" peer", l.PeerName); err != nil {
+			return err
+		}
 	}
 	if !c.facts.HasLinkKind(l.Kind) {
 		return c.notSupported(op + " of kind " + l.Kind)
@@ -475,12 +498,16 @@ func (c *Conn) SetLinkMTU(ctx context.Context, index int, mtu uint32) error {
 	})
 }
 
-// SetLinkName renames the interface (Linux: it must be down). FreeBSD's
-// netlink cannot rename: the error wraps compat.ErrNotSupported.
+// SetLinkName renames the interface. Older Linux kernels refuse to
+// rename a link that is up (EBUSY); newer ones allow it. FreeBSD's netlink
+// cannot rename: the error wraps compat.ErrNotSupported.
 func (c *Conn) SetLinkName(ctx context.Context, index int, name string) error {
 	op := fmt.Sprintf("set link %d name %s", index, name)
 	if c.facts.OS != compat.Linux {
 		return c.notSupported(op)
+	}
+	if err := c.checkLinkName(op, name); err != nil {
+		return err
 	}
 	return c.changeLink(ctx, op, index, 0, 0, func(ae *netlink.AttributeEncoder) {
 		ae.String(compat.IflaIfname, name)
@@ -502,3 +529,44 @@ func (c *Conn) SetLinkMaster(ctx context.Context, index, master int) error {
 
 // ErrNotFound is returned by lookups that found nothing.
 var ErrNotFound = errors.New("rtnl: not found")
+
+// ErrInvalidName is returned, before anything is sent, for an interface
+// name the kernel would refuse: longer than MaxLinkName bytes, or (Linux)
+// empty, "." or "..", or holding '/', ':' or white space.
+var ErrInvalidName = errors.New("rtnl: invalid interface name")
+
+// MaxLinkName is the longest interface name, in bytes: IFNAMSIZ (16 on
+// Linux and FreeBSD) less its terminating NUL.
+const MaxLinkName = 15
+
+// checkLinkName returns an error wrapping ErrInvalidName when the kernel
+// would refuse name.
+func (c *Conn) checkLinkName(op, name string) error {
+	why := ""
+	switch {
+	case len(name) > MaxLinkName:
+		why = fmt.Sprintf("%d bytes, more than the %d an interface name may have", len(name), MaxLinkName)
+	case c.facts.OS == compat.Linux && (name == "" || name == "." || name == ".."):
+		why = "not a name Linux allows"
+	case c.facts.OS == compat.Linux && strings.ContainsAny(name, "/: \t\n\v\f\r"):
+		why = "Linux allows no '/', ':' or white space in interface names"
+	default:
+		return nil
+	}
+	return fmt.Errorf("rtnl: %s: %q: %s: %w", op, name, why, ErrInvalidName)
+}
+
+// lookupError is a lookup's error for an object the kernel says does not
+// exist: it wraps both the kernel's error and ErrNotFound.
+type lookupError struct{ err error }
+
+func (e *lookupError) Error() string   { return e.err.Error() }
+func (e *lookupError) Unwrap() []error { return []error{e.err, ErrNotFound} }
+
+// lookupErr makes a link lookup's ENODEV wrap ErrNotFound as well.
+func lookupErr(err error) error {
+	if err != nil && errors.Is(err, syscall.ENODEV) {
+		return &lookupError{err}
+	}
+	return err
+}
