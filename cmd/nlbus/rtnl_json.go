@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/netip"
 	"strconv"
 
@@ -38,16 +39,64 @@ type rtInfoJSON struct {
 	SlaveKind string `json:"info_slave_kind,omitempty"`
 }
 
+// rtAddrJSON has ip's keys in ip's order (iproute2 ip/ipaddress.c
+// print_addrinfo); the flags are print_ifa_flags'.
 type rtAddrJSON struct {
-	Family    string `json:"family"`
-	Local     string `json:"local"`
-	Peer      string `json:"address,omitempty"`
-	Prefixlen int    `json:"prefixlen"`
-	Broadcast string `json:"broadcast,omitempty"`
-	Scope     string `json:"scope"`
-	Label     string `json:"label,omitempty"`
-	Valid     uint32 `json:"valid_life_time"`
-	Preferred uint32 `json:"preferred_life_time"`
+	Family        string `json:"family"`
+	Local         string `json:"local"`
+	Peer          string `json:"address,omitempty"`
+	Prefixlen     int    `json:"prefixlen"`
+	Metric        uint32 `json:"metric,omitempty"`
+	Broadcast     string `json:"broadcast,omitempty"`
+	Scope         string `json:"scope"`
+	Secondary     bool   `json:"secondary,omitempty"`
+	Temporary     bool   `json:"temporary,omitempty"`
+	Nodad         bool   `json:"nodad,omitempty"`
+	Optimistic    bool   `json:"optimistic,omitempty"`
+	Dadfailed     bool   `json:"dadfailed,omitempty"`
+	Home          bool   `json:"home,omitempty"`
+	Deprecated    bool   `json:"deprecated,omitempty"`
+	Tentative     bool   `json:"tentative,omitempty"`
+	Dynamic       bool   `json:"dynamic,omitempty"`
+	Mngtmpaddr    bool   `json:"mngtmpaddr,omitempty"`
+	Noprefixroute bool   `json:"noprefixroute,omitempty"`
+	Autojoin      bool   `json:"autojoin,omitempty"`
+	StablePrivacy bool   `json:"stable-privacy,omitempty"`
+	IfaFlags      string `json:"ifa_flags,omitempty"`
+	Label         string `json:"label,omitempty"`
+	Valid         uint32 `json:"valid_life_time"`
+	Preferred     uint32 `json:"preferred_life_time"`
+}
+
+// setFlags sets the flag keys from IFA_F_* as iproute2's print_ifa_flags
+// does: IFA_F_SECONDARY is "temporary" on IPv6, IFA_F_PERMANENT is shown
+// by its absence ("dynamic"), and bits it has no name for go, in hex, to
+// "ifa_flags".
+func (j *rtAddrJSON) setFlags(fam rtnl.Family, f uint32) {
+	j.Dynamic = f&compat.IfaFPermanent == 0
+	for _, x := range []struct {
+		mask uint32
+		key  *bool
+	}{
+		{compat.IfaFSecondary, &j.Secondary}, {compat.IfaFNodad, &j.Nodad},
+		{compat.IfaFOptimistic, &j.Optimistic}, {compat.IfaFDadfailed, &j.Dadfailed},
+		{compat.IfaFHomeaddress, &j.Home}, {compat.IfaFDeprecated, &j.Deprecated},
+		{compat.IfaFTentative, &j.Tentative}, {compat.IfaFManagetmpaddr, &j.Mngtmpaddr},
+		{compat.IfaFNoprefixroute, &j.Noprefixroute}, {compat.IfaFMcautojoin, &j.Autojoin},
+		{compat.IfaFStablePrivacy, &j.StablePrivacy},
+	} {
+		if f&x.mask != 0 {
+			*x.key = true
+		}
+	}
+	if j.Secondary && fam == rtnl.IPv6 {
+		j.Secondary, j.Temporary = false, true
+	}
+	if rest := f &^ (compat.IfaFPermanent | compat.IfaFSecondary | compat.IfaFNodad | compat.IfaFOptimistic |
+		compat.IfaFDadfailed | compat.IfaFHomeaddress | compat.IfaFDeprecated | compat.IfaFTentative |
+		compat.IfaFManagetmpaddr | compat.IfaFNoprefixroute | compat.IfaFMcautojoin | compat.IfaFStablePrivacy); rest != 0 {
+		j.IfaFlags = fmt.Sprintf("%02x", rest)
+	}
 }
 
 type rtRouteJSON struct {
@@ -195,7 +244,9 @@ func rtToAddrJSON(a rtnl.Address) rtAddrJSON {
 	j := rtAddrJSON{
 		Family: a.Family.String(), Local: a.Prefix.Addr().String(), Prefixlen: a.Prefix.Bits(),
 		Scope: rtScopeName(a.Scope), Valid: a.ValidLifetime, Preferred: a.PreferredLifetime,
+		Metric: a.Metric,
 	}
+	j.setFlags(a.Family, a.Flags)
 	if a.Peer.IsValid() {
 		j.Peer = a.Peer.String()
 	}

@@ -1,0 +1,93 @@
+//go:build linux
+
+package main
+
+import (
+	"encoding/json"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/nlbus/netlink/internal/nettest"
+)
+
+// rtCanonExcept renders objects as sorted JSON strings, dropping the keys
+// named: every other key ip prints must then be printed by nlbus too.
+func rtCanonExcept(t *testing.T, objs []map[string]any, drop ...string) []string {
+	t.Helper()
+	var out []string
+	for _, o := range objs {
+		k := map[string]any{}
+		for key, v := range o {
+			k[key] = v
+		}
+		for _, key := range drop {
+			delete(k, key)
+		}
+		b, err := json.Marshal(k)
+		require.NoError(t, err)
+		out = append(out, string(b))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// rtFlatAddrs flattens ip addr show's links into their addr_info objects,
+// each with its link's name as "dev".
+func rtFlatAddrs(links []map[string]any) []map[string]any {
+	var out []map[string]any
+	for _, l := range links {
+		infos, _ := l["addr_info"].([]any)
+		for _, i := range infos {
+			a := i.(map[string]any)
+			a["dev"] = l["ifname"]
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func rtIPJSON(t *testing.T, ns *nettest.NS, args ...string) []map[string]any {
+	t.Helper()
+	var v []map[string]any
+	ns.JSON(t, &v, args...)
+	return v
+}
+
+// TestKernelCLIAddrFlags: every key of ip -j addr show's addr_info objects,
+// the IFA_F_* flags among them, but the lifetimes (they count down between
+// the two reads).
+func TestKernelCLIAddrFlags(t *testing.T) {
+	ns := nettest.NewNS(t)
+	ns.AddDummy(t, "d0")
+	// DAD needs a link that does ARP (not ifb, AddDummy's fallback); on d1
+	// it lasts 100 s, so that its addresses stay tentative.
+	ns.Run(t, "link", "add", "d1", "type", "veth", "peer", "name", "d1p")
+	ns.Exec(t, "sysctl", "-qw", "net.ipv6.conf.d1.dad_transmits=100", "net.ipv6.conf.d1.optimistic_dad=1")
+	ns.Batch(t, []string{
+		"link set d1p up",
+		"link set d1 up",
+		"link set d0 up",
+		"addr add 10.0.0.1/24 dev d0",
+		"addr add 10.0.0.2/24 dev d0",               // secondary
+		"addr add 10.0.2.1/24 dev d0 noprefixroute", // noprefixroute
+		"addr add 10.0.3.1/24 dev d0 valid_lft 100 preferred_lft 50",           // dynamic
+		"addr add 10.0.4.1/24 dev d0 metric 20",                                // metric
+		"addr add 10.0.5.1/24 dev d0 valid_lft 100 preferred_lft 0",            // deprecated (IPv4 too)
+		"addr add 2001:db8::1/64 dev d0 nodad home",                            // nodad, home
+		"addr add 2001:db8:1::1/64 dev d0 nodad mngtmpaddr",                    // mngtmpaddr
+		"addr add 2001:db8:2::1/64 dev d0 nodad valid_lft 100 preferred_lft 0", // deprecated, dynamic
+		"addr add 2001:db8:4::1/64 dev d1",                                     // tentative: d1 is down
+	})
+	want := rtCanonExcept(t, rtFlatAddrs(rtIPJSON(t, ns, "addr", "show")), "valid_life_time", "preferred_life_time")
+	for _, flag := range []string{"secondary", "noprefixroute", "dynamic", "metric", "deprecated", "nodad", "home", "mngtmpaddr", "tentative", "optimistic"} {
+		require.Contains(t, strings.Join(want, "\n"), `"`+flag+`"`, "the setup gives no %s address", flag)
+	}
+	rtSettledEqual(t, func() ([]string, []string) {
+		want := rtCanonExcept(t, rtFlatAddrs(rtIPJSON(t, ns, "addr", "show")), "valid_life_time", "preferred_life_time")
+		got := rtCanonExcept(t, rtFlatAddrs(rtNlbusJSON(t, "addr", "list", "--json", "--netns", ns.Name)), "valid_life_time", "preferred_life_time")
+		return want, got
+	})
+}

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"encoding/json"
+	"net/netip"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/nlbus/netlink/compat"
+	"github.com/nlbus/netlink/rtnl"
+)
+
+// rtMarshal renders v as ip -j would: one JSON object.
+func rtMarshal(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	return string(b)
+}
+
+// TestRtAddrFlags checks the address flags against iproute2's
+// print_ifa_flags, the cases a test namespace cannot easily make included
+// (a privacy address, failed DAD, bits ip has no name for).
+func TestRtAddrFlags(t *testing.T) {
+	v4 := rtnl.Address{Family: rtnl.IPv4, Prefix: netip.MustParsePrefix("10.0.0.2/24"), Scope: compat.RtScopeUniverse, Label: "d0"}
+	v6 := rtnl.Address{Family: rtnl.IPv6, Prefix: netip.MustParsePrefix("2001:db8::2/64"), Scope: compat.RtScopeUniverse}
+	for _, c := range []struct {
+		a     rtnl.Address
+		flags uint32
+		want  string
+	}{
+		{v4, compat.IfaFPermanent, `{"family":"inet","local":"10.0.0.2","prefixlen":24,"scope":"global","label":"d0","valid_life_time":0,"preferred_life_time":0}`},
+		{v4, compat.IfaFSecondary, `{"family":"inet","local":"10.0.0.2","prefixlen":24,"scope":"global","secondary":true,"dynamic":true,"label":"d0","valid_life_time":0,"preferred_life_time":0}`},
+		// IFA_F_SECONDARY on IPv6 is a privacy address: "temporary".
+		{v6, compat.IfaFSecondary | compat.IfaFDeprecated | compat.IfaFPermanent, `{"family":"inet6","local":"2001:db8::2","prefixlen":64,"scope":"global","temporary":true,"deprecated":true,"valid_life_time":0,"preferred_life_time":0}`},
+		{v6, compat.IfaFDadfailed | compat.IfaFTentative | compat.IfaFStablePrivacy | compat.IfaFPermanent, `{"family":"inet6","local":"2001:db8::2","prefixlen":64,"scope":"global","dadfailed":true,"tentative":true,"stable-privacy":true,"valid_life_time":0,"preferred_life_time":0}`},
+		{v4, compat.IfaFMcautojoin | compat.IfaFNoprefixroute | compat.IfaFPermanent | 0x3000, `{"family":"inet","local":"10.0.0.2","prefixlen":24,"scope":"global","noprefixroute":true,"autojoin":true,"ifa_flags":"3000","label":"d0","valid_life_time":0,"preferred_life_time":0}`},
+	} {
+		a := c.a
+		a.Flags = c.flags
+		assert.Equal(t, c.want, rtMarshal(t, rtToAddrJSON(a)), "flags %#x", c.flags)
+	}
+}
