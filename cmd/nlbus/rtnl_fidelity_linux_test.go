@@ -3,11 +3,14 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"sort"
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/nlbus/netlink/internal/nettest"
@@ -47,6 +50,15 @@ func rtFlatAddrs(links []map[string]any) []map[string]any {
 		}
 	}
 	return out
+}
+
+// rtNlbusRaw runs nlbus args... and returns its output.
+func rtNlbusRaw(t *testing.T, args ...string) string {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := runMain(context.Background(), &env{stdout: &out, stderr: &errOut}, args)
+	require.Equal(t, 0, code, "nlbus %s: %s", strings.Join(args, " "), errOut.String())
+	return out.String()
 }
 
 func rtIPJSON(t *testing.T, ns *nettest.NS, args ...string) []map[string]any {
@@ -89,5 +101,36 @@ func TestKernelCLIAddrFlags(t *testing.T) {
 		want := rtCanonExcept(t, rtFlatAddrs(rtIPJSON(t, ns, "addr", "show")), "valid_life_time", "preferred_life_time")
 		got := rtCanonExcept(t, rtFlatAddrs(rtNlbusJSON(t, "addr", "list", "--json", "--netns", ns.Name)), "valid_life_time", "preferred_life_time")
 		return want, got
+	})
+}
+
+// rtRoutesBoth is ip -j route show table all of both families.
+func rtRoutesBoth(t *testing.T, ns *nettest.NS, args ...string) []map[string]any {
+	t.Helper()
+	v4 := rtIPJSON(t, ns, append([]string{"-4", "route", "show"}, args...)...)
+	return append(v4, rtIPJSON(t, ns, append([]string{"-6", "route", "show"}, args...)...)...)
+}
+
+// TestKernelCLIRouteMetrics: ip prints RTA_METRICS as one object in an
+// array, "metrics":[{"mtu":1400,"hoplimit":10}], with its own names and
+// units.
+func TestKernelCLIRouteMetrics(t *testing.T) {
+	ns := nettest.NewNS(t)
+	ns.AddDummy(t, "d0")
+	ns.Batch(t, []string{
+		"link set d0 up",
+		"addr add 10.0.0.1/24 dev d0",
+		"route add 10.7.0.0/16 dev d0 mtu lock 1400 hoplimit 10",
+		"route add 10.8.0.0/16 dev d0 window 1000 rtt 100ms rttvar 20ms rto_min 5ms ssthresh 50 cwnd 10 initcwnd 10 initrwnd 20 advmss 1300 reordering 3 quickack 1 fastopen_no_cookie 1 features ecn congctl reno",
+		"route add 10.9.0.0/16 dev d0 congctl lock reno",
+		"route add 10.10.0.0/16 dev d0 window lock 0",
+		"route add 2001:db8:7::/48 dev d0 mtu 1300 advmss 1200",
+	})
+	want := rtCanonExcept(t, rtRoutesBoth(t, ns, "table", "all"))
+	require.Contains(t, strings.Join(want, "\n"), `"metrics":[{"hoplimit":10,"mtu":1400}]`)
+	// ip's key order too.
+	assert.Contains(t, rtNlbusRaw(t, "route", "list", "--json", "--netns", ns.Name), `"metrics":[{"mtu":1400,"hoplimit":10}]`)
+	rtSettledEqual(t, func() ([]string, []string) {
+		return rtCanonExcept(t, rtRoutesBoth(t, ns, "table", "all")), rtCanonExcept(t, rtNlbusJSON(t, "route", "list", "--json", "--netns", ns.Name))
 	})
 }

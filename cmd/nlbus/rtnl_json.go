@@ -100,21 +100,21 @@ func (j *rtAddrJSON) setFlags(fam rtnl.Family, f uint32) {
 }
 
 type rtRouteJSON struct {
-	Type     string           `json:"type,omitempty"`
-	Dst      string           `json:"dst"`
-	From     string           `json:"from,omitempty"`
-	Gateway  string           `json:"gateway,omitempty"`
-	Via      *rtViaJSON       `json:"via,omitempty"`
-	Dev      string           `json:"dev,omitempty"`
-	Table    string           `json:"table,omitempty"`
-	Protocol string           `json:"protocol,omitempty"`
-	Scope    string           `json:"scope,omitempty"`
-	Metric   *uint32          `json:"metric,omitempty"`
-	PrefSrc  string           `json:"prefsrc,omitempty"`
-	Flags    []string         `json:"flags"`
-	Pref     string           `json:"pref,omitempty"`
-	Metrics  []map[string]any `json:"metrics,omitempty"`
-	Nexthops []rtNexthopJSON  `json:"nexthops,omitempty"`
+	Type     string          `json:"type,omitempty"`
+	Dst      string          `json:"dst"`
+	From     string          `json:"from,omitempty"`
+	Gateway  string          `json:"gateway,omitempty"`
+	Via      *rtViaJSON      `json:"via,omitempty"`
+	Dev      string          `json:"dev,omitempty"`
+	Table    string          `json:"table,omitempty"`
+	Protocol string          `json:"protocol,omitempty"`
+	Scope    string          `json:"scope,omitempty"`
+	Metric   *uint32         `json:"metric,omitempty"`
+	PrefSrc  string          `json:"prefsrc,omitempty"`
+	Flags    []string        `json:"flags"`
+	Pref     string          `json:"pref,omitempty"`
+	Metrics  []rtObjectJSON  `json:"metrics,omitempty"`
+	Nexthops []rtNexthopJSON `json:"nexthops,omitempty"`
 }
 
 type rtViaJSON struct {
@@ -271,12 +271,99 @@ var rtProtoNames = map[uint8]string{
 	compat.RtprotEIGRP: "eigrp",
 }
 
-var rtMetricNames = map[uint16]string{
-	compat.RtaxLock: "lock", compat.RtaxMTU: "mtu", compat.RtaxWindow: "window", compat.RtaxRTT: "rtt",
+// rtMetricNames are iproute2's names of the RTAX_* metrics (ip/iproute.c
+// mx_names), indexed by type; RTAX_CC_ALGO's JSON key is "congestion".
+var rtMetricNames = [...]string{
+	compat.RtaxMTU: "mtu", compat.RtaxWindow: "window", compat.RtaxRTT: "rtt",
 	compat.RtaxRTTVar: "rttvar", compat.RtaxSSThresh: "ssthresh", compat.RtaxCwnd: "cwnd",
 	compat.RtaxAdvmss: "advmss", compat.RtaxReordering: "reordering", compat.RtaxHoplimit: "hoplimit",
 	compat.RtaxInitcwnd: "initcwnd", compat.RtaxFeatures: "features", compat.RtaxRTOMin: "rto_min",
-	compat.RtaxInitrwnd: "initrwnd", compat.RtaxQuickack: "quickack",
+	compat.RtaxInitrwnd: "initrwnd", compat.RtaxQuickack: "quickack", compat.RtaxCCAlgo: "congestion",
+	compat.RtaxFastopenNoCookie: "fastopen_no_cookie",
+}
+
+// rtaxFeatureECN is RTAX_FEATURE_ECN.
+const rtaxFeatureECN = 1
+
+// rtMetricsJSON builds the one object of ip's "metrics" array, as
+// iproute2's print_rta_metrics does: metrics in RTAX_* order, a locked
+// metric without a value as 0, RTAX_LOCK itself not shown, hoplimit -1
+// (the default) left out, rtt and rttvar in milliseconds (the kernel keeps
+// them times 8 and 4), RTAX_FEATURE_ECN as "ecn":null and other feature
+// bits as hex, metrics ip does not know left out.
+func rtMetricsJSON(ms []rtnl.Metric, ccAlgo string) rtObjectJSON {
+	var (
+		val  [len(rtMetricNames)]uint32
+		has  [len(rtMetricNames)]bool
+		lock uint32
+	)
+	for _, m := range ms {
+		switch {
+		case m.Type == compat.RtaxLock:
+			lock = m.Value
+		case int(m.Type) < len(val):
+			val[m.Type], has[m.Type] = m.Value, true
+		}
+	}
+	has[compat.RtaxCCAlgo] = ccAlgo != ""
+	obj := rtObjectJSON{}
+	for i := compat.RtaxMTU; i < len(val); i++ {
+		if !has[i] && lock&(1<<i) == 0 {
+			continue
+		}
+		v := val[i]
+		switch i {
+		case compat.RtaxHoplimit:
+			if int32(v) == -1 {
+				continue
+			}
+		case compat.RtaxFeatures:
+			if v&rtaxFeatureECN != 0 {
+				obj = append(obj, rtKV{"ecn", nil})
+			}
+			if v&^rtaxFeatureECN != 0 {
+				obj = append(obj, rtKV{"features", fmt.Sprintf("%#x", v)})
+			}
+			continue
+		case compat.RtaxRTT:
+			v /= 8
+		case compat.RtaxRTTVar:
+			v /= 4
+		case compat.RtaxCCAlgo:
+			obj = append(obj, rtKV{rtMetricNames[i], ccAlgo})
+			continue
+		}
+		obj = append(obj, rtKV{rtMetricNames[i], v})
+	}
+	return obj
+}
+
+// rtKV is one key of an rtObjectJSON.
+type rtKV struct {
+	k string
+	v any
+}
+
+// rtObjectJSON is a JSON object whose keys keep their order.
+type rtObjectJSON []rtKV
+
+func (o rtObjectJSON) MarshalJSON() ([]byte, error) {
+	b := []byte{'{'}
+	for i, kv := range o {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		k, err := json.Marshal(kv.k)
+		if err != nil {
+			return nil, err
+		}
+		v, err := json.Marshal(kv.v)
+		if err != nil {
+			return nil, err
+		}
+		b = append(append(append(b, k...), ':'), v...)
+	}
+	return append(b, '}'), nil
 }
 
 func rtTableName(f compat.Facts, t uint32) string {
@@ -370,15 +457,8 @@ func rtToRouteJSON(f compat.Facts, r rtnl.Route, names map[int]string, tableKnow
 			j.Pref = "low"
 		}
 	}
-	for _, m := range r.Metrics {
-		name, ok := rtMetricNames[m.Type]
-		if !ok {
-			name = strconv.Itoa(int(m.Type))
-		}
-		j.Metrics = append(j.Metrics, map[string]any{name: m.Value})
-	}
-	if r.CCAlgo != "" {
-		j.Metrics = append(j.Metrics, map[string]any{"congctl": r.CCAlgo})
+	if r.Metrics != nil || r.CCAlgo != "" {
+		j.Metrics = []rtObjectJSON{rtMetricsJSON(r.Metrics, r.CCAlgo)}
 	}
 	for _, h := range r.Multipath {
 		nh := rtNexthopJSON{Dev: names[h.Index], Weight: h.Weight, Flags: rtNexthopFlags(uint32(h.Flags))}

@@ -43,3 +43,35 @@ func TestRtAddrFlags(t *testing.T) {
 		assert.Equal(t, c.want, rtMarshal(t, rtToAddrJSON(a)), "flags %#x", c.flags)
 	}
 }
+
+// TestRtRouteMetrics checks "metrics" against iproute2's print_rta_metrics.
+func TestRtRouteMetrics(t *testing.T) {
+	f := compat.FactsFor(compat.Linux)
+	mt := func(typ uint16, v uint32) rtnl.Metric { return rtnl.Metric{Type: typ, Value: v} }
+	r := rtnl.Route{Family: rtnl.IPv4, Dst: netip.MustParsePrefix("10.7.0.0/16"), Protocol: compat.RtprotBoot, Type: compat.RtnUnicast}
+	for _, c := range []struct {
+		ms   []rtnl.Metric
+		cc   string
+		want string
+	}{
+		{nil, "", ``},
+		{[]rtnl.Metric{}, "", `"metrics":[{}]`},
+		{[]rtnl.Metric{mt(compat.RtaxHoplimit, 10), mt(compat.RtaxMTU, 1400)}, "", `"metrics":[{"mtu":1400,"hoplimit":10}]`},
+		// Locked: mtu with its value, window without one; RTAX_LOCK not shown.
+		{[]rtnl.Metric{mt(compat.RtaxLock, 1<<compat.RtaxMTU|1<<compat.RtaxWindow), mt(compat.RtaxMTU, 1400)}, "", `"metrics":[{"mtu":1400,"window":0}]`},
+		// hoplimit -1 is the default, not shown; rtt and rttvar are kept
+		// times 8 and 4.
+		{[]rtnl.Metric{mt(compat.RtaxHoplimit, 0xFFFFFFFF), mt(compat.RtaxRTT, 800), mt(compat.RtaxRTTVar, 80)}, "", `"metrics":[{"rtt":100,"rttvar":20}]`},
+		{[]rtnl.Metric{mt(compat.RtaxFeatures, 1)}, "cubic", `"metrics":[{"ecn":null,"congestion":"cubic"}]`},
+		{[]rtnl.Metric{mt(compat.RtaxFeatures, 0x9), mt(40, 1)}, "", `"metrics":[{"ecn":null,"features":"0x9"}]`},
+		{[]rtnl.Metric{mt(compat.RtaxFeatures, 0x8)}, "", `"metrics":[{"features":"0x8"}]`},
+	} {
+		r.Metrics, r.CCAlgo = c.ms, c.cc
+		got := rtMarshal(t, rtToRouteJSON(f, r, nil, false))
+		if c.want == "" {
+			assert.NotContains(t, got, `"metrics"`)
+			continue
+		}
+		assert.Contains(t, got, c.want)
+	}
+}
