@@ -134,3 +134,21 @@ func TestKernelCLIRouteMetrics(t *testing.T) {
 		return rtCanonExcept(t, rtRoutesBoth(t, ns, "table", "all")), rtCanonExcept(t, rtNlbusJSON(t, "route", "list", "--json", "--netns", ns.Name))
 	})
 }
+
+// TestKernelCLIRouteExpires: ip prints RTA_CACHEINFO's rta_expires in
+// seconds as "expires".
+func TestKernelCLIRouteExpires(t *testing.T) {
+	ns := nettest.NewNS(t)
+	ns.AddDummy(t, "d0")
+	ns.Batch(t, []string{
+		"link set d0 up",
+		"route add 2001:db8:9::/48 dev d0 expires 300",
+	})
+	want := rtCanonExcept(t, rtRoutesBoth(t, ns, "table", "all"))
+	require.Contains(t, strings.Join(want, "\n"), `"expires":29`)
+	// The seconds count down between the two reads: rtSettledEqual
+	// retries when a second ends between them.
+	rtSettledEqual(t, func() ([]string, []string) {
+		return rtCanonExcept(t, rtRoutesBoth(t, ns, "table", "all")), rtCanonExcept(t, rtNlbusJSON(t, "route", "list", "--json", "--netns", ns.Name))
+	})
+}

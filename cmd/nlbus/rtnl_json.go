@@ -112,8 +112,9 @@ type rtRouteJSON struct {
 	Metric   *uint32         `json:"metric,omitempty"`
 	PrefSrc  string          `json:"prefsrc,omitempty"`
 	Flags    []string        `json:"flags"`
-	Pref     string          `json:"pref,omitempty"`
+	Expires  *int32          `json:"expires,omitempty"`
 	Metrics  []rtObjectJSON  `json:"metrics,omitempty"`
+	Pref     string          `json:"pref,omitempty"`
 	Nexthops []rtNexthopJSON `json:"nexthops,omitempty"`
 }
 
@@ -281,6 +282,11 @@ var rtMetricNames = [...]string{
 	compat.RtaxInitrwnd: "initrwnd", compat.RtaxQuickack: "quickack", compat.RtaxCCAlgo: "congestion",
 	compat.RtaxFastopenNoCookie: "fastopen_no_cookie",
 }
+
+// rtUserHZ is Linux's USER_HZ, the clock ticks per second of the times
+// rtnetlink reports (sysconf(_SC_CLK_TCK), which iproute2's get_user_hz
+// reads: 100 on every architecture Go runs on).
+const rtUserHZ = 100
 
 // rtaxFeatureECN is RTAX_FEATURE_ECN.
 const rtaxFeatureECN = 1
@@ -456,6 +462,16 @@ func rtToRouteJSON(f compat.Facts, r rtnl.Route, names map[int]string, tableKnow
 		case 3:
 			j.Pref = "low"
 		}
+	}
+	if r.Expires != 0 {
+		// iproute2's print_rta_cacheinfo divides rta_expires, in clock
+		// ticks, by USER_HZ (100 on Linux); FreeBSD's RTA_EXPIRES is in
+		// seconds.
+		e := r.Expires
+		if f.OS == compat.Linux {
+			e /= rtUserHZ
+		}
+		j.Expires = &e
 	}
 	if r.Metrics != nil || r.CCAlgo != "" {
 		j.Metrics = []rtObjectJSON{rtMetricsJSON(r.Metrics, r.CCAlgo)}

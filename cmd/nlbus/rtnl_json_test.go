@@ -75,3 +75,28 @@ func TestRtRouteMetrics(t *testing.T) {
 		assert.Contains(t, got, c.want)
 	}
 }
+
+// TestRtRouteExpires: rta_expires is in USER_HZ ticks on Linux, and
+// printed whenever it is not 0, as iproute2's print_rta_cacheinfo does;
+// FreeBSD's RTA_EXPIRES is in seconds.
+func TestRtRouteExpires(t *testing.T) {
+	r := rtnl.Route{Family: rtnl.IPv6, Dst: netip.MustParsePrefix("2001:db8:9::/48"), Protocol: compat.RtprotBoot, Type: compat.RtnUnicast}
+	for _, c := range []struct {
+		os      compat.OS
+		expires int32
+		want    string
+	}{
+		{compat.Linux, 0, ``},
+		{compat.Linux, 29_950, `"expires":299`},
+		{compat.Linux, 50, `"expires":0`},
+		{compat.FreeBSD, 300, `"expires":300`},
+	} {
+		r.Expires = c.expires
+		got := rtMarshal(t, rtToRouteJSON(compat.FactsFor(c.os), r, nil, false))
+		if c.want == "" {
+			assert.NotContains(t, got, `"expires"`)
+			continue
+		}
+		assert.Contains(t, got, c.want)
+	}
+}
