@@ -159,6 +159,23 @@ func (c *Conn) Neighbors(ctx context.Context, flt Filter) iter.Seq2[Neighbor, er
 	return list(ctx, c, "list neighbours", compat.RtmGetNeigh, ndmsg(c.facts, flt.Family, 0, 0, 0), unpooled(decodeNeighbor), keep)
 }
 
+// ProxyNeighbors lists the proxy entries (ip neigh show proxy): the
+// addresses the host answers ARP or NDP requests for on others' behalf,
+// which Neighbors does not list. On Linux they are the pneigh tables,
+// dumped when the request's ndm_flags is NTF_PROXY. Each has NTF_PROXY in
+// Flags and State 0 (NUD_NONE); Index is 0 for an entry on no particular
+// interface. The Filter's Family is asked of the kernel and matched here,
+// as is its LinkIndex.
+func (c *Conn) ProxyNeighbors(ctx context.Context, flt Filter) iter.Seq2[Neighbor, error] {
+	keep := func(n *Neighbor) bool {
+		// The flag check keeps a kernel that ignores ndm_flags from
+		// passing off its cache as proxy entries.
+		return n.Flags&compat.NtfProxy != 0 && (flt.Family == Unspec || n.Family == flt.Family) &&
+			(flt.LinkIndex == 0 || n.Index == flt.LinkIndex)
+	}
+	return list(ctx, c, "list proxy neighbours", compat.RtmGetNeigh, ndmsg(c.facts, flt.Family, 0, 0, compat.NtfProxy), unpooled(decodeNeighbor), keep)
+}
+
 // Neighbor returns the entry for ip on interface index. It reads a dump of
 // the family's cache (portable: Linux's single-entry get needs strict
 // checking, FreeBSD has none); the error wraps ErrNotFound when there is
