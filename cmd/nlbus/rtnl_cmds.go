@@ -21,7 +21,7 @@ func init() {
 	register("link", command{args: []string{"list"}, summary: "link list [--json] [--netns NAME]: network interfaces (ip link show)", run: runLinkCmd, flagSets: rtListHelp("link", false, false)})
 	register("addr", command{args: []string{"list"}, summary: "addr list [--json] [-4|-6] [--dev NAME]: addresses (ip addr show)", run: runAddrCmd, flagSets: rtListHelp("addr", false, true)})
 	register("route", command{args: []string{"list"}, summary: "route list [--json] [-4|-6] [--dev NAME] [--table N]: routes of every table (ip route show table all)", run: runRouteCmd, flagSets: rtListHelp("route", true, true)})
-	register("neigh", command{args: []string{"list"}, summary: "neigh list [--json] [-4|-6] [--dev NAME] [--all]: ARP and NDP caches (ip neigh show)", run: runNeighCmd, flagSets: rtListHelp("neigh", false, true)})
+	register("neigh", command{args: []string{"list"}, summary: "neigh list [--json] [-4|-6] [--dev NAME] [--all|--proxy]: ARP and NDP caches (ip neigh show), or the proxy entries (ip neigh show proxy)", run: runNeighCmd, flagSets: rtListHelp("neigh", false, true)})
 }
 
 // rtListFlags are the flags shared by the rtnetlink list commands.
@@ -33,6 +33,7 @@ type rtListFlags struct {
 	table     *string
 	dev       *string
 	all       *bool
+	proxy     *bool
 }
 
 func parseRtListFlags(name string, e *env, args []string, withTable, withFamily bool) (*rtListFlags, error) {
@@ -64,6 +65,7 @@ func newRtListFlags(name string, withTable, withFamily bool) *rtListFlags {
 	}
 	if name == "neigh" {
 		f.all = f.fs.Bool("all", false, "every entry, NOARP and NONE included (ip neigh show nud all)")
+		f.proxy = f.fs.Bool("proxy", false, "the proxy entries instead (ip neigh show proxy)")
 	}
 	if withTable {
 		f.table = f.fs.String("table", "", "routing table `N` only (a number, main, local or all)")
@@ -347,7 +349,11 @@ func runNeighCmd(ctx context.Context, e *env, args []string) error {
 	if !*f.json {
 		fmt.Fprintln(tw, "ADDRESS\tDEV\tLLADDR\tSTATE")
 	}
-	for n, err := range c.Neighbors(ctx, flt) {
+	list := c.Neighbors
+	if *f.proxy {
+		list = c.ProxyNeighbors
+	}
+	for n, err := range list(ctx, flt) {
 		if err != nil {
 			return err
 		}
@@ -355,7 +361,11 @@ func runNeighCmd(ctx context.Context, e *env, args []string) error {
 			continue
 		}
 		if *f.json {
-			out.add(rtToNeighJSON(n, names))
+			j := rtToNeighJSON(n, names)
+			if flt.LinkIndex != 0 {
+				j.Dev = "" // ip names no device when told one
+			}
+			out.add(j)
 			continue
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", n.IP, names[n.Index], n.HardwareAddr, strings.Join(n.State.Names(), ","))

@@ -152,3 +152,38 @@ func TestKernelCLIRouteExpires(t *testing.T) {
 		return rtCanonExcept(t, rtRoutesBoth(t, ns, "table", "all")), rtCanonExcept(t, rtNlbusJSON(t, "route", "list", "--json", "--netns", ns.Name))
 	})
 }
+
+// TestKernelCLINeighProxy: neigh list --proxy is ip neigh show proxy, and
+// every key of ip -j neigh show is printed the same.
+func TestKernelCLINeighProxy(t *testing.T) {
+	ns := nettest.NewNS(t)
+	ns.AddDummy(t, "d0")
+	ns.AddDummy(t, "d1")
+	ns.Batch(t, []string{
+		"link set d0 up",
+		"link set d1 up",
+		"addr add 10.0.0.1/24 dev d0",
+		"neigh add 10.0.0.7 lladdr 02:00:00:00:00:07 dev d0",
+		"neigh add 10.0.0.8 lladdr 02:00:00:00:00:08 dev d0 protocol static extern_learn",
+		"neigh add 10.0.0.9 dev d0 nud none",
+		"neigh add proxy 10.0.0.50 dev d0",
+		"neigh add proxy 10.0.1.50 dev d1",
+		"neigh add proxy 2001:db8::50 dev d0",
+	})
+	for _, c := range []struct{ ip, nlbus []string }{
+		{[]string{"neigh", "show", "proxy"}, []string{"--proxy"}},
+		{[]string{"-4", "neigh", "show", "proxy"}, []string{"--proxy", "-4"}},
+		{[]string{"neigh", "show", "proxy", "dev", "d0"}, []string{"--proxy", "--dev", "d0"}},
+		{[]string{"neigh", "show"}, nil},
+		{[]string{"neigh", "show", "nud", "all"}, []string{"--all"}},
+		{[]string{"neigh", "show", "dev", "d0"}, []string{"--dev", "d0"}},
+	} {
+		t.Run(strings.Join(c.ip, " "), func(t *testing.T) {
+			_, got := rtSettledEqual(t, func() ([]string, []string) {
+				args := append([]string{"neigh", "list", "--json", "--netns", ns.Name}, c.nlbus...)
+				return rtCanonExcept(t, rtIPJSON(t, ns, c.ip...)), rtCanonExcept(t, rtNlbusJSON(t, args...))
+			})
+			assert.NotEmpty(t, got)
+		})
+	}
+}

@@ -130,13 +130,18 @@ type rtNexthopJSON struct {
 	Flags   []string `json:"flags"`
 }
 
+// rtNeighJSON has ip's keys in ip's order (iproute2 ip/ipneigh.c
+// print_neigh).
 type rtNeighJSON struct {
-	Dst    string           `json:"dst"`
-	Dev    string           `json:"dev,omitempty"`
-	Lladdr string           `json:"lladdr,omitempty"`
-	Router *json.RawMessage `json:"router,omitempty"` // null when set, as ip prints it
-	Proxy  *json.RawMessage `json:"proxy,omitempty"`
-	State  []string         `json:"state"`
+	Dst         string           `json:"dst"`
+	Dev         string           `json:"dev,omitempty"`
+	Lladdr      string           `json:"lladdr,omitempty"`
+	Router      *json.RawMessage `json:"router,omitempty"` // null when set, as ip prints it
+	Proxy       *json.RawMessage `json:"proxy,omitempty"`
+	ExternLearn *json.RawMessage `json:"extern_learn,omitempty"`
+	Offload     *json.RawMessage `json:"offload,omitempty"`
+	State       []string         `json:"state,omitempty"` // none for NUD_NONE (proxy entries)
+	Protocol    string           `json:"protocol,omitempty"`
 }
 
 // rtIPFlagOrder is the order ip(8) prints interface flags in
@@ -372,6 +377,14 @@ func (o rtObjectJSON) MarshalJSON() ([]byte, error) {
 	return append(b, '}'), nil
 }
 
+// rtProtoName is iproute2's rtnl_rtprot_n2a.
+func rtProtoName(p uint8) string {
+	if n, ok := rtProtoNames[p]; ok {
+		return n
+	}
+	return strconv.Itoa(int(p))
+}
+
 func rtTableName(f compat.Facts, t uint32) string {
 	if t == f.RTTableMain {
 		return "main"
@@ -437,11 +450,7 @@ func rtToRouteJSON(f compat.Facts, r rtnl.Route, names map[int]string, tableKnow
 		j.Table = rtTableName(f, r.Table)
 	}
 	if r.Protocol != compat.RtprotBoot {
-		if n, ok := rtProtoNames[r.Protocol]; ok {
-			j.Protocol = n
-		} else {
-			j.Protocol = strconv.Itoa(int(r.Protocol))
-		}
+		j.Protocol = rtProtoName(r.Protocol)
 	}
 	if r.Scope != compat.RtScopeUniverse {
 		j.Scope = rtScopeName(r.Scope)
@@ -487,7 +496,10 @@ func rtToRouteJSON(f compat.Facts, r rtnl.Route, names map[int]string, tableKnow
 }
 
 func rtToNeighJSON(n rtnl.Neighbor, names map[int]string) rtNeighJSON {
-	j := rtNeighJSON{Dst: n.IP.String(), Dev: names[n.Index], State: n.State.Names()}
+	j := rtNeighJSON{Dst: n.IP.String(), Dev: names[n.Index]}
+	if n.State != 0 {
+		j.State = n.State.Names()
+	}
 	if len(n.HardwareAddr) > 0 {
 		j.Lladdr = n.HardwareAddr.String()
 	}
@@ -496,6 +508,17 @@ func rtToNeighJSON(n rtnl.Neighbor, names map[int]string) rtNeighJSON {
 	}
 	if n.Flags&compat.NtfProxy != 0 {
 		j.Proxy = &rtJSONNull
+	}
+	if n.Flags&compat.NtfExtLearned != 0 {
+		j.ExternLearn = &rtJSONNull
+	}
+	if n.Flags&compat.NtfOffloaded != 0 {
+		j.Offload = &rtJSONNull
+	}
+	for typ, p := range rtnl.Attrs(n.Extra) {
+		if typ == compat.NdaProtocol && len(p) == 1 && p[0] != 0 {
+			j.Protocol = rtProtoName(p[0])
+		}
 	}
 	return j
 }
