@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -186,4 +187,37 @@ func TestKernelCLINeighProxy(t *testing.T) {
 			assert.NotEmpty(t, got)
 		})
 	}
+}
+
+// TestKernelCLILinkOtherNetns: a veth whose peer is in another namespace
+// has IFLA_LINK_NETNSID, and its IFLA_LINK is an index over there: ip
+// prints link_index and link_netnsid, and no M-DOWN, whatever the link of
+// that index here is.
+func TestKernelCLILinkOtherNetns(t *testing.T) {
+	ns, other := nettest.NewNS(t), nettest.NewNS(t)
+	ns.AddDummy(t, "d5") // down
+	idx := 0
+	for _, l := range ns.Links(t) {
+		if l.Name == "d5" {
+			idx = l.Index
+		}
+	}
+	require.NotZero(t, idx)
+	// The peer, over there, gets d5's index.
+	ns.Run(t, "link", "add", "v3", "type", "veth", "peer", "name", "v3p", "index", strconv.Itoa(idx), "netns", other.Name)
+	other.Run(t, "link", "set", "v3p", "up")
+	ns.Run(t, "link", "set", "v3", "up")
+	// And a veth pair here, one end down: M-DOWN on the other.
+	ns.Run(t, "link", "add", "va", "type", "veth", "peer", "name", "vb")
+	ns.Run(t, "link", "set", "va", "up")
+	keys := []string{"ifindex", "ifname", "link", "link_index", "link_netnsid", "flags"}
+	want := rtCanon(t, rtIPJSON(t, ns, "link", "show"), keys...)
+	require.Contains(t, strings.Join(want, "\n"), `"link_index":`+strconv.Itoa(idx))
+	require.Contains(t, strings.Join(want, "\n"), `M-DOWN`)
+	rtSettledEqual(t, func() ([]string, []string) {
+		return rtCanon(t, rtIPJSON(t, ns, "link", "show"), keys...), rtCanon(t, rtNlbusJSON(t, "link", "list", "--json", "--netns", ns.Name), keys...)
+	})
+	rtSettledEqual(t, func() ([]string, []string) {
+		return rtCanon(t, rtIPJSON(t, ns, "addr", "show"), keys...), rtCanon(t, rtNlbusJSON(t, "addr", "list", "--json", "--netns", ns.Name), keys...)
+	})
 }

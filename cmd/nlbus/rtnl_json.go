@@ -31,6 +31,7 @@ type rtLinkJSON struct {
 	Broadcast string       `json:"broadcast,omitempty"`
 	Alias     string       `json:"ifalias,omitempty"`
 	Kind      *rtInfoJSON  `json:"linkinfo,omitempty"`
+	NetnsID   *int32       `json:"link_netnsid,omitempty"`
 	AddrInfo  []rtAddrJSON `json:"addr_info,omitempty"`
 }
 
@@ -193,31 +194,39 @@ func rtLinkTypeName(t compat.LinkType) string {
 // rtToLinkJSON converts l; up tells which links are up (for M-DOWN), nil
 // when unknown.
 func rtToLinkJSON(l rtnl.Link, names map[int]string, up map[int]bool) rtLinkJSON {
-	mdown := false
-	if isUp, ok := up[l.ParentIndex]; ok && l.ParentIndex != 0 {
-		mdown = !isUp
-	}
 	j := rtLinkJSON{
-		Index: l.Index, Name: l.Name, Flags: rtLinkFlags(l.Flags, mdown), MTU: l.MTU, Qdisc: l.Qdisc,
+		Index: l.Index, Name: l.Name, MTU: l.MTU, Qdisc: l.Qdisc,
 		Master: names[l.MasterIndex], OperState: l.OperState.String(), Group: "default",
 		TxQLen: l.TxQueueLen, LinkType: rtLinkTypeName(l.Type), Alias: l.Alias,
+	}
+	for typ, p := range rtnl.Attrs(l.Extra) {
+		if typ == rtIflaLinkNetnsID && len(p) == 4 {
+			id := int32(netlinkNE.Uint32(p))
+			j.NetnsID = &id
+		}
 	}
 	if l.Group != 0 {
 		j.Group = strconv.Itoa(int(l.Group))
 	}
+	mdown := false
 	if l.ParentIndex != 0 {
-		// ip names the lower link when it is in this namespace, and gives
-		// its index when IFLA_LINK_NETNSID says it is in another.
-		other := false
-		for typ := range rtnl.Attrs(l.Extra) {
-			other = other || typ == rtIflaLinkNetnsID
-		}
-		if other {
+		// As iproute2's print_name_and_link: when IFLA_LINK_NETNSID says
+		// the lower link is in another namespace, its index means nothing
+		// here and ip gives only that; else ip names it ("if7" when there
+		// is no such link) and says M-DOWN when it is not up, or unknown.
+		if j.NetnsID != nil {
 			j.LinkIndex = l.ParentIndex
 		} else {
 			j.Link = names[l.ParentIndex]
+			if j.Link == "" {
+				j.Link = "if" + strconv.Itoa(l.ParentIndex)
+			}
+			if up != nil {
+				mdown = !up[l.ParentIndex]
+			}
 		}
 	}
+	j.Flags = rtLinkFlags(l.Flags, mdown)
 	if len(l.HardwareAddr) > 0 {
 		j.Address = l.HardwareAddr.String()
 	}

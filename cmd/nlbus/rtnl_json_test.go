@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"net/netip"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -98,5 +99,46 @@ func TestRtRouteExpires(t *testing.T) {
 			continue
 		}
 		assert.Contains(t, got, c.want)
+	}
+}
+
+// TestRtLinkLower checks link, link_index, link_netnsid and M-DOWN against
+// iproute2's print_name_and_link.
+func TestRtLinkLower(t *testing.T) {
+	netnsid := func(id int32) []byte {
+		b := make([]byte, 8)
+		netlinkNE.PutUint16(b[0:], 8)
+		netlinkNE.PutUint16(b[2:], rtIflaLinkNetnsID)
+		netlinkNE.PutUint32(b[4:], uint32(id))
+		return b
+	}
+	names := map[int]string{1: "lo", 2: "d5", 3: "v3"}
+	up := map[int]bool{1: true, 2: false, 3: true}
+	l := rtnl.Link{Index: 3, Name: "v3", Flags: compat.IffUp | compat.IffRunning, ParentIndex: 2}
+	for _, c := range []struct {
+		parent int
+		extra  []byte
+		up     map[int]bool
+		want   string
+	}{
+		{2, nil, up, `"link":"d5","flags":["UP","M-DOWN"]`},
+		{1, nil, up, `"link":"lo","flags":["UP"]`},
+		// No such link here: ip calls it if9 and, its flags unknown, M-DOWN.
+		{9, nil, up, `"link":"if9","flags":["UP","M-DOWN"]`},
+		// Up unknown (a monitor event): no M-DOWN.
+		{2, nil, nil, `"link":"d5","flags":["UP"]`},
+		// In another namespace: an index, the namespace id, no M-DOWN.
+		{2, netnsid(0), up, `"link_index":2,"flags":["UP"]`},
+		{2, netnsid(-1), up, `"link_index":2,"flags":["UP"]`},
+	} {
+		l.ParentIndex, l.Extra = c.parent, c.extra
+		got := rtMarshal(t, rtToLinkJSON(l, names, c.up))
+		assert.Contains(t, got, c.want)
+		if c.extra != nil {
+			assert.Contains(t, got, `"link_netnsid":`+strconv.Itoa(int(int32(netlinkNE.Uint32(c.extra[4:])))))
+			assert.NotContains(t, got, `"link":`)
+		} else {
+			assert.NotContains(t, got, `"link_netnsid"`)
+		}
 	}
 }
