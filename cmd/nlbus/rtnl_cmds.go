@@ -206,7 +206,9 @@ func runLinkCmd(ctx context.Context, e *env, args []string) error {
 		out := &rtJSONArray{w: e.stdout}
 		up := rtUpLinks(links)
 		for _, l := range links {
-			out.add(rtToLinkJSON(l, names, up))
+			j := rtToLinkJSON(l, names, up)
+			j.setLinkMode(l)
+			out.add(j)
 		}
 		return out.close()
 	}

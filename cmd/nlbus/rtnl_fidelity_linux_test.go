@@ -221,3 +221,22 @@ func TestKernelCLILinkOtherNetns(t *testing.T) {
 		return rtCanon(t, rtIPJSON(t, ns, "addr", "show"), keys...), rtCanon(t, rtNlbusJSON(t, "addr", "list", "--json", "--netns", ns.Name), keys...)
 	})
 }
+
+// TestKernelCLILinkMode: ip link show prints IFLA_LINKMODE as linkmode
+// (ip addr show does not).
+func TestKernelCLILinkMode(t *testing.T) {
+	ns := nettest.NewNS(t)
+	ns.AddDummy(t, "d0")
+	ns.AddDummy(t, "d1")
+	ns.Run(t, "link", "set", "d1", "mode", "dormant")
+	keys := []string{"ifindex", "ifname", "linkmode", "linkmode_index"}
+	want := rtCanon(t, rtIPJSON(t, ns, "link", "show"), keys...)
+	require.Contains(t, strings.Join(want, "\n"), `"linkmode":"DORMANT"`)
+	require.Contains(t, strings.Join(want, "\n"), `"linkmode":"DEFAULT"`)
+	rtSettledEqual(t, func() ([]string, []string) {
+		return rtCanon(t, rtIPJSON(t, ns, "link", "show"), keys...), rtCanon(t, rtNlbusJSON(t, "link", "list", "--json", "--netns", ns.Name), keys...)
+	})
+	rtSettledEqual(t, func() ([]string, []string) {
+		return rtCanon(t, rtIPJSON(t, ns, "addr", "show"), keys...), rtCanon(t, rtNlbusJSON(t, "addr", "list", "--json", "--netns", ns.Name), keys...)
+	})
+}

@@ -24,6 +24,8 @@ type rtLinkJSON struct {
 	Qdisc     string       `json:"qdisc,omitempty"`
 	Master    string       `json:"master,omitempty"`
 	OperState string       `json:"operstate"`
+	LinkMode  string       `json:"linkmode,omitempty"`
+	ModeIndex *uint8       `json:"linkmode_index,omitempty"`
 	Group     string       `json:"group"`
 	TxQLen    uint32       `json:"txqlen,omitempty"`
 	LinkType  string       `json:"link_type"`
@@ -237,6 +239,24 @@ func rtToLinkJSON(l rtnl.Link, names map[int]string, up map[int]bool) rtLinkJSON
 		j.Kind = &rtInfoJSON{Kind: l.Kind, SlaveKind: l.SlaveKind}
 	}
 	return j
+}
+
+// setLinkMode sets linkmode from IFLA_LINKMODE as iproute2's
+// print_linkmode does; ip link show prints it, ip addr show does not.
+func (j *rtLinkJSON) setLinkMode(l rtnl.Link) {
+	for typ, p := range rtnl.Attrs(l.Extra) {
+		if typ != compat.IflaLinkmode || len(p) < 1 {
+			continue
+		}
+		switch m := p[0]; m {
+		case 0:
+			j.LinkMode = "DEFAULT"
+		case 1:
+			j.LinkMode = "DORMANT"
+		default:
+			j.ModeIndex = &m
+		}
+	}
 }
 
 func rtScopeName(s uint8) string {
