@@ -276,7 +276,12 @@ func runAddrCmd(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintln(tw, "DEV\tFAMILY\tADDRESS\tSCOPE\tLABEL")
 	for _, l := range links {
 		for _, a := range byLink[l.Index] {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", l.Name, a.Family, a.Prefix, rtScopeName(a.Scope), a.Label)
+			addr := a.Prefix.String()
+			if a.Peer.IsValid() {
+				// As ip: the prefix length is the peer's.
+				addr = fmt.Sprintf("%s peer %s/%d", a.Prefix.Addr(), a.Peer, a.Prefix.Bits())
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", l.Name, a.Family, addr, rtScopeName(a.Scope), a.Label)
 		}
 	}
 	return tw.Flush()

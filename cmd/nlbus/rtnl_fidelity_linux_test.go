@@ -240,3 +240,18 @@ func TestKernelCLILinkMode(t *testing.T) {
 		return rtCanon(t, rtIPJSON(t, ns, "addr", "show"), keys...), rtCanon(t, rtNlbusJSON(t, "addr", "list", "--json", "--netns", ns.Name), keys...)
 	})
 }
+
+// TestKernelCLIAddrPeerText: addr list shows a point-to-point address with
+// its peer, as ip addr show does (inet 10.4.0.1 peer 10.4.0.2/32).
+func TestKernelCLIAddrPeerText(t *testing.T) {
+	ns := nettest.NewNS(t)
+	ns.AddDummy(t, "d0")
+	ns.Run(t, "addr", "add", "10.4.0.1", "peer", "10.4.0.2", "dev", "d0")
+	ns.Run(t, "addr", "add", "2001:db8:4::1", "peer", "2001:db8:4::2/64", "dev", "d0")
+	ip := string(ns.Output(t, "addr", "show", "dev", "d0"))
+	require.Contains(t, ip, "inet 10.4.0.1 peer 10.4.0.2/32")
+	require.Contains(t, ip, "inet6 2001:db8:4::1 peer 2001:db8:4::2/64")
+	out := rtNlbusRaw(t, "addr", "list", "--netns", ns.Name)
+	assert.Contains(t, out, "10.4.0.1 peer 10.4.0.2/32")
+	assert.Contains(t, out, "2001:db8:4::1 peer 2001:db8:4::2/64")
+}
