@@ -68,7 +68,7 @@ func newRtListFlags(name string, withTable, withFamily bool) *rtListFlags {
 		f.proxy = f.fs.Bool("proxy", false, "the proxy entries instead (ip neigh show proxy)")
 	}
 	if withTable {
-		f.table = f.fs.String("table", "", "routing table `N` only (a number, main, local or all)")
+		f.table = f.fs.String("table", "", "routing table `N` only (a number, main, local, default or all; on Linux 0 and unspec are all, as for ip route show)")
 	}
 	return f
 }
@@ -111,11 +111,18 @@ func (f *rtListFlags) filter(c *rtnl.Conn, names map[int]string) (rtnl.Filter, e
 	}
 	if f.table != nil && *f.table != "" && *f.table != "all" {
 		facts := c.Facts()
-		switch *f.table {
-		case "main":
+		linux := facts.OS == compat.Linux
+		switch t := *f.table; {
+		case linux && (t == "0" || t == "unspec"):
+			// RT_TABLE_UNSPEC: ip route show table 0 lists every table
+			// (FreeBSD's table 0 is its main fib, a table like another).
+			return flt, nil
+		case t == "main":
 			flt.Table = facts.RTTableMain
-		case "local":
+		case t == "local":
 			flt.Table = 255
+		case linux && t == "default":
+			flt.Table = compat.RtTableDefaultLinux
 		default:
 			n, err := strconv.ParseUint(*f.table, 10, 32)
 			if err != nil {

@@ -255,3 +255,33 @@ func TestKernelCLIAddrPeerText(t *testing.T) {
 	assert.Contains(t, out, "10.4.0.1 peer 10.4.0.2/32")
 	assert.Contains(t, out, "2001:db8:4::1 peer 2001:db8:4::2/64")
 }
+
+// TestKernelCLIRouteTable0: ip route show table 0 (RT_TABLE_UNSPEC, also
+// spelled unspec) lists every table, as table all does.
+func TestKernelCLIRouteTable0(t *testing.T) {
+	ns := nettest.NewNS(t)
+	ns.AddDummy(t, "d0")
+	ns.Batch(t, []string{
+		"link set d0 up",
+		"addr add 10.1.0.1/24 dev d0",
+		"route add 10.2.0.0/16 dev d0 table 100",
+		"route add 10.3.0.0/16 dev d0 table default",
+	})
+	for _, table := range []string{"0", "unspec", "default", "100"} {
+		t.Run(table, func(t *testing.T) {
+			_, got := rtSettledEqual(t, func() ([]string, []string) {
+				args := []string{"route", "list", "--json", "--table", table, "--netns", ns.Name}
+				if table == "0" || table == "unspec" {
+					return rtCanonExcept(t, rtRoutesBoth(t, ns, "table", table)), rtCanonExcept(t, rtNlbusJSON(t, args...))
+				}
+				// There is no such IPv6 table: ip -6 fails.
+				return rtCanonExcept(t, rtIPJSON(t, ns, "-4", "route", "show", "table", table)), rtCanonExcept(t, rtNlbusJSON(t, append(args, "-4")...))
+			})
+			assert.NotEmpty(t, got)
+			if table == "0" || table == "unspec" {
+				assert.Contains(t, strings.Join(got, "\n"), `"table":"100"`)
+				assert.Contains(t, strings.Join(got, "\n"), `"table":"local"`)
+			}
+		})
+	}
+}
