@@ -340,7 +340,18 @@ const (
 	NtfOffloaded  = 0x20
 	NtfSticky     = 0x40
 	NtfRouter     = 0x80
+
+	// NtfManaged is Linux's NTF_EXT_MANAGED (neighbour.h: 1 << 0 of
+	// NDA_FLAGS_EXT), kept above the eight bits of ndm_flags as the
+	// kernel itself keeps it (NTF_MANAGED = NTF_EXT_MANAGED <<
+	// NTF_EXT_SHIFT, 8): a neighbour the kernel resolves and keeps
+	// reachable on its own.
+	NtfManaged = 0x100
 )
+
+// NtfExtShift is how far NDA_FLAGS_EXT's bits sit above ndm_flags in a
+// neighbour's flags (Linux NTF_EXT_SHIFT).
+const NtfExtShift = 8
 
 // Link attributes (IFLA_*) numbered the same on both systems (up to
 // IFLACommonMax): Linux include/uapi/linux/if_link.h, FreeBSD

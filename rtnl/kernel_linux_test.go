@@ -646,3 +646,32 @@ func TestKernelLinkLookupsAndNames(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, long[:15], l.Name)
 }
+
+// A managed neighbour's NTF_EXT_MANAGED comes in NDA_FLAGS_EXT; it is kept
+// above ndm_flags (compat.NtfManaged), not OR-ed into them, where it read
+// as NTF_USE; and AddNeighbor sends it back the same way.
+func TestKernelNeighborManaged(t *testing.T) {
+	ns := nettest.NewNS(t)
+	ns.Batch(t, []string{
+		"link add v0 type veth peer name v1",
+		"link set v0 up",
+		"addr add 10.0.0.1/24 dev v0",
+	})
+	c := dialNS(t, ns)
+	ctx := ctxT(t)
+	v0, err := c.LinkByName(ctx, "v0")
+	require.NoError(t, err)
+	ip := netip.MustParseAddr("10.0.0.10")
+	require.NoError(t, c.AddNeighbor(ctx, rtnl.Neighbor{Index: v0.Index, IP: ip, Flags: compat.NtfManaged}))
+	out := string(ns.Output(t, "-j", "neigh", "show", "nud", "all"))
+	assert.Contains(t, out, `"managed"`, "the kernel took the managed flag")
+	var found bool
+	for _, n := range collect(t, c.Neighbors(ctx, rtnl.Filter{LinkIndex: v0.Index})) {
+		if n.IP == ip {
+			found = true
+			assert.NotZero(t, n.Flags&compat.NtfManaged)
+			assert.Zero(t, n.Flags&compat.NtfUse)
+		}
+	}
+	assert.True(t, found)
+}

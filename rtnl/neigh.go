@@ -46,9 +46,11 @@ type Neighbor struct {
 	// IP is NDA_DST; HardwareAddr is NDA_LLADDR (nil while unresolved).
 	IP           netip.Addr
 	HardwareAddr net.HardwareAddr
-	// State is ndm_state; on AddNeighbor 0 means NUD_PERMANENT.
+	// State is ndm_state; on AddNeighbor 0 means NUD_PERMANENT (NUD_NONE
+	// for a managed entry, which cannot be permanent).
 	State NeighState
-	// Flags is ndm_flags (NTF_*), or NDA_FLAGS_EXT when present.
+	// Flags is ndm_flags (NTF_*) with NDA_FLAGS_EXT's bits above them
+	// (shifted by compat.NtfExtShift, as Linux keeps them: compat.NtfManaged).
 	Flags uint32
 	// Type is ndm_type.
 	Type uint8
@@ -105,7 +107,7 @@ func decodeNeighbor(f compat.Facts, data []byte, n *Neighbor) error {
 				n.Index = i
 			}
 		case compat.NdaFlagsExt:
-			n.Flags |= ad.Uint32()
+			n.Flags |= ad.Uint32() << compat.NtfExtShift
 		case compat.NdaCacheinfo:
 			if b := ad.Bytes(); len(b) >= 12 {
 				n.Confirmed, n.Used, n.Updated = ne.Uint32(b[0:4]), ne.Uint32(b[4:8]), ne.Uint32(b[8:12])
@@ -230,14 +232,21 @@ func (c *Conn) neighOp(ctx context.Context, op string, typ uint16, flags netlink
 			n.Family = IPv6
 		}
 	}
-	if typ == compat.RtmNewNeigh && n.State == 0 {
-		n.State = compat.NudPermanent
+	ext := n.Flags >> compat.NtfExtShift
+	if ext != 0 && c.facts.OS != compat.Linux {
+		return c.notSupported(op + " with extended flags")
+	}
+	if typ == compat.RtmNewNeigh && n.State == 0 && n.Flags&compat.NtfManaged == 0 {
+		n.State = compat.NudPermanent // a managed entry cannot be permanent
 	}
 	var ae netlink.AttributeEncoder
 	ae.Reset(ndmsg(c.facts, n.Family, n.Index, n.State, uint8(n.Flags)))
 	ae.Addr(compat.NdaDst, n.IP.Unmap())
 	if len(n.HardwareAddr) != 0 {
 		ae.Raw(compat.NdaLladdr, n.HardwareAddr)
+	}
+	if ext != 0 {
+		ae.Uint32(compat.NdaFlagsExt, ext)
 	}
 	if c.facts.OS == compat.FreeBSD {
 		// FreeBSD's neigh.c reads the interface from NDA_IFINDEX.

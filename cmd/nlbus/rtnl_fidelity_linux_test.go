@@ -285,3 +285,22 @@ func TestKernelCLIRouteTable0(t *testing.T) {
 		})
 	}
 }
+
+// TestKernelCLINeighManaged: a managed neighbour (NTF_EXT_MANAGED, carried
+// in NDA_FLAGS_EXT) prints "managed" as ip does; its bit is not ndm_flags'
+// NTF_USE.
+func TestKernelCLINeighManaged(t *testing.T) {
+	ns := nettest.NewNS(t)
+	ns.Batch(t, []string{
+		"link add v0 type veth peer name v1",
+		"link set v0 up",
+		"addr add 10.0.0.1/24 dev v0",
+		"neigh add 10.0.0.10 dev v0 managed",
+	})
+	want, got := rtSettledEqual(t, func() ([]string, []string) {
+		return rtCanonExcept(t, rtIPJSON(t, ns, "neigh", "show", "nud", "all")),
+			rtCanonExcept(t, rtNlbusJSON(t, "neigh", "list", "--json", "--all", "--netns", ns.Name))
+	})
+	require.Len(t, want, 1)
+	assert.Contains(t, got[0], `"managed":null`)
+}

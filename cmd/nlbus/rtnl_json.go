@@ -141,6 +141,7 @@ type rtNeighJSON struct {
 	Lladdr      string           `json:"lladdr,omitempty"`
 	Router      *json.RawMessage `json:"router,omitempty"` // null when set, as ip prints it
 	Proxy       *json.RawMessage `json:"proxy,omitempty"`
+	Managed     *json.RawMessage `json:"managed,omitempty"`
 	ExternLearn *json.RawMessage `json:"extern_learn,omitempty"`
 	Offload     *json.RawMessage `json:"offload,omitempty"`
 	State       []string         `json:"state,omitempty"` // none for NUD_NONE (proxy entries)
@@ -537,6 +538,9 @@ func rtToNeighJSON(n rtnl.Neighbor, names map[int]string) rtNeighJSON {
 	}
 	if n.Flags&compat.NtfProxy != 0 {
 		j.Proxy = &rtJSONNull
+	}
+	if n.Flags&compat.NtfManaged != 0 {
+		j.Managed = &rtJSONNull
 	}
 	if n.Flags&compat.NtfExtLearned != 0 {
 		j.ExternLearn = &rtJSONNull
