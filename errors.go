@@ -267,3 +267,23 @@ func wrapOp(op string, err error) error {
 	}
 	return &OpError{Op: op, Err: err}
 }
+
+// errDumpWait is the error of a dump whose context ended while it waited
+// for the socket's running dump: it says so, as a dump started in another
+// dump's loop body on the same Conn waits for it forever. Not inlined: it
+// is never on a request's path, and acquireDump stays the size it was.
+//
+//go:noinline
+func errDumpWait(ctx context.Context) error {
+	return &dumpWaitError{ctx.Err()}
+}
+
+// dumpWaitError wraps the context's error of a dump that waited for the
+// socket's running dump.
+type dumpWaitError struct{ err error }
+
+func (e *dumpWaitError) Error() string {
+	return "waiting for the dump already running on this socket (a dump started in another dump's loop on the same Conn waits for it to end): " + e.err.Error()
+}
+
+func (e *dumpWaitError) Unwrap() error { return e.err }
