@@ -124,6 +124,32 @@ func decodeLink(f compat.Facts, data []byte, l *Link, ar *arena) error {
 	return decodeLinkAttrs(rest, l, ar)
 }
 
+// scanLinkAttrs walks rest from off, noting in at the offsets of the
+// attributes decodeLinkAttrs decodes, until at is full or rest ends; it
+// returns how many it noted and where it stopped. On its own, the walk
+// keeps its few variables in registers: inside decodeLinkAttrs, with the
+// values that function keeps live, they were reloaded from the stack on
+// every attribute.
+func scanLinkAttrs(rest []byte, off int, at *[24]int32) (k, next int, err error) {
+	for off < len(rest) && k < len(at) {
+		left := len(rest) - off
+		if left < 4 {
+			return k, off, fmt.Errorf("%w: %d bytes left", netlink.ErrAttributeLength, left)
+		}
+		h := rest[off : off+4]
+		n := int(ne.Uint16(h[0:2]))
+		if n < 4 || n > left {
+			return k, off, fmt.Errorf("%w: length %d with %d bytes left", netlink.ErrAttributeLength, n, left)
+		}
+		if typ := ne.Uint16(h[2:4]) & 0x3fff; int(typ) < len(linkDecoded) && linkDecoded[typ] {
+			at[k] = int32(off)
+			k++
+		}
+		off += min(netlink.Align(n), left)
+	}
+	return k, off, nil
+}
+
 // errShortAttr reports an attribute payload of the wrong size.
 func errAttrSize(typ uint16, n int) error {
 	return fmt.Errorf("%w: link attribute %d of %d bytes", netlink.ErrAttributeSize, typ, n)
@@ -165,22 +191,11 @@ func decodeLinkAttrs(rest []byte, l *Link, ar *arena) error {
 	// the second decodes those and copies the runs between them.
 	var at [24]int32
 	for off := 0; off < len(rest); {
-		k := 0
-		for off < len(rest) && k < len(at) {
-			b := rest[off:]
-			if len(b) < 4 {
-				return fmt.Errorf("%w: %d bytes left", netlink.ErrAttributeLength, len(b))
-			}
-			n := int(ne.Uint16(b))
-			if n < 4 || n > len(b) {
-				return fmt.Errorf("%w: length %d with %d bytes left", netlink.ErrAttributeLength, n, len(b))
-			}
-			if typ := ne.Uint16(b[2:]) & 0x3fff; int(typ) < len(linkDecoded) && linkDecoded[typ] {
-				at[k] = int32(off)
-				k++
-			}
-			off += min(netlink.Align(n), len(b))
+		k, next, err := scanLinkAttrs(rest, off, &at)
+		if err != nil {
+			return err
 		}
+		off = next
 		for _, o := range at[:k] {
 			off := int(o)
 			b := rest[off:]
