@@ -443,6 +443,18 @@ func (c *Conn) overrun(self *call, rb *rbuf, oe *OpError) {
 		for i := 0; i < maxDrainReads; i++ {
 			info, err := tr.TryRecv(rb.b)
 			if errors.Is(err, ErrOverrun) {
+				// Another loss while draining: a kernel's ENOBUFS is
+				// covered by the mark after the drain; a report in the
+				// stream (the bus daemon's, with its count) goes where
+				// it was read, as the first one did.
+				c.mu.Lock()
+				c.stats.Overruns++
+				if errors.Is(err, syscall.ENOBUFS) {
+					after = true
+				} else {
+					c.queueOverrun(err)
+				}
+				c.mu.Unlock()
 				continue
 			}
 			if err != nil {
@@ -657,19 +669,25 @@ func (c *Conn) queueMark(mark Message) {
 }
 
 // queueOverrun queues an overrun mark for Receive that reports cause, the
-// transport's error. Two overruns with nothing between them are one; it
-// keeps the first cause, as the first is where the loss began. Called with
-// c.mu held.
+// transport's error. Two kernel overruns with nothing between them are one
+// (the first is where the loss began); a report that counts what it lost
+// (the bus daemon's) is never folded into another, so that no count goes
+// unreported. Called with c.mu held.
 func (c *Conn) queueOverrun(cause error) {
 	if n := len(c.unsol.q); n > 0 && c.unsol.q[n-1].Header.Length == 0 && c.unsol.q[n-1].Header.Type == 0 {
-		if last := &c.unsol.q[n-1]; last.Header.Sequence == 0 {
+		last := &c.unsol.q[n-1]
+		if last.Header.Sequence == 0 {
 			last.Header.Sequence = c.keepMarkCause(cause)
+			return
 		}
-		return
+		if errors.Is(cause, syscall.ENOBUFS) {
+			return
+		}
 	}
 	mark := overrunMark
 	mark.Header.Sequence = c.keepMarkCause(cause)
-	c.queueMark(mark)
+	c.unsol.q = append(c.unsol.q, mark)
+	signal(&c.unsol)
 }
 
 // keepMarkCause files cause for a mark and returns its key (never 0).

@@ -22,7 +22,11 @@ type Read struct {
 	Src transport.Addr
 	// Creds, when not nil, are reported as the sender's credentials.
 	Creds *transport.Credentials
-	// Overrun makes this read fail with transport.ErrOverrun (ENOBUFS); Data is ignored.
+	// Overrun makes this read fail with transport.ErrOverrun, a loss
+	// reported where it happened, as the bus daemon reports one; Data is
+	// ignored. For a kernel socket's ENOBUFS, which Linux reports ahead of
+	// the messages queued before the loss, set Err to an error wrapping
+	// both transport.ErrOverrun and syscall.ENOBUFS.
 	Overrun bool
 	// Err makes this read fail with Err; Data is ignored.
 	Err error
