@@ -49,9 +49,13 @@ type Conn struct {
 	sends atomic.Uint64
 	reads atomic.Uint64
 
-	// tok is the read token: the goroutine that puts a value in it is the
-	// only one calling t.Recv until it takes the value out.
-	tok chan struct{}
+	// The read token: the goroutine that set reading is the only one
+	// calling t.Recv until it clears it (releaseTok). Taking a free token
+	// is one compare-and-swap; goroutines that wait for it count
+	// themselves in tokWaiters and are woken through tokFree.
+	reading    atomic.Bool
+	tokWaiters atomic.Int32
+	tokFree    chan struct{}
 
 	// port is the transport's port ID; kernel holds what Dial knows of the
 	// kernel socket (zero for NewConn).
@@ -253,7 +257,7 @@ func newConn(t transport.Transport, cfg Config) *Conn {
 		t:        t,
 		cfg:      cfg,
 		log:      cfg.Logger,
-		tok:      make(chan struct{}, 1),
+		tokFree:  make(chan struct{}, 1),
 		bufSize:  cfg.MessageBufferSize,
 		port:     t.PortID(),
 		dumpFree: make(chan struct{}),
@@ -666,15 +670,26 @@ func (c *Conn) acquireDump(ctx context.Context, cl *call) error {
 			}
 			continue
 		}
-		select {
-		case <-free:
-			continue
-		case <-ctx.Done():
-			return errDumpWait(ctx)
-		case c.tok <- struct{}{}:
+		if !c.tryTok() {
+			c.tokWaiters.Add(1)
+			got := c.tryTok() // a release before the count was seen
+			if !got {
+				select {
+				case <-free:
+				case <-ctx.Done():
+					c.tokWaiters.Add(-1)
+					return errDumpWait(ctx)
+				case <-c.tokFree:
+					got = c.tryTok()
+				}
+			}
+			c.tokWaiters.Add(-1)
+			if !got {
+				continue
+			}
 		}
 		err := c.drainAbandoned(ctx, tr, holder)
-		<-c.tok
+		c.releaseTok()
 		if err != nil {
 			return err
 		}

@@ -32,10 +32,8 @@ func (c *Conn) run(ctx context.Context, cl *call, batch bool, yield func(Message
 			// usual case of a Conn used by one goroutine). Under c.mu
 			// nothing can be queued for cl after the check above, since
 			// only the token's holder dispatches.
-			select {
-			case c.tok <- struct{}{}:
+			if c.tryTok() {
 				rb = c.getBufLocked()
-			default:
 			}
 		}
 		c.mu.Unlock()
@@ -60,12 +58,23 @@ func (c *Conn) run(ctx context.Context, cl *call, batch bool, yield func(Message
 			}
 
 			// Wait for the token, a message or ctx.
-			select {
-			case <-cl.sig:
-				continue
-			case c.tok <- struct{}{}:
-			case <-ctx.Done():
-				return ctx.Err()
+			if !c.tryTok() {
+				c.tokWaiters.Add(1)
+				got := c.tryTok() // a release before the count was seen
+				if !got {
+					select {
+					case <-cl.sig:
+					case <-c.tokFree:
+						got = c.tryTok()
+					case <-ctx.Done():
+						c.tokWaiters.Add(-1)
+						return ctx.Err()
+					}
+				}
+				c.tokWaiters.Add(-1)
+				if !got {
+					continue
+				}
 			}
 
 			// This goroutine is the reader. Something may have been
@@ -77,7 +86,7 @@ func (c *Conn) run(ctx context.Context, cl *call, batch bool, yield func(Message
 			}
 			c.mu.Unlock()
 			if pending {
-				<-c.tok
+				c.releaseTok()
 				continue
 			}
 		}
@@ -90,7 +99,7 @@ func (c *Conn) run(ctx context.Context, cl *call, batch bool, yield func(Message
 			// hand it over without the lock and without a copy of its
 			// message headers.
 			c.reads.Add(1)
-			<-c.tok
+			c.releaseTok()
 			done, err := c.deliverDatagram(cl, rb, info, yield, handle)
 			if done && cl != &c.unsol && cl.spare == nil {
 				// The call's last read: its buffer goes back when the
@@ -106,7 +115,7 @@ func (c *Conn) run(ctx context.Context, cl *call, batch bool, yield func(Message
 		default:
 			err = c.dispatch(cl, rb, info)
 		}
-		<-c.tok
+		c.releaseTok()
 		if err != nil {
 			c.putBuf(rb)
 			if errors.Is(err, ErrOverrun) && cl != &c.unsol {
@@ -124,6 +133,42 @@ func (c *Conn) run(ctx context.Context, cl *call, batch bool, yield func(Message
 			return nil
 		}
 	}
+}
+
+// tryTok takes the read token if it is free.
+func (c *Conn) tryTok() bool { return c.reading.CompareAndSwap(false, true) }
+
+// releaseTok gives the read token back and wakes a goroutine waiting for
+// it. A waiter counts itself in tokWaiters before its last try, and this
+// clears reading before it reads the count, so either the waiter's try
+// sees the token free or this sees the waiter and wakes it.
+func (c *Conn) releaseTok() {
+	c.reading.Store(false)
+	if c.tokWaiters.Load() > 0 {
+		select {
+		case c.tokFree <- struct{}{}:
+		default: // a wake-up is pending already
+		}
+	}
+}
+
+// waitTok takes the read token, waiting for it until ctx ends.
+func (c *Conn) waitTok(ctx context.Context) error {
+	for !c.tryTok() {
+		c.tokWaiters.Add(1)
+		if c.tryTok() {
+			c.tokWaiters.Add(-1)
+			return nil
+		}
+		select {
+		case <-c.tokFree:
+			c.tokWaiters.Add(-1)
+		case <-ctx.Done():
+			c.tokWaiters.Add(-1)
+			return ctx.Err()
+		}
+	}
+	return nil
 }
 
 // deliver hands ms to handle in order. When handle ends the call early,

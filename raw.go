@@ -20,13 +20,11 @@ func (c *Conn) ReadDatagram(ctx context.Context, b []byte) (int, Addr, error) {
 	if len(b) == 0 {
 		return 0, Addr{}, &OpError{Op: "read-datagram", Err: errors.New("empty buffer")}
 	}
-	select {
-	case c.tok <- struct{}{}:
-	case <-ctx.Done():
-		return 0, Addr{}, &OpError{Op: "read-datagram", Err: ctx.Err()}
+	if err := c.waitTok(ctx); err != nil {
+		return 0, Addr{}, &OpError{Op: "read-datagram", Err: err}
 	}
 	info, err := c.t.Recv(ctx, b)
-	<-c.tok
+	c.releaseTok()
 	if err != nil {
 		if c.isClosed() {
 			err = ErrClosed
