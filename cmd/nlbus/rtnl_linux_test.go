@@ -110,18 +110,7 @@ func TestKernelCLIMatchesIPJSON(t *testing.T) {
 		// Lifetimes count down between the two reads; rtnl's tests compare
 		// them with a tolerance.
 		keys := []string{"family", "local", "address", "prefixlen", "broadcast", "scope", "label"}
-		flat := func(links []map[string]any) []map[string]any {
-			var out []map[string]any
-			for _, l := range links {
-				infos, _ := l["addr_info"].([]any)
-				for _, i := range infos {
-					a := i.(map[string]any)
-					a["dev"] = l["ifname"]
-					out = append(out, a)
-				}
-			}
-			return out
-		}
+		flat := rtFlatAddrs
 		keys = append(keys, "dev")
 		rtSettledEqual(t, func() ([]string, []string) {
 			return rtCanon(t, flat(ipJSON("addr", "show")), keys...), rtCanon(t, flat(rtNlbusJSON(t, "addr", "list", "--json", "--netns", ns.Name)), keys...)
