@@ -336,3 +336,6 @@ func retryLimit(ctx context.Context, writeDL, now time.Time) time.Time {
 // fullPeerWait bounds the retries of a send to a full peer when neither the
 // context nor a write deadline does.
 const fullPeerWait = time.Second
+
+// closeFD closes a descriptor the package owns (a Config.NetNS copy).
+func closeFD(fd int) { unix.Close(fd) }

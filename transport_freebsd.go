@@ -198,5 +198,3 @@ func (s *bsdSocket) SetWriteBuffer(n int) error {
 
 // dupNetNS: FreeBSD has no Config.NetNS (dialKernel refuses it first).
 func dupNetNS(int) (int, error) { return 0, notSupported("Config.NetNS") }
-
-func closeFD(fd int) { unix.Close(fd) }

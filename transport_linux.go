@@ -289,5 +289,3 @@ func dupNetNS(fd int) (int, error) {
 	}
 	return nfd, nil
 }
-
-func closeFD(fd int) { unix.Close(fd) }

@@ -77,6 +77,7 @@ type rtAddrJSON struct {
 // "ifa_flags".
 func (j *rtAddrJSON) setFlags(fam rtnl.Family, f uint32) {
 	j.Dynamic = f&compat.IfaFPermanent == 0
+	known := uint32(compat.IfaFPermanent)
 	for _, x := range []struct {
 		mask uint32
 		key  *bool
@@ -88,6 +89,7 @@ func (j *rtAddrJSON) setFlags(fam rtnl.Family, f uint32) {
 		{compat.IfaFNoprefixroute, &j.Noprefixroute}, {compat.IfaFMcautojoin, &j.Autojoin},
 		{compat.IfaFStablePrivacy, &j.StablePrivacy},
 	} {
+		known |= x.mask
 		if f&x.mask != 0 {
 			*x.key = true
 		}
@@ -95,9 +97,7 @@ func (j *rtAddrJSON) setFlags(fam rtnl.Family, f uint32) {
 	if j.Secondary && fam == rtnl.IPv6 {
 		j.Secondary, j.Temporary = false, true
 	}
-	if rest := f &^ (compat.IfaFPermanent | compat.IfaFSecondary | compat.IfaFNodad | compat.IfaFOptimistic |
-		compat.IfaFDadfailed | compat.IfaFHomeaddress | compat.IfaFDeprecated | compat.IfaFTentative |
-		compat.IfaFManagetmpaddr | compat.IfaFNoprefixroute | compat.IfaFMcautojoin | compat.IfaFStablePrivacy); rest != 0 {
+	if rest := f &^ known; rest != 0 {
 		j.IfaFlags = fmt.Sprintf("%02x", rest)
 	}
 }
