@@ -670,23 +670,10 @@ func (c *Conn) acquireDump(ctx context.Context, cl *call) error {
 			}
 			continue
 		}
-		if !c.tryTok() {
-			c.tokWaiters.Add(1)
-			got := c.tryTok() // a release before the count was seen
-			if !got {
-				select {
-				case <-free:
-				case <-ctx.Done():
-					c.tokWaiters.Add(-1)
-					return errDumpWait(ctx)
-				case <-c.tokFree:
-					got = c.tryTok()
-				}
-			}
-			c.tokWaiters.Add(-1)
-			if !got {
-				continue
-			}
+		if got, err := c.waitTokOr(ctx, free); err != nil {
+			return errDumpWait(ctx)
+		} else if !got {
+			continue
 		}
 		err := c.drainAbandoned(ctx, tr, holder)
 		c.releaseTok()

@@ -58,23 +58,10 @@ func (c *Conn) run(ctx context.Context, cl *call, batch bool, yield func(Message
 			}
 
 			// Wait for the token, a message or ctx.
-			if !c.tryTok() {
-				c.tokWaiters.Add(1)
-				got := c.tryTok() // a release before the count was seen
-				if !got {
-					select {
-					case <-cl.sig:
-					case <-c.tokFree:
-						got = c.tryTok()
-					case <-ctx.Done():
-						c.tokWaiters.Add(-1)
-						return ctx.Err()
-					}
-				}
-				c.tokWaiters.Add(-1)
-				if !got {
-					continue
-				}
+			if got, err := c.waitTokOr(ctx, cl.sig); err != nil {
+				return err
+			} else if !got {
+				continue
 			}
 
 			// This goroutine is the reader. Something may have been
@@ -152,23 +139,36 @@ func (c *Conn) releaseTok() {
 	}
 }
 
+// waitTokOr takes the read token, waiting for it until other is ready or
+// ctx ends: got reports whether it was taken, err is ctx's error. A wake-up
+// may find the token taken again; the caller then tries again.
+func (c *Conn) waitTokOr(ctx context.Context, other <-chan struct{}) (got bool, err error) {
+	if c.tryTok() {
+		return true, nil
+	}
+	c.tokWaiters.Add(1)
+	defer c.tokWaiters.Add(-1)
+	if c.tryTok() { // a release before the count was seen
+		return true, nil
+	}
+	select {
+	case <-other:
+		return false, nil
+	case <-c.tokFree:
+		return c.tryTok(), nil
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+}
+
 // waitTok takes the read token, waiting for it until ctx ends.
 func (c *Conn) waitTok(ctx context.Context) error {
-	for !c.tryTok() {
-		c.tokWaiters.Add(1)
-		if c.tryTok() {
-			c.tokWaiters.Add(-1)
-			return nil
-		}
-		select {
-		case <-c.tokFree:
-			c.tokWaiters.Add(-1)
-		case <-ctx.Done():
-			c.tokWaiters.Add(-1)
-			return ctx.Err()
+	for {
+		got, err := c.waitTokOr(ctx, nil)
+		if got || err != nil {
+			return err
 		}
 	}
-	return nil
 }
 
 // deliver hands ms to handle in order. When handle ends the call early,
