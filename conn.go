@@ -73,9 +73,12 @@ type Conn struct {
 	// final message has not arrived yet; they stay in calls meanwhile.
 	abandoned []*call
 	// dumpHolder is the dump running on a kernel socket that runs one at a
-	// time; dumpFree is closed when it ends.
+	// time; dumpFree is closed when it ends. dumpGen counts the dumps that
+	// took the slot: calls are reused, so a pointer seen earlier may hold
+	// the slot again for another dump.
 	dumpHolder *call
 	dumpFree   chan struct{}
+	dumpGen    uint64
 	freeBufs   []*rbuf
 	freeCall   []*call
 	bufSize    int
@@ -656,12 +659,16 @@ func (c *Conn) acquireDump(ctx context.Context, cl *call) error {
 		holder := c.dumpHolder
 		if holder == nil {
 			c.dumpHolder, cl.holdsDump = cl, true
+			c.dumpGen++
 			c.mu.Unlock()
 			return nil
 		}
-		free, abandoned := c.dumpFree, holder.abandoned
+		free, abandoned, gen := c.dumpFree, holder.abandoned, c.dumpGen
 		c.mu.Unlock()
 
+		if testHookDumpWait != nil {
+			testHookDumpWait()
+		}
 		if !abandoned || tr == nil {
 			select {
 			case <-free:
@@ -675,7 +682,7 @@ func (c *Conn) acquireDump(ctx context.Context, cl *call) error {
 		} else if !got {
 			continue
 		}
-		err := c.drainAbandoned(ctx, tr, holder)
+		err := c.drainAbandoned(ctx, tr, gen)
 		c.releaseTok()
 		if err != nil {
 			return err
@@ -684,14 +691,19 @@ func (c *Conn) acquireDump(ctx context.Context, cl *call) error {
 }
 
 // drainAbandoned reads what is queued on the socket, without waiting, until
-// holder, an abandoned dump, has ended; when the socket is empty before
-// that, its end was lost and it is retired. The caller holds the token.
-func (c *Conn) drainAbandoned(ctx context.Context, tr transport.TryReceiver, holder *call) error {
+// the abandoned dump that took the slot as dump gen has ended; when the
+// socket is empty before that, its end was lost and it is retired. The
+// caller holds the token. The dump is known by its generation, not its
+// call: between the caller's look at the slot and its getting the token,
+// the abandoned dump may have ended and its call, reused, may hold the slot
+// for a new dump whose replies are yet to come; retiring that call would
+// free the slot under a running dump and hand the call out twice.
+func (c *Conn) drainAbandoned(ctx context.Context, tr transport.TryReceiver, gen uint64) error {
 	rb := c.getBuf()
 	defer c.putBuf(rb)
 	for i := 0; i < maxDrainReads; i++ {
 		c.mu.Lock()
-		over := c.dumpHolder != holder
+		over := c.dumpHolder == nil || c.dumpGen != gen
 		c.mu.Unlock()
 		if over {
 			return nil
@@ -700,8 +712,8 @@ func (c *Conn) drainAbandoned(ctx context.Context, tr transport.TryReceiver, hol
 		switch {
 		case errors.Is(err, transport.ErrWouldBlock):
 			c.mu.Lock()
-			if c.dumpHolder == holder {
-				c.retire(holder)
+			if h := c.dumpHolder; h != nil && c.dumpGen == gen && h.abandoned {
+				c.retire(h)
 			}
 			c.mu.Unlock()
 			return nil
@@ -718,6 +730,10 @@ func (c *Conn) drainAbandoned(ctx context.Context, tr transport.TryReceiver, hol
 	}
 	return nil
 }
+
+// testHookDumpWait, when set by a test, runs in acquireDump between seeing
+// the slot taken and waiting for it.
+var testHookDumpWait func()
 
 func copyMessage(m *Message) Message {
 	out := Message{Header: m.Header, Addr: m.Addr}
