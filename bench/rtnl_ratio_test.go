@@ -3,6 +3,7 @@
 package bench
 
 import (
+	"os"
 	"runtime"
 	"slices"
 	"testing"
@@ -32,9 +33,11 @@ func interleaved(b *testing.B, count int, libs []string, open func(lib string) (
 	times := make([][]time.Duration, len(libs))
 	for b.Loop() {
 		for i, l := range listers {
-			b.StopTimer()
-			runtime.GC()
-			b.StartTimer()
+			if os.Getenv("NLBENCH_NO_GC") == "" {
+				b.StopTimer()
+				runtime.GC()
+				b.StartTimer()
+			}
 			start := time.Now()
 			n, err := l.List()
 			times[i] = append(times[i], time.Since(start))

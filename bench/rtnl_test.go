@@ -59,14 +59,32 @@ func linksNS(b *testing.B, n int) *testns.NS {
 	}
 	b.Cleanup(func() { _ = exec.Command("ip", "netns", "del", name).Run() })
 	var batch strings.Builder
-	kind := "dummy"
-	if exec.Command("ip", "-n", name, "link", "add", "probe0", "type", "dummy").Run() != nil {
-		kind = "ifb"
-	} else {
-		batch.WriteString("link del probe0\n")
+	kind := os.Getenv("NLBENCH_LINK_KIND")
+	switch kind {
+	case "":
+		// dummy where the kernel has it (the lightest links), else ifb.
+		kind = "dummy"
+		if exec.Command("ip", "-n", name, "link", "add", "probe0", "type", "dummy").Run() != nil {
+			kind = "ifb"
+		} else {
+			batch.WriteString("link del probe0\n")
+		}
+	case "dummy", "ifb", "veth":
+	default:
+		b.Fatalf("NLBENCH_LINK_KIND=%q: want dummy, ifb or veth", kind)
 	}
-	for i := range n - 1 { // and lo
-		fmt.Fprintf(&batch, "link add l%d type %s\n", i, kind)
+	b.Logf("%d links of kind %s", n, kind)
+	if kind == "veth" {
+		for i := range (n - 1) / 2 { // and lo, and one dummy-less odd link
+			fmt.Fprintf(&batch, "link add l%d type veth peer name p%d\n", i, i)
+		}
+		if (n-1)%2 == 1 {
+			batch.WriteString("link add odd type ifb\n")
+		}
+	} else {
+		for i := range n - 1 { // and lo
+			fmt.Fprintf(&batch, "link add l%d type %s\n", i, kind)
+		}
 	}
 	cmd := exec.Command("ip", "-n", name, "-batch", "-")
 	cmd.Stdin = strings.NewReader(batch.String())

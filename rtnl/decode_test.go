@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -548,5 +549,29 @@ func TestResyncRetriesInterruptedDump(t *testing.T) {
 				assert.Empty(t, errs)
 			}
 		})
+	}
+}
+
+// IFLA_LINK 0 is a link bound to no lower link (HasParent, ParentIndex 0);
+// without IFLA_LINK, HasParent is false.
+func TestDecodeLinkParentNone(t *testing.T) {
+	hdr := make([]byte, compat.SizeofIfInfomsg)
+	ne.PutUint32(hdr[4:], 5)
+	for _, c := range []struct {
+		link   *uint32
+		has    bool
+		parent int
+	}{{nil, false, 0}, {new(uint32(0)), true, 0}, {new(uint32(3)), true, 3}} {
+		msg := append(slices.Clone(hdr), attrs(func(ae *netlink.AttributeEncoder) {
+			ae.String(compat.IflaIfname, "gre1")
+			if c.link != nil {
+				ae.Uint32(compat.IflaLink, *c.link)
+			}
+		})...)
+		l, err := rtnl.DecodeLink(linux, msg)
+		require.NoError(t, err)
+		assert.Equal(t, c.has, l.HasParent)
+		assert.Equal(t, c.parent, l.ParentIndex)
+		assert.Empty(t, l.Extra)
 	}
 }

@@ -60,8 +60,13 @@ type Link struct {
 	Broadcast    net.HardwareAddr
 	// MasterIndex is IFLA_MASTER: the bridge or bond the link belongs to.
 	MasterIndex int
-	// ParentIndex is IFLA_LINK: the lower link (a veth's peer, a VLAN's parent).
+	// ParentIndex is IFLA_LINK: the lower link (a veth's peer, a VLAN's
+	// parent). HasParent says the kernel sent IFLA_LINK: with ParentIndex
+	// 0 it then means a link bound to no lower link (a tunnel with no
+	// device, which ip shows as "@NONE"), where an absent IFLA_LINK means
+	// the link is its own.
 	ParentIndex int
+	HasParent   bool
 	// TxQueueLen is IFLA_TXQLEN.
 	TxQueueLen uint32
 	// OperState is IFLA_OPERSTATE.
@@ -257,7 +262,7 @@ func decodeLinkAttrs(rest []byte, l *Link, ar *arena) error {
 				case compat.IflaMaster:
 					l.MasterIndex = int(v)
 				case compat.IflaLink:
-					l.ParentIndex = int(v)
+					l.ParentIndex, l.HasParent = int(v), true
 				case compat.IflaTxqlen:
 					l.TxQueueLen = v
 				case compat.IflaGroup:

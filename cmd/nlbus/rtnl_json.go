@@ -17,7 +17,7 @@ import (
 type rtLinkJSON struct {
 	Index     int          `json:"ifindex"`
 	Name      string       `json:"ifname"`
-	Link      string       `json:"link,omitempty"`
+	Link      jsonString   `json:"link,omitempty"`
 	LinkIndex int          `json:"link_index,omitempty"`
 	Flags     []string     `json:"flags"`
 	MTU       uint32       `json:"mtu"`
@@ -36,6 +36,20 @@ type rtLinkJSON struct {
 	NetnsID   *int32       `json:"link_netnsid,omitempty"`
 	AddrInfo  []rtAddrJSON `json:"addr_info,omitempty"`
 }
+
+// jsonString is a JSON string value, or null, already encoded: empty is
+// left out with omitempty.
+type jsonString json.RawMessage
+
+var jsonNull = jsonString("null")
+
+func jsonStringOf(s string) jsonString {
+	b, _ := json.Marshal(s) // a string always marshals
+	return b
+}
+
+// MarshalJSON returns j as it is.
+func (j jsonString) MarshalJSON() ([]byte, error) { return j, nil }
 
 type rtInfoJSON struct {
 	Kind      string `json:"info_kind,omitempty"`
@@ -212,6 +226,10 @@ func rtToLinkJSON(l rtnl.Link, names map[int]string, up map[int]bool) rtLinkJSON
 		j.Group = strconv.Itoa(int(l.Group))
 	}
 	mdown := false
+	if l.HasParent && l.ParentIndex == 0 {
+		// IFLA_LINK 0: ip prints "link": null (and "@NONE" in text).
+		j.Link = jsonNull
+	}
 	if l.ParentIndex != 0 {
 		// As iproute2's print_name_and_link: when IFLA_LINK_NETNSID says
 		// the lower link is in another namespace, its index means nothing
@@ -220,10 +238,11 @@ func rtToLinkJSON(l rtnl.Link, names map[int]string, up map[int]bool) rtLinkJSON
 		if j.NetnsID != nil {
 			j.LinkIndex = l.ParentIndex
 		} else {
-			j.Link = names[l.ParentIndex]
-			if j.Link == "" {
-				j.Link = "if" + strconv.Itoa(l.ParentIndex)
+			name := names[l.ParentIndex]
+			if name == "" {
+				name = "if" + strconv.Itoa(l.ParentIndex)
 			}
+			j.Link = jsonStringOf(name)
 			if up != nil {
 				mdown = !up[l.ParentIndex]
 			}

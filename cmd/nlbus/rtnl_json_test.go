@@ -131,7 +131,7 @@ func TestRtLinkLower(t *testing.T) {
 		{2, netnsid(0), up, `"link_index":2,"flags":["UP"]`},
 		{2, netnsid(-1), up, `"link_index":2,"flags":["UP"]`},
 	} {
-		l.ParentIndex, l.Extra = c.parent, c.extra
+		l.ParentIndex, l.HasParent, l.Extra = c.parent, true, c.extra
 		got := rtMarshal(t, rtToLinkJSON(l, names, c.up))
 		assert.Contains(t, got, c.want)
 		if c.extra != nil {
@@ -141,4 +141,19 @@ func TestRtLinkLower(t *testing.T) {
 			assert.NotContains(t, got, `"link_netnsid"`)
 		}
 	}
+}
+
+// TestRtLinkParentNone: IFLA_LINK present and 0 (a tunnel bound to no
+// device) is "link": null in ip -j; an absent IFLA_LINK is no key at all.
+func TestRtLinkParentNone(t *testing.T) {
+	l := rtnl.Link{Index: 4, Name: "gre1", HasParent: true}
+	got := rtMarshal(t, rtToLinkJSON(l, nil, map[int]bool{}))
+	assert.Contains(t, got, `"ifname":"gre1","link":null,"flags":[]`)
+	l.HasParent = false
+	got = rtMarshal(t, rtToLinkJSON(l, nil, map[int]bool{}))
+	assert.NotContains(t, got, `"link"`)
+	// A name that needs escaping is still a JSON string.
+	l.ParentIndex, l.HasParent = 2, true
+	got = rtMarshal(t, rtToLinkJSON(l, map[int]string{2: `a"b`}, map[int]bool{2: true}))
+	assert.Contains(t, got, `"link":"a\"b"`)
 }
