@@ -55,3 +55,25 @@ func ParseAccessNoNSS(data []byte) (*Access, error) {
 // bad frame (Linux's event loop) rather than read as the end of the
 // connection.
 const ZeroLengthFrames = zeroLengthFrames
+
+// ServeHooks are test hooks of ServeWith's reader goroutine, called from
+// it: Queued after it queued a request from port, Released after it
+// applied the release of port, ReaderDone as it ends.
+type ServeHooks struct {
+	Queued, Released func(port uint32)
+	ReaderDone       func()
+}
+
+// SetServeHooks makes ServeWith with o call h.
+func SetServeHooks(o *ServeOptions, h ServeHooks) {
+	o.hook = func(ev serveEvent, port uint32) {
+		switch {
+		case ev == serveQueued && h.Queued != nil:
+			h.Queued(port)
+		case ev == serveReleased && h.Released != nil:
+			h.Released(port)
+		case ev == serveReaderDone && h.ReaderDone != nil:
+			h.ReaderDone()
+		}
+	}
+}

@@ -3,11 +3,11 @@ package bus
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/nlbus/netlink"
 	"github.com/nlbus/netlink/genl"
-	"github.com/nlbus/netlink/genl/genlctrl"
 )
 
 // RegisterFamily registers spec on the bus c is connected to, with c's
@@ -94,8 +94,9 @@ func GetDescription(ctx context.Context, c *netlink.Conn, name string) ([]byte, 
 	return nil, &netlink.OpError{Op: "get-description", Err: errNoReply}
 }
 
-// Request is a request to a family a service serves. Its slices are
-// borrowed: valid only until the Handler returns.
+// Request is a request to a family a service serves. It is borrowed, its
+// slices and Creds included: valid only until the Handler returns (Serve
+// reuses it and the bytes it points into).
 type Request struct {
 	// Header is the genl header (command, version).
 	Header genl.Header
@@ -138,16 +139,22 @@ type Handler func(ctx context.Context, w *ReplyWriter, r *Request) error
 // ReplyWriter sends a handler's replies to its caller. It is valid only
 // during the Handler's call.
 type ReplyWriter struct {
-	c   *netlink.Conn
-	fam *genl.Family
-	req *Request
-	buf []byte
-	ae  netlink.AttributeEncoder
+	c    *netlink.Conn
+	fam  *genl.Family
+	req  *Request
+	buf  []byte
+	ae   netlink.AttributeEncoder
+	gone atomic.Pointer[callerGone] // set by Serve's reader when the caller went
 }
 
 // Reply sends one reply message with command cmd (0: the request's) and
-// the attributes enc writes; in a dump it is one part (NLM_F_MULTI).
+// the attributes enc writes; in a dump it is one part (NLM_F_MULTI). Once
+// the caller's port was released (see ServeWith) it sends nothing and
+// returns an error wrapping ErrCallerGone.
 func (w *ReplyWriter) Reply(ctx context.Context, cmd uint8, enc func(ae *netlink.AttributeEncoder)) error {
+	if g := w.gone.Load(); g != nil {
+		return &netlink.OpError{Op: "reply", Err: g}
+	}
 	if cmd == 0 {
 		cmd = w.req.Header.Command
 	}
@@ -203,81 +210,4 @@ func Publish(ctx context.Context, c *netlink.Conn, fam *genl.Family, group strin
 		Data:   data, Addr: netlink.Addr{Group: g.ID},
 	})
 	return err
-}
-
-// Serve reads the requests to fam (which c registered) and calls the
-// handler of each one's command, one request at a time, until ctx ends or
-// c fails. A command without a handler is answered EOPNOTSUPP (the daemon
-// already refuses commands the family did not register). Messages that
-// are not requests to fam are ignored.
-func Serve(ctx context.Context, c *netlink.Conn, fam genl.Family, handlers map[uint8]Handler) error {
-	w := &ReplyWriter{c: c, fam: &fam}
-	var errBuf []byte
-	for {
-		err := c.ReceiveBorrowed(ctx, func(m netlink.Message) {
-			h := m.Header
-			if uint16(h.Type) != fam.ID || h.Flags&netlink.Request == 0 || m.Addr.Group != 0 {
-				return
-			}
-			hl := 4 + int(fam.HeaderSize)
-			if len(m.Data) < hl {
-				return // the daemon checked it; not from the daemon then
-			}
-			req := Request{
-				Header:       genl.Header{Command: m.Data[0], Version: m.Data[1]},
-				FamilyHeader: m.Data[4:hl],
-				Attrs:        m.Data[hl:],
-				Dump:         h.Flags&netlink.Dump == netlink.Dump,
-				Port:         m.Addr.Port,
-				Creds:        m.Creds,
-				Message:      m,
-			}
-			w.req = &req
-			var herr error
-			if fn := handlers[req.Header.Command]; fn != nil {
-				herr = fn(ctx, w, &req)
-			} else {
-				herr = &Error{Errno: syscall.EOPNOTSUPP, Msg: "nlbus: the service has no handler for this command"}
-			}
-			var out []byte
-			switch {
-			case herr != nil:
-				errno := syscall.EIO
-				var be *Error
-				var en syscall.Errno
-				switch {
-				case errors.As(herr, &be):
-					errno = be.Errno
-				case errors.As(herr, &en):
-					errno = en
-				}
-				out = genlctrl.AppendError(errBuf[:0], m, req.Port, errno, &netlink.ExtAck{Message: herr.Error()})
-			case req.Dump:
-				out = append(errBuf[:0], make([]byte, 20)...)
-				netlink.MarshalHeader(out, netlink.Header{Length: 20, Type: netlink.Done, Flags: netlink.Multi, Sequence: h.Sequence, PID: req.Port})
-			case h.Flags&netlink.Acknowledge != 0:
-				out = genlctrl.AppendError(errBuf[:0], m, req.Port, 0, nil)
-			}
-			errBuf = out
-			if len(out) >= 16 {
-				var oh netlink.Header
-				oh.Type = netlink.HeaderType(ne.Uint16(out[4:]))
-				oh.Flags = netlink.HeaderFlags(ne.Uint16(out[6:]))
-				oh.Sequence = ne.Uint32(out[8:])
-				oh.PID = ne.Uint32(out[12:])
-				c.Send(ctx, netlink.Message{Header: oh, Data: out[16:], Addr: netlink.Addr{Port: req.Port}})
-			}
-			w.req = nil
-		})
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			var oe *netlink.OpError
-			if errors.As(err, &oe) && (errors.Is(err, netlink.ErrOverrun) || errors.Is(err, netlink.ErrMalformed)) {
-				continue
-			}
-			return err
-		}
-	}
 }

@@ -1,0 +1,466 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/nlbus/netlink"
+	"github.com/nlbus/netlink/genl"
+	"github.com/nlbus/netlink/genl/genlctrl"
+)
+
+// ErrCallerGone is the cause (context.Cause) of a handler's context that
+// Serve cancelled because the caller's port was released: the caller
+// closed its connection, died, or bound another port, and no answer can
+// reach it. ReplyWriter.Reply fails with an error wrapping it from then on.
+var ErrCallerGone = errors.New("nlbus: the caller went away")
+
+// callerGone is the cause Serve gives a handler whose caller went.
+type callerGone struct {
+	port uint32
+	pid  int32
+}
+
+func (e *callerGone) Error() string {
+	return fmt.Sprintf("%v: port %d (pid %d) was released", ErrCallerGone, e.port, e.pid)
+}
+
+func (e *callerGone) Unwrap() error { return ErrCallerGone }
+
+// Defaults and limits of ServeOptions.
+const (
+	DefaultServeQueueLen   = 1024
+	DefaultServeQueueBytes = 1 << 20
+	maxServeQueueLen       = 1 << 20
+	maxServeQueueBytes     = 1 << 30
+)
+
+// ServeOptions are ServeWith's settings. The zero value, like a nil
+// *ServeOptions, is what Serve uses.
+type ServeOptions struct {
+	// QueueLen bounds the requests Serve holds: the one being served and
+	// those read ahead of it (default DefaultServeQueueLen, at most
+	// 1<<20). When the queue is full Serve stops reading until a handler
+	// is done; what comes meanwhile waits in the daemon's queue for the
+	// connection, whose bounds refuse further requests to their callers
+	// (EAGAIN, docs/PROTOCOL.md §6 and §13.3) and drop notifications (an
+	// overrun, ServeStats.Overruns).
+	QueueLen int
+	// QueueBytes bounds the payload bytes of the requests held (default
+	// DefaultServeQueueBytes, 1 MiB, at most 1 GiB). A request larger than
+	// that waits until the queue is empty and is then held alone, in a
+	// buffer grown to fit it.
+	QueueBytes int
+	// Stats, when not nil, is where Serve counts what it does.
+	Stats *ServeStats
+
+	// hook, for the tests (export_test.go), hears of the reader's events.
+	hook func(ev serveEvent, port uint32)
+}
+
+// ServeStats counts what a Serve did, for ServeOptions.Stats. The counters
+// are atomic: read them while Serve runs. Several Serves may share one.
+// Every request to the family that Serve reads is counted once, as Served,
+// Skipped or Abandoned.
+type ServeStats struct {
+	// Served counts the requests handled: a handler called (those
+	// cancelled later included), or EOPNOTSUPP answered for a command
+	// without one.
+	Served atomic.Uint64
+	// Skipped counts the requests read ahead whose caller's port was
+	// released before their turn: dropped, neither run nor answered.
+	Skipped atomic.Uint64
+	// Cancelled counts the handlers whose context was cancelled because
+	// their caller's port was released while they ran.
+	Cancelled atomic.Uint64
+	// Abandoned counts the requests read ahead but not run because Serve
+	// returned (its context ended, the Conn failed, a handler panicked).
+	Abandoned atomic.Uint64
+	// Overruns counts the overruns the Conn reported: the daemon dropped
+	// messages for the connection because its queue was full. Requests
+	// to the family are not among them (the daemon refuses those to their
+	// callers instead), but port-release notifications may be: after an
+	// overrun Serve may have missed a caller's going, and then serves its
+	// requests read ahead as though it were there.
+	Overruns atomic.Uint64
+}
+
+// serveEvent is what ServeOptions.hook hears of.
+type serveEvent int
+
+const (
+	serveQueued     serveEvent = iota // a request from port was queued
+	serveReleased                     // the release of port was handled
+	serveReaderDone                   // the reader goroutine ends
+)
+
+// Serve is ServeWith with the default options.
+func Serve(ctx context.Context, c *netlink.Conn, fam genl.Family, handlers map[uint8]Handler) error {
+	return ServeWith(ctx, c, fam, handlers, nil)
+}
+
+// ServeWith reads the requests to fam (which c registered) and calls the
+// handler of each one's command, one request at a time and in the order
+// they came, until ctx ends (it returns ctx.Err()), c fails (it returns
+// the error) or a handler panics (the panic goes on, from ServeWith's
+// goroutine). A command without a handler is answered EOPNOTSUPP (the
+// daemon already refuses commands the family did not register). Messages
+// that are not requests to fam are ignored. ServeWith must be c's only
+// reader while it runs; handlers may use c (Reply, Publish, and requests
+// of their own).
+//
+// A goroutine of ServeWith reads ahead while a handler runs: up to
+// opts.QueueLen requests and opts.QueueBytes bytes, copied out of the
+// receive buffer; when that is full it stops reading until a handler is
+// done. It is gone when ServeWith returns, and the requests it read that
+// did not run are lost to a later Serve on c (counted as Abandoned; their
+// callers learn of it when c closes, docs/PROTOCOL.md §8).
+//
+// Callers that go: ServeWith joins GroupPorts on c (and leaves it when it
+// returns; an access rule that denies joining group 1 makes it fail).
+// When a caller's port is released (its connection closed, or it bound
+// another port), the requests from that port read before the release are
+// dropped (Skipped), and a handler running for one has its context
+// cancelled with a cause wrapping ErrCallerGone (context.Cause), its
+// Reply fails with such an error, and neither its error nor its ACK or
+// NLMSG_DONE is sent. Requests read after the release, from a new owner of
+// the same port number, are served. Two limits: a release is seen only once
+// everything queued before it has been read, so while the queue is full the
+// requests ahead of it still run; and after an overrun (ServeStats.Overruns)
+// a release may have been missed.
+//
+// A handler's context ends when the handler returns. Each request costs
+// three allocations, all of them the handler's context
+// (context.WithCancelCause: its struct and cancel function, and its Done
+// channel once something waits on it, as a Reply does); reading and
+// queueing allocate nothing (TestServeAllocations).
+func ServeWith(ctx context.Context, c *netlink.Conn, fam genl.Family, handlers map[uint8]Handler, opts *ServeOptions) error {
+	var o ServeOptions
+	if opts != nil {
+		o = *opts
+	}
+	switch {
+	case o.QueueLen < 0 || o.QueueLen > maxServeQueueLen:
+		return fmt.Errorf("nlbus: ServeOptions.QueueLen %d is outside 0-%d", o.QueueLen, maxServeQueueLen)
+	case o.QueueBytes < 0 || o.QueueBytes > maxServeQueueBytes:
+		return fmt.Errorf("nlbus: ServeOptions.QueueBytes %d is outside 0-%d", o.QueueBytes, maxServeQueueBytes)
+	}
+	if o.QueueLen == 0 {
+		o.QueueLen = DefaultServeQueueLen
+	}
+	if o.QueueBytes == 0 {
+		o.QueueBytes = DefaultServeQueueBytes
+	}
+	if o.Stats == nil {
+		o.Stats = new(ServeStats)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := c.JoinGroup(GroupPorts); err != nil {
+		return err
+	}
+	s := &server{
+		c: c, fam: fam, hl: genlHeaderLen + int(fam.HeaderSize), handlers: handlers,
+		stats: o.Stats, hook: o.hook,
+		q:     newReqQueue(o.QueueLen, o.QueueBytes),
+		ready: make(chan struct{}, 1), room: make(chan struct{}, 1),
+	}
+	s.w = ReplyWriter{c: c, fam: &s.fam, req: &s.req}
+	s.base, s.stop = context.WithCancelCause(ctx)
+	s.done = s.base.Done()
+	s.wg.Add(1)
+	go s.read()
+	defer func() {
+		if !s.returned {
+			s.shutdown() // a handler panicked: the reader stops before the panic goes on
+		}
+	}()
+	s.serve()
+	s.returned = true
+	s.shutdown()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.err
+}
+
+// server is one ServeWith: a reader goroutine (read, take) filling q, and
+// the goroutine of ServeWith running the handlers (serve).
+type server struct {
+	c        *netlink.Conn
+	fam      genl.Family
+	hl       int // genl header and family header
+	handlers map[uint8]Handler
+	stats    *ServeStats
+	hook     func(serveEvent, uint32)
+	wg       sync.WaitGroup // the reader
+
+	base context.Context // ends when ServeWith stops: ctx's end, c's failure, a panic
+	stop context.CancelCauseFunc
+	done <-chan struct{} // base.Done()
+
+	mu sync.Mutex // guards the fields below
+	q  reqQueue
+	// serving: q's front is being served (from its handler's call to the
+	// end of its answer); inHandler: its handler has not returned yet.
+	serving, inHandler bool
+	cancel             context.CancelCauseFunc // the running handler's context
+	idle               bool                    // serve waits on ready
+	full               bool                    // the reader waits on room
+	err                error                   // the Conn's failure
+
+	ready chan struct{} // a request was queued
+	room  chan struct{} // a request left the queue
+
+	// Owned by ServeWith's goroutine; the handler borrows them.
+	returned bool // serve returned (no handler panicked)
+	w        ReplyWriter
+	req      Request
+	creds    netlink.Credentials
+	errBuf   []byte
+}
+
+// read runs the reader goroutine: it reads c into q until base ends or c
+// fails.
+func (s *server) read() {
+	defer func() {
+		if s.hook != nil {
+			s.hook(serveReaderDone, 0)
+		}
+		s.wg.Done()
+	}()
+	take := s.take // one method value for the whole loop
+	for {
+		err := s.c.ReceiveBorrowed(s.base, take)
+		if err == nil {
+			continue
+		}
+		if s.base.Err() != nil {
+			return
+		}
+		var oe *netlink.OpError
+		if errors.As(err, &oe) {
+			if errors.Is(err, netlink.ErrOverrun) {
+				s.stats.Overruns.Add(1)
+				continue
+			}
+			if errors.Is(err, netlink.ErrMalformed) {
+				continue
+			}
+		}
+		s.mu.Lock()
+		s.err = err
+		s.mu.Unlock()
+		s.stop(err)
+		return
+	}
+}
+
+// take handles one message the reader read: a request to the family is
+// queued (waiting for room), a port's release is applied to the queue and
+// the running handler; anything else is ignored.
+func (s *server) take(m netlink.Message) {
+	h := &m.Header
+	if m.Addr.Group == GroupPorts {
+		if uint16(h.Type) == FamilyID && m.Addr.Port == 0 {
+			s.released(m.Data)
+		}
+		return
+	}
+	if uint16(h.Type) != s.fam.ID || h.Flags&netlink.Request == 0 || m.Addr.Group != 0 {
+		return
+	}
+	if len(m.Data) < s.hl {
+		return // the daemon checked it; not from the daemon then
+	}
+	s.mu.Lock()
+	for !s.q.push(&m) {
+		s.full = true
+		s.mu.Unlock()
+		select {
+		case <-s.room:
+		case <-s.done:
+			s.stats.Abandoned.Add(1)
+			return
+		}
+		s.mu.Lock()
+	}
+	wake := s.idle
+	s.idle = false
+	s.mu.Unlock()
+	if wake {
+		select {
+		case s.ready <- struct{}{}:
+		default:
+		}
+	}
+	if s.hook != nil {
+		s.hook(serveQueued, m.Addr.Port)
+	}
+}
+
+// released applies a PORT_RELEASED notification: the requests of that
+// port read so far are dropped, and its running handler is cancelled.
+func (s *server) released(data []byte) {
+	r, err := ParsePortReleased(data)
+	if err != nil {
+		return
+	}
+	s.mu.Lock()
+	from := 0
+	if s.serving {
+		from = 1
+		if e := s.q.front(); e.port == r.Port && s.w.gone.Load() == nil {
+			cause := &callerGone{port: r.Port, pid: r.PID}
+			s.w.gone.Store(cause)
+			if s.inHandler {
+				s.cancel(cause)
+				s.stats.Cancelled.Add(1)
+			}
+		}
+	}
+	if n := s.q.markGone(r.Port, from); n > 0 {
+		s.stats.Skipped.Add(uint64(n))
+	}
+	s.mu.Unlock()
+	if s.hook != nil {
+		s.hook(serveReleased, r.Port)
+	}
+}
+
+// serve runs the queued requests' handlers until base ends.
+func (s *server) serve() {
+	for {
+		s.mu.Lock()
+		for s.q.n > 0 && s.q.front().gone {
+			s.popLocked()
+		}
+		if s.base.Err() != nil {
+			s.mu.Unlock()
+			return
+		}
+		if s.q.n == 0 {
+			s.idle = true
+			s.mu.Unlock()
+			select {
+			case <-s.ready:
+			case <-s.done:
+			}
+			continue
+		}
+		ctx, cancel := context.WithCancelCause(s.base)
+		s.serving, s.inHandler, s.cancel = true, true, cancel
+		s.w.gone.Store(nil)
+		s.setRequest(s.q.front())
+		s.mu.Unlock()
+
+		s.stats.Served.Add(1)
+		var herr error
+		if fn := s.handlers[s.req.Header.Command]; fn != nil {
+			herr = fn(ctx, &s.w, &s.req)
+		} else {
+			herr = &Error{Errno: syscall.EOPNOTSUPP, Msg: "nlbus: the service has no handler for this command"}
+		}
+		cancel(nil) // the handler's context ends with it
+		out := s.answer(herr)
+
+		s.mu.Lock()
+		s.serving, s.inHandler, s.cancel = false, false, nil
+		gone := s.w.gone.Load() != nil
+		s.popLocked()
+		s.mu.Unlock()
+		if !gone && len(out) >= 16 {
+			var oh netlink.Header
+			oh.Type = netlink.HeaderType(ne.Uint16(out[4:]))
+			oh.Flags = netlink.HeaderFlags(ne.Uint16(out[6:]))
+			oh.Sequence = ne.Uint32(out[8:])
+			oh.PID = ne.Uint32(out[12:])
+			s.c.Send(s.base, netlink.Message{Header: oh, Data: out[16:], Addr: netlink.Addr{Port: s.req.Port}})
+		}
+	}
+}
+
+// setRequest points s.req at e, borrowing its bytes from the queue.
+func (s *server) setRequest(e *queuedReq) {
+	data := s.q.payload(e)
+	var creds *netlink.Credentials
+	if e.hasCreds {
+		s.creds = e.creds
+		creds = &s.creds
+	}
+	s.req = Request{
+		Header:       genl.Header{Command: data[0], Version: data[1]},
+		FamilyHeader: data[genlHeaderLen:s.hl],
+		Attrs:        data[s.hl:],
+		Dump:         e.hdr.Flags&netlink.Dump == netlink.Dump,
+		Port:         e.port,
+		Creds:        creds,
+		Message:      netlink.Message{Header: e.hdr, Data: data, Addr: netlink.Addr{Port: e.port}, Creds: creds},
+	}
+}
+
+// answer builds, in errBuf, what ends s.req for its caller after the
+// handler returned herr: an NLMSG_ERROR, NLMSG_DONE, an ACK, or nothing.
+func (s *server) answer(herr error) []byte {
+	m, h := &s.req.Message, &s.req.Message.Header
+	var out []byte
+	switch {
+	case herr != nil:
+		errno := syscall.EIO
+		var be *Error
+		var en syscall.Errno
+		switch {
+		case errors.As(herr, &be):
+			errno = be.Errno
+		case errors.As(herr, &en):
+			errno = en
+		}
+		out = genlctrl.AppendError(s.errBuf[:0], *m, s.req.Port, errno, &netlink.ExtAck{Message: herr.Error()})
+	case s.req.Dump:
+		out = append(s.errBuf[:0], make([]byte, 20)...)
+		netlink.MarshalHeader(out, netlink.Header{Length: 20, Type: netlink.Done, Flags: netlink.Multi, Sequence: h.Sequence, PID: s.req.Port})
+	case h.Flags&netlink.Acknowledge != 0:
+		out = genlctrl.AppendError(s.errBuf[:0], *m, s.req.Port, 0, nil)
+	}
+	s.errBuf = out
+	return out
+}
+
+// popLocked removes q's front and wakes the reader if it waits for room.
+func (s *server) popLocked() {
+	s.q.pop()
+	if s.full {
+		s.full = false
+		select {
+		case s.room <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// shutdown stops the reader and waits for it, then counts what was left
+// queued and leaves GroupPorts (unless c failed, or a handler panicked).
+func (s *server) shutdown() {
+	s.stop(nil)
+	s.wg.Wait()
+	s.mu.Lock()
+	left := 0
+	for i := 0; i < s.q.n; i++ {
+		if e := &s.q.ents[(s.q.head+i)%len(s.q.ents)]; !e.gone && !(i == 0 && s.serving) {
+			left++
+		}
+	}
+	failed := s.err != nil
+	s.mu.Unlock()
+	if left > 0 {
+		s.stats.Abandoned.Add(uint64(left))
+	}
+	if !failed && s.returned {
+		s.c.LeaveGroup(GroupPorts)
+	}
+}
