@@ -18,7 +18,11 @@ import (
 // so that reads and writes park the goroutine instead of an OS thread, deadlines
 // work, and Close unblocks a blocked reader. It starts no goroutine per call:
 // a context without a Done channel costs nothing, and one with a Done channel
-// arms a deadline through context.AfterFunc only while the call is blocked.
+// arms a deadline through context.AfterFunc the first time a call with it
+// would block. That arming is kept for the next calls with the same context
+// (a service loop reading with one context parks without allocating), and
+// dropped when a call comes with another context or the FD is closed: until
+// then the context refers to the FD, so close an FD whose context lives on.
 //
 // The descriptor joins the poller lazily, the first time a call would block
 // or a deadline is set. A registered descriptor makes the kernel wake the
@@ -62,6 +66,9 @@ func New(fd int, name string) (*FD, error) {
 	p := &FD{raw: fd, name: name}
 	p.rd.ctl = func(fd uintptr) { p.rd.done = p.rd.fn(fd) }
 	p.wr.ctl = func(fd uintptr) { p.wr.done = p.wr.fn(fd) }
+	p.rd.fired, p.wr.fired = make(chan struct{}, 1), make(chan struct{}, 1)
+	p.rd.wake = func() { p.wake(true) }
+	p.wr.wake = func() { p.wake(false) }
 	return p, nil
 }
 
@@ -142,6 +149,19 @@ type direction struct {
 	fn   func(fd uintptr) bool
 	done bool
 	ctl  func(fd uintptr)
+
+	// The arming of a context's cancellation (doIO): the AfterFunc of the
+	// context whose Done channel is armDone, armStop, calls wake, which
+	// puts a past deadline in force and signals fired (capacity 1,
+	// reused). armDone and armStop are guarded by FD.mu; wake is built
+	// once, so arming allocates only what AfterFunc does. The Done channel
+	// names the context: contexts sharing it (context.WithValue of one)
+	// end together, and comparing it cannot panic as comparing contexts
+	// of an uncomparable type would.
+	armDone <-chan struct{}
+	armStop func() bool
+	wake    func()
+	fired   chan struct{}
 }
 
 // Read calls fn with the descriptor until fn reports done (it returns false
@@ -218,6 +238,7 @@ func (p *FD) doIO(ctx context.Context, read bool, fn func(fd uintptr) bool) erro
 		run = p.rc.Read
 	}
 	if ctx.Done() == nil {
+		p.disarm(d, read) // another context's arming must not wake this call
 		return run(fn)
 	}
 	// A deadline already past fails the call, as run would, before the
@@ -227,6 +248,7 @@ func (p *FD) doIO(ctx context.Context, read bool, fn func(fd uintptr) bool) erro
 	if read {
 		dl = p.readDL
 	}
+	armed := d.armDone == ctx.Done()
 	p.mu.Unlock()
 	if !dl.IsZero() && !time.Now().Before(dl) {
 		return os.ErrDeadlineExceeded
@@ -239,27 +261,62 @@ func (p *FD) doIO(ctx context.Context, read bool, fn func(fd uintptr) bool) erro
 	if err != nil || d.done {
 		return err
 	}
-	fired := make(chan struct{})
-	stop := context.AfterFunc(ctx, func() {
-		// Wake the blocked call with a deadline in the past; the caller's
-		// deadline is restored below.
+	if !armed {
+		p.disarm(d, read)
+		stop := context.AfterFunc(ctx, d.wake)
 		p.mu.Lock()
-		if read {
-			p.rdWaking = true
-			p.f.SetReadDeadline(time.Unix(1, 0))
-		} else {
-			p.wrWaking = true
-			p.f.SetWriteDeadline(time.Unix(1, 0))
-		}
+		d.armDone, d.armStop = ctx.Done(), stop
 		p.mu.Unlock()
-		close(fired)
-	})
+		if p.closed.Load() {
+			p.disarm(d, read) // Close ran meanwhile: its disarm came first
+		}
+	}
 	err = run(fn)
-	if stop() {
+	if ctx.Err() == nil {
+		// Not cancelled (wake runs only after ctx is done): the arming
+		// stays for the next call with ctx. Should ctx end before that
+		// call, the call fails at once with ctx.Err().
 		return err
 	}
-	// The callback started: wait for it, then restore the deadline.
-	<-fired
+	// ctx ended: its wake has run or will; wait for it and restore the
+	// caller's deadline.
+	p.disarm(d, read)
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		return ctx.Err()
+	}
+	return err
+}
+
+// wake is the AfterFunc of an armed context: it wakes the blocked call (or
+// fails the next one) with a deadline in the past, which disarm restores.
+func (p *FD) wake(read bool) {
+	p.mu.Lock()
+	if read {
+		p.rdWaking = true
+		p.f.SetReadDeadline(time.Unix(1, 0))
+	} else {
+		p.wrWaking = true
+		p.f.SetWriteDeadline(time.Unix(1, 0))
+	}
+	p.mu.Unlock()
+	d := &p.wr
+	if read {
+		d = &p.rd
+	}
+	d.fired <- struct{}{}
+}
+
+// disarm drops the direction's arming, if any: the AfterFunc is stopped
+// or, if it already ran, waited for, and the caller's deadline restored.
+func (p *FD) disarm(d *direction, read bool) {
+	p.mu.Lock()
+	stop := d.armStop
+	d.armDone, d.armStop = nil, nil
+	p.mu.Unlock()
+	if stop == nil || stop() {
+		return
+	}
+	<-d.fired
 	p.mu.Lock()
 	if read {
 		p.rdWaking = false
@@ -269,10 +326,6 @@ func (p *FD) doIO(ctx context.Context, read bool, fn func(fd uintptr) bool) erro
 		p.f.SetWriteDeadline(p.writeDL)
 	}
 	p.mu.Unlock()
-	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
-		return ctx.Err()
-	}
-	return err
 }
 
 // SetReadDeadline sets the deadline for Read.
@@ -312,6 +365,11 @@ func (p *FD) SetWriteDeadline(t time.Time) error {
 func (p *FD) Close() error {
 	p.closeOnce.Do(func() {
 		p.closed.Store(true)
+		// Drop the contexts' references to the FD once the calls have
+		// been woken (below): the arming is only ever set after
+		// registration, so p.f exists if they do.
+		defer p.disarm(&p.wr, false)
+		defer p.disarm(&p.rd, true)
 		// Unblock readers parked in the poller first; they hold no lock.
 		if p.registered.Load() {
 			p.closeErr = p.f.Close()

@@ -238,3 +238,121 @@ func TestFDPastDeadlineWithCancellableContext(t *testing.T) {
 	require.NoError(t, p.Read(ctx, r.read))
 	assert.Equal(t, "queued", string(r.buf[:r.n]))
 }
+
+// readParked reads one datagram through p with ctx after making sure the
+// read finds nothing at first, so that it waits in the poller: the
+// datagram is written by a goroutine once the read has started.
+type parkedReader struct {
+	p     *pollfd.FD
+	peer  int
+	r     reader
+	fn    func(uintptr) bool
+	start chan struct{}
+	stop  chan struct{}
+}
+
+func newParkedReader(t *testing.T) *parkedReader {
+	p, peer := socketpair(t)
+	pr := &parkedReader{p: p, peer: peer, start: make(chan struct{}), stop: make(chan struct{})}
+	pr.fn = pr.r.read
+	x := []byte("x")
+	go func() {
+		for {
+			select {
+			case <-pr.start:
+			case <-pr.stop:
+				return
+			}
+			time.Sleep(2 * time.Millisecond) // the read has found nothing by then
+			unix.Write(peer, x)
+		}
+	}()
+	t.Cleanup(func() { close(pr.stop) })
+	return pr
+}
+
+func (pr *parkedReader) read(ctx context.Context) error {
+	pr.start <- struct{}{}
+	return pr.p.Read(ctx, pr.fn)
+}
+
+// Reads that wait in the poller with the same cancellable context arm its
+// cancellation once: the later ones allocate nothing (a service loop
+// reading with one context). The arming still wakes a blocked read when
+// the context ends.
+func TestFDArmedOnceForAContext(t *testing.T) {
+	pr := newParkedReader(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	require.NoError(t, pr.read(ctx))
+	rd, _ := pollfd.Armed(pr.p)
+	require.True(t, rd, "armed after a read that waited")
+	allocs := testing.AllocsPerRun(50, func() {
+		if err := pr.read(ctx); err != nil {
+			panic(err)
+		}
+	})
+	assert.Zero(t, allocs, "allocations per read waiting with an armed context")
+
+	// Still armed, the context's end wakes a blocked read.
+	errc := make(chan error, 1)
+	go func() { errc <- pr.p.Read(ctx, pr.fn) }()
+	time.Sleep(20 * time.Millisecond)
+	cancel()
+	select {
+	case err := <-errc:
+		require.ErrorIs(t, err, context.Canceled)
+	case <-time.After(5 * time.Second):
+		t.Fatal("the cancelled read stayed blocked")
+	}
+	rd, _ = pollfd.Armed(pr.p)
+	assert.False(t, rd, "disarmed once its context ended")
+}
+
+// A context that ends after its read returned leaves its arming behind:
+// the next read, with another context or none, is neither woken by it nor
+// failed by the past deadline it put in force, and the caller's own
+// deadline is back.
+func TestFDArmingOfAnEndedContext(t *testing.T) {
+	for _, next := range []string{"another context", "no context"} {
+		t.Run(next, func(t *testing.T) {
+			pr := newParkedReader(t)
+			ctxA, cancelA := context.WithCancel(context.Background())
+			require.NoError(t, pr.read(ctxA))
+			cancelA() // wakes nothing: its arming puts a past deadline in force
+			time.Sleep(10 * time.Millisecond)
+			var ctx context.Context = context.Background()
+			if next == "another context" {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithCancel(context.Background())
+				defer cancel()
+			}
+			require.NoError(t, pr.read(ctx), "a read after the arming's context ended")
+			require.ErrorIs(t, pr.p.Read(ctxA, pr.fn), context.Canceled, "the ended context itself")
+
+			// The caller's deadline is in force again, not the past one.
+			require.NoError(t, pr.p.SetReadDeadline(time.Now().Add(30*time.Millisecond)))
+			start := time.Now()
+			require.ErrorIs(t, pr.p.Read(ctx, pr.fn), os.ErrDeadlineExceeded)
+			assert.GreaterOrEqual(t, time.Since(start), 20*time.Millisecond, "the deadline set, not a past one")
+		})
+	}
+}
+
+// Close drops the arming, so that a context that lives on keeps no
+// reference to a closed FD.
+func TestFDCloseDisarms(t *testing.T) {
+	pr := newParkedReader(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	require.NoError(t, pr.read(ctx))
+	rd, _ := pollfd.Armed(pr.p)
+	require.True(t, rd)
+	errc := make(chan error, 1)
+	go func() { errc <- pr.p.Read(ctx, pr.fn) }()
+	time.Sleep(10 * time.Millisecond)
+	require.NoError(t, pr.p.Close())
+	require.ErrorIs(t, <-errc, os.ErrClosed)
+	rd, wr := pollfd.Armed(pr.p)
+	assert.False(t, rd || wr, "armed after Close")
+}
