@@ -18,6 +18,18 @@
 // policies before the service sees it, and the family goes when the
 // registering connection does.
 //
+// Serve runs the handlers one at a time, in order, while a goroutine reads
+// ahead into a bounded queue (ServeWith and ServeOptions: 1024 requests
+// and 1 MiB by default; when full it stops reading, dropping nothing). It
+// joins GroupPorts to learn when a caller goes: that caller's queued
+// requests are dropped, its running handler's context is cancelled with a
+// cause wrapping ErrCallerGone and its Reply fails, while a new owner of
+// the same port number is served. A release is seen in its place in the
+// stream, and one may be missed after an overrun. A handler's context
+// ends when the handler returns. ServeStats counts what was served,
+// skipped, cancelled and abandoned, and the overruns. docs/BUS.md has the
+// details.
+//
 // Access rules (ParseAccess, LoadAccess, Server.Access and SetAccess; the
 // format is in docs/BUS.md) decide who may register a family name, call
 // its commands, send to a port or group and join a group; denials are

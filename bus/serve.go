@@ -87,6 +87,10 @@ type ServeStats struct {
 	// overrun Serve may have missed a caller's going, and then serves its
 	// requests read ahead as though it were there.
 	Overruns atomic.Uint64
+	// Unanswered counts the requests whose ACK, NLMSG_DONE or error
+	// could not be sent: the Conn failed, or Serve was returning. Their
+	// callers get ECONNRESET when the Conn closes (docs/PROTOCOL.md §8).
+	Unanswered atomic.Uint64
 }
 
 // serveEvent is what ServeOptions.hook hears of.
@@ -380,7 +384,9 @@ func (s *server) serve() {
 			oh.Flags = netlink.HeaderFlags(ne.Uint16(out[6:]))
 			oh.Sequence = ne.Uint32(out[8:])
 			oh.PID = ne.Uint32(out[12:])
-			s.c.Send(s.base, netlink.Message{Header: oh, Data: out[16:], Addr: netlink.Addr{Port: s.req.Port}})
+			if _, err := s.c.Send(s.base, netlink.Message{Header: oh, Data: out[16:], Addr: netlink.Addr{Port: s.req.Port}}); err != nil {
+				s.stats.Unanswered.Add(1)
+			}
 		}
 	}
 }

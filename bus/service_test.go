@@ -13,6 +13,7 @@ import (
 	"github.com/nlbus/netlink/genl"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 )
 
 // serveRig is a family served by ServeWith, with what the reader's hooks
@@ -109,11 +110,11 @@ func (r *serveRig) waitReleased(t *testing.T, port uint32, n int) {
 func (r *serveRig) counts() serveCounts {
 	return serveCounts{
 		Served: r.stats.Served.Load(), Skipped: r.stats.Skipped.Load(), Cancelled: r.stats.Cancelled.Load(),
-		Abandoned: r.stats.Abandoned.Load(), Overruns: r.stats.Overruns.Load(),
+		Abandoned: r.stats.Abandoned.Load(), Overruns: r.stats.Overruns.Load(), Unanswered: r.stats.Unanswered.Load(),
 	}
 }
 
-type serveCounts struct{ Served, Skipped, Cancelled, Abandoned, Overruns uint64 }
+type serveCounts struct{ Served, Skipped, Cancelled, Abandoned, Overruns, Unanswered uint64 }
 
 // sendKV sends a request for cmd of fam from c without waiting for its
 // answer.
@@ -393,7 +394,8 @@ func TestServeReturns(t *testing.T) {
 			rig.done <- err // for the cleanup
 			require.ErrorIs(t, err, tc.want)
 			assert.True(t, rig.readerDone.Load(), "the reader goroutine ended before ServeWith returned")
-			assert.Equal(t, serveCounts{Served: 1, Abandoned: 3}, rig.counts())
+			// The running handler's ACK could not be sent: counted.
+			assert.Equal(t, serveCounts{Served: 1, Abandoned: 3, Unanswered: 1}, rig.counts())
 		})
 	}
 }
@@ -448,16 +450,19 @@ func TestServeHandlerPanic(t *testing.T) {
 func TestServeHandlerUsesConn(t *testing.T) {
 	ctx := testCtx(t)
 	srv := bustest.NewServer(t, nil)
-	var rig *serveRig
-	rig = startServe(t, srv, "uses", nil, map[uint8]bus.Handler{
+	// The handler's Conn, set once ServeWith runs: the race detector sees
+	// no order in the socket between the assignment and the request.
+	var svc atomic.Pointer[netlink.Conn]
+	rig := startServe(t, srv, "uses", nil, map[uint8]bus.Handler{
 		kvSet: func(ctx context.Context, w *bus.ReplyWriter, r *bus.Request) error {
-			ports, err := bus.Ports(ctx, rig.conn) // a dump through the daemon
+			ports, err := bus.Ports(ctx, svc.Load()) // a dump through the daemon
 			if err != nil {
 				return err
 			}
 			return w.Reply(ctx, 0, func(ae *netlink.AttributeEncoder) { ae.Uint32(kvValue, uint32(len(ports))) })
 		},
 	})
+	svc.Store(rig.conn)
 	gc := genl.NewConn(srv.Dial(t, nil))
 	for range 3 {
 		msgs, err := gc.Execute(ctx, rig.fam.ID, genl.Message{Header: genl.Header{Command: kvSet}}, 0)
@@ -467,6 +472,19 @@ func TestServeHandlerUsesConn(t *testing.T) {
 		require.True(t, ad.Next())
 		assert.Equal(t, uint32(2), ad.Uint32(), "the service and the caller")
 	}
+}
+
+// ServeWith needs GroupPorts: a rule that denies the service joining it
+// makes ServeWith fail at once, saying so, rather than serve without
+// learning of callers that go.
+func TestServeJoinDenied(t *testing.T) {
+	access, err := bus.ParseAccess([]byte("rules:\n  - {name: no ports group, deny: join, multicast: 1}\n"))
+	require.NoError(t, err)
+	srv := bustest.NewServer(t, &bus.Server{Access: access})
+	rig := newServeRig(t, srv, "denied", nil)
+	err = bus.ServeWith(testCtx(t), rig.conn, rig.fam, nil, nil)
+	require.ErrorIs(t, err, unix.EPERM)
+	assert.Contains(t, err.Error(), "no ports group")
 }
 
 // Options out of range are an error, not a panic or a silent clamp.
