@@ -18,16 +18,17 @@
 // policies before the service sees it, and the family goes when the
 // registering connection does.
 //
-// Serve runs the handlers one at a time, in order, while a goroutine reads
-// ahead into a bounded queue (ServeWith and ServeOptions: 1024 requests
+// Serve runs the handlers one at a time, in order, and reads ahead into a
+// bounded queue while one runs (ServeWith and ServeOptions: 1024 requests
 // and 1 MiB by default; when full it stops reading, dropping nothing). It
 // joins GroupPorts to learn when a caller goes: that caller's queued
 // requests are dropped, its running handler's context is cancelled with a
 // cause wrapping ErrCallerGone and its Reply fails, while a new owner of
 // the same port number is served. A release is seen in its place in the
 // stream, and one may be missed after an overrun. A handler's context
-// ends when the handler returns. ServeStats counts what was served,
-// skipped, cancelled and abandoned, and the overruns. docs/BUS.md has the
+// ends when the handler returns; a handler's panic comes out of Serve as a
+// *HandlerPanic. ServeStats counts what was served, skipped, cancelled,
+// abandoned and left unanswered, and the overruns. docs/BUS.md has the
 // details.
 //
 // Access rules (ParseAccess, LoadAccess, Server.Access and SetAccess; the

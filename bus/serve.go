@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/nlbus/netlink"
 	"github.com/nlbus/netlink/genl"
@@ -30,6 +32,13 @@ func (e *callerGone) Error() string {
 }
 
 func (e *callerGone) Unwrap() error { return ErrCallerGone }
+
+// readAheadAfter is how long a handler runs before the other goroutine of
+// ServeWith starts reading ahead. Waking it for every request costs a
+// request through the daemon a tenth to a third of its time (measured:
+// RegistryCall/genl-ack p50 1.17-1.35x); a handler of less than this
+// costs nothing, and the requests that come meanwhile wait in the socket.
+const readAheadAfter = 50 * time.Microsecond
 
 // Defaults and limits of ServeOptions.
 const (
@@ -110,19 +119,26 @@ func Serve(ctx context.Context, c *netlink.Conn, fam genl.Family, handlers map[u
 // ServeWith reads the requests to fam (which c registered) and calls the
 // handler of each one's command, one request at a time and in the order
 // they came, until ctx ends (it returns ctx.Err()), c fails (it returns
-// the error) or a handler panics (the panic goes on, from ServeWith's
-// goroutine). A command without a handler is answered EOPNOTSUPP (the
+// the error) or a handler panics (ServeWith panics with a *HandlerPanic
+// holding the value and the handler's stack, once nothing of it runs any
+// more). A command without a handler is answered EOPNOTSUPP (the
 // daemon already refuses commands the family did not register). Messages
 // that are not requests to fam are ignored. ServeWith must be c's only
 // reader while it runs; handlers may use c (Reply, Publish, and requests
 // of their own).
 //
-// A goroutine of ServeWith reads ahead while a handler runs: up to
-// opts.QueueLen requests and opts.QueueBytes bytes, copied out of the
-// receive buffer; when that is full it stops reading until a handler is
-// done. It is gone when ServeWith returns, and the requests it read that
-// did not run are lost to a later Serve on c (counted as Abandoned; their
-// callers learn of it when c closes, docs/PROTOCOL.md §8).
+// While a handler runs, ServeWith reads ahead: up to opts.QueueLen
+// requests and opts.QueueBytes bytes, copied out of the receive buffer;
+// when that is full it stops reading until a handler is done. Two
+// goroutines take turns (ServeWith's and one it starts): the one that
+// reads a request runs its handler, and once the handler has run for
+// 50 µs the other reads meanwhile, so that a request that finds the
+// service idle is served without a goroutine switch. Handlers may run on
+// either goroutine, never two at once, and their answers go in the
+// requests' order. The second goroutine is gone when ServeWith returns, and the
+// requests read that did not run are lost to a later Serve on c (counted
+// as Abandoned; their callers learn of it when c closes,
+// docs/PROTOCOL.md §8).
 //
 // Callers that go: ServeWith joins GroupPorts on c (and leaves it when it
 // returns; an access rule that denies joining group 1 makes it fail).
@@ -171,30 +187,71 @@ func ServeWith(ctx context.Context, c *netlink.Conn, fam genl.Family, handlers m
 	s := &server{
 		c: c, fam: fam, hl: genlHeaderLen + int(fam.HeaderSize), handlers: handlers,
 		stats: o.Stats, hook: o.hook,
-		q:     newReqQueue(o.QueueLen, o.QueueBytes),
-		ready: make(chan struct{}, 1), room: make(chan struct{}, 1),
+		q:    newReqQueue(o.QueueLen, o.QueueBytes),
+		poke: [2]chan struct{}{make(chan struct{}, 1), make(chan struct{}, 1)},
+		room: make(chan struct{}, 1),
 	}
-	s.w = ReplyWriter{c: c, fam: &s.fam, req: &s.req}
+	for i := range s.wk {
+		wk := &s.wk[i]
+		wk.w = ReplyWriter{c: c, fam: &s.fam, req: &wk.req}
+		other := 1 - i
+		wk.ahead = time.AfterFunc(time.Hour, func() { s.wake(other) })
+		wk.ahead.Stop()
+	}
 	s.base, s.stop = context.WithCancelCause(ctx)
 	s.done = s.base.Done()
 	s.wg.Add(1)
-	go s.read()
+	go func() {
+		defer func() {
+			if s.hook != nil {
+				s.hook(serveReaderDone, 0)
+			}
+			s.wg.Done()
+		}()
+		s.loop(1)
+	}()
 	defer func() {
 		if !s.returned {
-			s.shutdown() // a handler panicked: the reader stops before the panic goes on
+			s.shutdown() // a handler called runtime.Goexit: the other goroutine ends first
 		}
 	}()
-	s.serve()
+	s.loop(0)
 	s.returned = true
 	s.shutdown()
+	if s.panicked != nil {
+		panic(s.panicked)
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	return s.err
 }
 
-// server is one ServeWith: a reader goroutine (read, take) filling q, and
-// the goroutine of ServeWith running the handlers (serve).
+// HandlerPanic is what ServeWith panics with when a handler panicked.
+type HandlerPanic struct {
+	// Value is what the handler panicked with.
+	Value any
+	// Stack is the handler's goroutine's stack when it panicked.
+	Stack []byte
+}
+
+func (p *HandlerPanic) Error() string {
+	return fmt.Sprintf("nlbus: a Serve handler panicked: %v\n\n%s", p.Value, p.Stack)
+}
+
+// Unwrap returns Value when it is an error.
+func (p *HandlerPanic) Unwrap() error {
+	err, _ := p.Value.(error)
+	return err
+}
+
+// errGoexit ends a ServeWith whose handler called runtime.Goexit on the
+// goroutine ServeWith started.
+var errGoexit = errors.New("nlbus: a Serve handler called runtime.Goexit")
+
+// server is one ServeWith: two goroutines (loop 0, ServeWith's, and loop
+// 1) that take turns reading c into q (take) and running the handlers of
+// q's requests, one handler at a time, in q's order.
 type server struct {
 	c        *netlink.Conn
 	fam      genl.Family
@@ -213,56 +270,32 @@ type server struct {
 	// serving: q's front is being served (from its handler's call to the
 	// end of its answer); inHandler: its handler has not returned yet.
 	serving, inHandler bool
+	reading            bool                    // a goroutine is reading c
 	cancel             context.CancelCauseFunc // the running handler's context
-	idle               bool                    // serve waits on ready
 	full               bool                    // the reader waits on room
 	err                error                   // the Conn's failure
+	panicked           *HandlerPanic           // a handler's panic, for ServeWith
 
-	ready chan struct{} // a request was queued
-	room  chan struct{} // a request left the queue
+	// poke[i] wakes loop i when it waits: there may be something for it
+	// to read or serve.
+	poke [2]chan struct{}
+	room chan struct{} // a request left the queue
+	who  int           // the reading loop's number, for take
 
-	// Owned by ServeWith's goroutine; the handler borrows them.
-	returned bool // serve returned (no handler panicked)
-	w        ReplyWriter
-	req      Request
-	creds    netlink.Credentials
-	errBuf   []byte
+	returned bool    // loop 0 returned (ServeWith's goroutine did not Goexit)
+	cur      *worker // the serving loop's, under mu while serving
+	wk       [2]worker
 }
 
-// read runs the reader goroutine: it reads c into q until base ends or c
-// fails.
-func (s *server) read() {
-	defer func() {
-		if s.hook != nil {
-			s.hook(serveReaderDone, 0)
-		}
-		s.wg.Done()
-	}()
-	take := s.take // one method value for the whole loop
-	for {
-		err := s.c.ReceiveBorrowed(s.base, take)
-		if err == nil {
-			continue
-		}
-		if s.base.Err() != nil {
-			return
-		}
-		var oe *netlink.OpError
-		if errors.As(err, &oe) {
-			if errors.Is(err, netlink.ErrOverrun) {
-				s.stats.Overruns.Add(1)
-				continue
-			}
-			if errors.Is(err, netlink.ErrMalformed) {
-				continue
-			}
-		}
-		s.mu.Lock()
-		s.err = err
-		s.mu.Unlock()
-		s.stop(err)
-		return
-	}
+// worker is what each loop uses to serve a request; the handler borrows
+// it. One per loop, as a loop still sends the answer of the request it
+// served while the other serves the next.
+type worker struct {
+	ahead  *time.Timer // pokes the other loop to read (serveLocked)
+	w      ReplyWriter
+	req    Request
+	creds  netlink.Credentials
+	errBuf []byte
 }
 
 // take handles one message the reader read: a request to the family is
@@ -286,6 +319,7 @@ func (s *server) take(m netlink.Message) {
 	for !s.q.push(&m) {
 		s.full = true
 		s.mu.Unlock()
+		s.wake(1 - s.who) // the queue is full: the other loop serves it
 		select {
 		case <-s.room:
 		case <-s.done:
@@ -294,15 +328,7 @@ func (s *server) take(m netlink.Message) {
 		}
 		s.mu.Lock()
 	}
-	wake := s.idle
-	s.idle = false
 	s.mu.Unlock()
-	if wake {
-		select {
-		case s.ready <- struct{}{}:
-		default:
-		}
-	}
 	if s.hook != nil {
 		s.hook(serveQueued, m.Addr.Port)
 	}
@@ -319,9 +345,9 @@ func (s *server) released(data []byte) {
 	from := 0
 	if s.serving {
 		from = 1
-		if e := s.q.front(); e.port == r.Port && s.w.gone.Load() == nil {
+		if e := s.q.front(); e.port == r.Port && s.cur.w.gone.Load() == nil {
 			cause := &callerGone{port: r.Port, pid: r.PID}
-			s.w.gone.Store(cause)
+			s.cur.w.gone.Store(cause)
 			if s.inHandler {
 				s.cancel(cause)
 				s.stats.Cancelled.Add(1)
@@ -337,72 +363,170 @@ func (s *server) released(data []byte) {
 	}
 }
 
-// serve runs the queued requests' handlers until base ends.
-func (s *server) serve() {
+// loop is the work of goroutine me (0 or 1) until base ends: serve q's
+// front if nobody does, else read c if nobody does, else wait to be
+// poked. The goroutine that read a request serves it itself, and has the
+// other read meanwhile if the handler takes long (readAheadAfter), so
+// that a request that finds the service idle runs without a switch of
+// goroutines on its way.
+func (s *server) loop(me int) {
+	take := s.take // one method value for the whole loop
 	for {
 		s.mu.Lock()
-		for s.q.n > 0 && s.q.front().gone {
+		for s.q.n > 0 && s.q.front().gone && !s.serving {
 			s.popLocked()
 		}
-		if s.base.Err() != nil {
+		switch {
+		case s.base.Err() != nil:
 			s.mu.Unlock()
+			s.wake(1 - me) // it may wait: base's end is for both
 			return
-		}
-		if s.q.n == 0 {
-			s.idle = true
+		case s.q.n > 0 && !s.serving:
+			other := !s.reading
+			if !s.serveLocked(me, other) {
+				return // the handler panicked or called Goexit
+			}
+		case !s.reading:
+			s.reading, s.who = true, me
+			s.mu.Unlock()
+			err := s.c.ReceiveBorrowed(s.base, take)
+			s.mu.Lock()
+			s.reading = false
+			s.mu.Unlock()
+			if err != nil && !s.readFailed(err) {
+				return
+			}
+		default:
 			s.mu.Unlock()
 			select {
-			case <-s.ready:
+			case <-s.poke[me]:
 			case <-s.done:
-			}
-			continue
-		}
-		ctx, cancel := context.WithCancelCause(s.base)
-		s.serving, s.inHandler, s.cancel = true, true, cancel
-		s.w.gone.Store(nil)
-		s.setRequest(s.q.front())
-		s.mu.Unlock()
-
-		s.stats.Served.Add(1)
-		var herr error
-		if fn := s.handlers[s.req.Header.Command]; fn != nil {
-			herr = fn(ctx, &s.w, &s.req)
-		} else {
-			herr = &Error{Errno: syscall.EOPNOTSUPP, Msg: "nlbus: the service has no handler for this command"}
-		}
-		cancel(nil) // the handler's context ends with it
-		out := s.answer(herr)
-
-		s.mu.Lock()
-		s.serving, s.inHandler, s.cancel = false, false, nil
-		gone := s.w.gone.Load() != nil
-		s.popLocked()
-		s.mu.Unlock()
-		if !gone && len(out) >= 16 {
-			var oh netlink.Header
-			oh.Type = netlink.HeaderType(ne.Uint16(out[4:]))
-			oh.Flags = netlink.HeaderFlags(ne.Uint16(out[6:]))
-			oh.Sequence = ne.Uint32(out[8:])
-			oh.PID = ne.Uint32(out[12:])
-			if _, err := s.c.Send(s.base, netlink.Message{Header: oh, Data: out[16:], Addr: netlink.Addr{Port: s.req.Port}}); err != nil {
-				s.stats.Unanswered.Add(1)
 			}
 		}
 	}
 }
 
-// setRequest points s.req at e, borrowing its bytes from the queue.
-func (s *server) setRequest(e *queuedReq) {
-	data := s.q.payload(e)
+// wake pokes loop i.
+func (s *server) wake(i int) {
+	select {
+	case s.poke[i] <- struct{}{}:
+	default:
+	}
+}
+
+// readFailed handles a failed read, and reports whether to go on.
+func (s *server) readFailed(err error) bool {
+	if s.base.Err() != nil {
+		return false
+	}
+	var oe *netlink.OpError
+	if errors.As(err, &oe) {
+		if errors.Is(err, netlink.ErrOverrun) {
+			s.stats.Overruns.Add(1)
+			return true
+		}
+		if errors.Is(err, netlink.ErrMalformed) {
+			return true
+		}
+	}
+	s.mu.Lock()
+	s.err = err
+	s.mu.Unlock()
+	s.stop(err)
+	return false
+}
+
+// serveLocked serves q's front on loop me, called with mu held, which it
+// releases; pokeOther: nobody reads, so the other loop is poked to. It
+// reports false when the handler did not return (a panic, recorded for
+// ServeWith, or runtime.Goexit): the loop ends.
+func (s *server) serveLocked(me int, pokeOther bool) (ok bool) {
+	ctx, cancel := context.WithCancelCause(s.base)
+	s.serving, s.inHandler, s.cancel = true, true, cancel
+	wk := &s.wk[me]
+	s.cur = wk
+	wk.w.gone.Store(nil)
+	wk.setRequest(&s.q, s.q.front(), s.hl)
+	s.mu.Unlock()
+	if pokeOther {
+		// Nobody reads while the handler runs: the other loop will, if
+		// the handler is still running after readAheadAfter. A short
+		// handler costs no switch of goroutines: this loop reads next.
+		wk.ahead.Reset(readAheadAfter)
+	}
+
+	s.stats.Served.Add(1)
+	var herr error
+	returned := false
+	defer func() {
+		if returned {
+			return
+		}
+		cancel(nil)
+		v := recover()
+		s.mu.Lock()
+		if v != nil {
+			s.panicked = &HandlerPanic{Value: v, Stack: debug.Stack()}
+		}
+		s.mu.Unlock()
+		if v != nil {
+			s.stop(s.panicked)
+			return // loop ends; ServeWith panics once both are done
+		}
+		s.stop(errGoexit)
+		if me == 1 {
+			s.mu.Lock()
+			s.err = errGoexit
+			s.mu.Unlock()
+		}
+	}()
+	if fn := s.handlers[wk.req.Header.Command]; fn != nil {
+		herr = fn(ctx, &wk.w, &wk.req)
+	} else {
+		herr = &Error{Errno: syscall.EOPNOTSUPP, Msg: "nlbus: the service has no handler for this command"}
+	}
+	returned = true
+	if pokeOther {
+		wk.ahead.Stop()
+	}
+	cancel(nil) // the handler's context ends with it
+	s.mu.Lock()
+	s.inHandler = false // a release from now on cancels nothing (Cancelled)
+	s.mu.Unlock()
+	out := wk.answer(herr)
+	// The answer goes before the next request is served (it holds the
+	// serving role until then): answers keep the requests' order.
+	if wk.w.gone.Load() == nil && len(out) >= 16 {
+		var oh netlink.Header
+		oh.Type = netlink.HeaderType(ne.Uint16(out[4:]))
+		oh.Flags = netlink.HeaderFlags(ne.Uint16(out[6:]))
+		oh.Sequence = ne.Uint32(out[8:])
+		oh.PID = ne.Uint32(out[12:])
+		if _, err := s.c.Send(s.base, netlink.Message{Header: oh, Data: out[16:], Addr: netlink.Addr{Port: wk.req.Port}}); err != nil {
+			s.stats.Unanswered.Add(1)
+		}
+	}
+
+	s.mu.Lock()
+	s.serving, s.inHandler, s.cancel, s.cur = false, false, nil, nil
+	s.popLocked()
+	s.mu.Unlock()
+	return true
+}
+
+// setRequest points wk.req at e, borrowing its bytes from q; hl is the
+// length of the genl and family headers.
+func (wk *worker) setRequest(q *reqQueue, e *queuedReq, hl int) {
+	data := q.payload(e)
 	var creds *netlink.Credentials
 	if e.hasCreds {
-		s.creds = e.creds
-		creds = &s.creds
+		wk.creds = e.creds
+		creds = &wk.creds
 	}
-	s.req = Request{
+	wk.req = Request{
 		Header:       genl.Header{Command: data[0], Version: data[1]},
-		FamilyHeader: data[genlHeaderLen:s.hl],
-		Attrs:        data[s.hl:],
+		FamilyHeader: data[genlHeaderLen:hl],
+		Attrs:        data[hl:],
 		Dump:         e.hdr.Flags&netlink.Dump == netlink.Dump,
 		Port:         e.port,
 		Creds:        creds,
@@ -410,10 +534,10 @@ func (s *server) setRequest(e *queuedReq) {
 	}
 }
 
-// answer builds, in errBuf, what ends s.req for its caller after the
+// answer builds, in errBuf, what ends wk.req for its caller after the
 // handler returned herr: an NLMSG_ERROR, NLMSG_DONE, an ACK, or nothing.
-func (s *server) answer(herr error) []byte {
-	m, h := &s.req.Message, &s.req.Message.Header
+func (wk *worker) answer(herr error) []byte {
+	m, h := &wk.req.Message, &wk.req.Message.Header
 	var out []byte
 	switch {
 	case herr != nil:
@@ -426,14 +550,14 @@ func (s *server) answer(herr error) []byte {
 		case errors.As(herr, &en):
 			errno = en
 		}
-		out = genlctrl.AppendError(s.errBuf[:0], *m, s.req.Port, errno, &netlink.ExtAck{Message: herr.Error()})
-	case s.req.Dump:
-		out = append(s.errBuf[:0], make([]byte, 20)...)
-		netlink.MarshalHeader(out, netlink.Header{Length: 20, Type: netlink.Done, Flags: netlink.Multi, Sequence: h.Sequence, PID: s.req.Port})
+		out = genlctrl.AppendError(wk.errBuf[:0], *m, wk.req.Port, errno, &netlink.ExtAck{Message: herr.Error()})
+	case wk.req.Dump:
+		out = append(wk.errBuf[:0], make([]byte, 20)...)
+		netlink.MarshalHeader(out, netlink.Header{Length: 20, Type: netlink.Done, Flags: netlink.Multi, Sequence: h.Sequence, PID: wk.req.Port})
 	case h.Flags&netlink.Acknowledge != 0:
-		out = genlctrl.AppendError(s.errBuf[:0], *m, s.req.Port, 0, nil)
+		out = genlctrl.AppendError(wk.errBuf[:0], *m, wk.req.Port, 0, nil)
 	}
-	s.errBuf = out
+	wk.errBuf = out
 	return out
 }
 
@@ -454,6 +578,9 @@ func (s *server) popLocked() {
 func (s *server) shutdown() {
 	s.stop(nil)
 	s.wg.Wait()
+	for i := range s.wk {
+		s.wk[i].ahead.Stop()
+	}
 	s.mu.Lock()
 	left := 0
 	for i := 0; i < s.q.n; i++ {

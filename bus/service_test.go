@@ -2,6 +2,7 @@ package bus_test
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -400,33 +401,82 @@ func TestServeReturns(t *testing.T) {
 	}
 }
 
-// A handler's panic goes on from ServeWith's goroutine, as before there was
-// a reader goroutine, which has ended by then; the Conn can be served
-// again.
+// A handler's panic reaches ServeWith's caller as a *HandlerPanic, with the
+// value and the handler's stack, whichever of ServeWith's two goroutines
+// ran it (six rounds, meeting both), once the other has ended; the Conn
+// can be served again. A handler that calls runtime.Goexit neither hangs
+// ServeWith nor leaves its goroutine behind.
 func TestServeHandlerPanic(t *testing.T) {
 	ctx := testCtx(t)
 	srv := bustest.NewServer(t, nil)
 	rig := newServeRig(t, srv, "panic", nil)
-	panicked := make(chan any, 1)
-	var doneAtRecover bool
-	go func() {
-		defer func() {
-			doneAtRecover = rig.readerDone.Load()
-			panicked <- recover()
-		}()
-		bus.ServeWith(ctx, rig.conn, rig.fam, map[uint8]bus.Handler{
-			kvSet: func(context.Context, *bus.ReplyWriter, *bus.Request) error { panic("boom") },
-		}, rig.options(nil))
-	}()
 	caller := srv.Dial(t, nil)
-	sendKV(t, ctx, caller, rig.fam, kvSet, netlink.Acknowledge, 1, nil)
-	select {
-	case v := <-panicked:
-		require.Equal(t, "boom", v)
-	case <-ctx.Done():
-		t.Fatal("the handler's panic did not reach ServeWith's caller")
+	for round := range 6 {
+		panicked := make(chan any, 1)
+		var doneAtRecover atomic.Bool
+		opts := rig.options(nil)
+		go func() {
+			defer func() {
+				doneAtRecover.Store(rig.readerDone.Load())
+				panicked <- recover()
+			}()
+			bus.ServeWith(ctx, rig.conn, rig.fam, map[uint8]bus.Handler{
+				kvBlock: func(context.Context, *bus.ReplyWriter, *bus.Request) error {
+					time.Sleep(20 * time.Millisecond) // the other goroutine starts reading
+					return nil
+				},
+				kvSet: func(context.Context, *bus.ReplyWriter, *bus.Request) error { panic("boom") },
+			}, opts)
+		}()
+		if round%2 == 1 {
+			// A request answered first, slowly: the goroutine that
+			// served it had the other read meanwhile, and that one
+			// reads (and runs) the next.
+			sendKV(t, ctx, caller, rig.fam, kvBlock, netlink.Acknowledge, uint32(100+round), nil)
+			recvOne(t, ctx, caller)
+		}
+		sendKV(t, ctx, caller, rig.fam, kvSet, netlink.Acknowledge, uint32(round+1), nil)
+		select {
+		case v := <-panicked:
+			hp, ok := v.(*bus.HandlerPanic)
+			require.True(t, ok, "round %d: ServeWith panicked with %T %v", round, v, v)
+			assert.Equal(t, "boom", hp.Value)
+			assert.Contains(t, string(hp.Stack), "TestServeHandlerPanic", "the handler's stack")
+		case <-ctx.Done():
+			t.Fatal("the handler's panic did not reach ServeWith's caller")
+		}
+		assert.True(t, doneAtRecover.Load(), "round %d: ServeWith's other goroutine ended before the panic left ServeWith", round)
+		// The request was served (and left unanswered): its caller gets
+		// nothing; drain nothing.
 	}
-	assert.True(t, doneAtRecover, "the reader goroutine ended before the panic left ServeWith")
+
+	// runtime.Goexit in a handler: ServeWith returns an error or, when the
+	// handler ran on ServeWith's own goroutine, that goroutine exits; either
+	// way its other goroutine ends.
+	for round := range 5 {
+		exited, returned := make(chan struct{}), make(chan error, 1)
+		go func() {
+			defer close(exited)
+			returned <- bus.ServeWith(ctx, rig.conn, rig.fam, map[uint8]bus.Handler{
+				kvSet: func(context.Context, *bus.ReplyWriter, *bus.Request) error {
+					runtime.Goexit()
+					return nil
+				},
+			}, rig.options(nil))
+		}()
+		sendKV(t, ctx, caller, rig.fam, kvSet, netlink.Acknowledge, uint32(round+10), nil)
+		select {
+		case <-exited:
+		case <-ctx.Done():
+			t.Fatal("ServeWith hung after a handler's runtime.Goexit")
+		}
+		select {
+		case err := <-returned:
+			require.ErrorContains(t, err, "Goexit")
+		default: // ServeWith's own goroutine exited
+		}
+		assert.True(t, rig.readerDone.Load(), "round %d: the other goroutine ended", round)
+	}
 
 	// Served again, by a new ServeWith on the same Conn.
 	sctx, cancel := context.WithCancel(ctx)
