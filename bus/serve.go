@@ -121,7 +121,7 @@ func Serve(ctx context.Context, c *netlink.Conn, fam genl.Family, handlers map[u
 // they came, until ctx ends (it returns ctx.Err()), c fails (it returns
 // the error) or a handler panics (ServeWith panics with a *HandlerPanic
 // holding the value and the handler's stack, once nothing of it runs any
-// more). A command without a handler is answered EOPNOTSUPP (the
+// more) or calls runtime.Goexit (ErrHandlerGoexit). A command without a handler is answered EOPNOTSUPP (the
 // daemon already refuses commands the family did not register). Messages
 // that are not requests to fam are ignored. ServeWith must be c's only
 // reader while it runs; handlers may use c (Reply, Publish, and requests
@@ -245,9 +245,11 @@ func (p *HandlerPanic) Unwrap() error {
 	return err
 }
 
-// errGoexit ends a ServeWith whose handler called runtime.Goexit on the
-// goroutine ServeWith started.
-var errGoexit = errors.New("nlbus: a Serve handler called runtime.Goexit")
+// ErrHandlerGoexit is what ServeWith returns when a handler called
+// runtime.Goexit on the goroutine ServeWith started. On ServeWith's own
+// goroutine, Goexit ends that goroutine, as it would any function; which
+// of the two runs a handler is not to be relied on.
+var ErrHandlerGoexit = errors.New("nlbus: a Serve handler called runtime.Goexit")
 
 // server is one ServeWith: two goroutines (loop 0, ServeWith's, and loop
 // 1) that take turns reading c into q (take) and running the handlers of
@@ -347,11 +349,13 @@ func (s *server) released(data []byte) {
 		from = 1
 		if e := s.q.front(); e.port == r.Port && s.cur.w.gone.Load() == nil {
 			cause := &callerGone{port: r.Port, pid: r.PID}
-			s.cur.w.gone.Store(cause)
+			// The context first: a Reply that sees gone finds the
+			// handler's context cancelled with its cause.
 			if s.inHandler {
 				s.cancel(cause)
 				s.stats.Cancelled.Add(1)
 			}
+			s.cur.w.gone.Store(cause)
 		}
 	}
 	if n := s.q.markGone(r.Port, from); n > 0 {
@@ -473,10 +477,10 @@ func (s *server) serveLocked(me int, pokeOther bool) (ok bool) {
 			s.stop(s.panicked)
 			return // loop ends; ServeWith panics once both are done
 		}
-		s.stop(errGoexit)
+		s.stop(ErrHandlerGoexit)
 		if me == 1 {
 			s.mu.Lock()
-			s.err = errGoexit
+			s.err = ErrHandlerGoexit
 			s.mu.Unlock()
 		}
 	}()

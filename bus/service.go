@@ -150,7 +150,8 @@ type ReplyWriter struct {
 // Reply sends one reply message with command cmd (0: the request's) and
 // the attributes enc writes; in a dump it is one part (NLM_F_MULTI). Once
 // the caller's port was released (see ServeWith) it sends nothing and
-// returns an error wrapping ErrCallerGone.
+// returns an error wrapping ErrCallerGone, as does a Reply waiting to send
+// (the caller's queue full) when the release comes.
 func (w *ReplyWriter) Reply(ctx context.Context, cmd uint8, enc func(ae *netlink.AttributeEncoder)) error {
 	if g := w.gone.Load(); g != nil {
 		return &netlink.OpError{Op: "reply", Err: g}
@@ -178,6 +179,16 @@ func (w *ReplyWriter) Reply(ctx context.Context, cmd uint8, enc func(ae *netlink
 			Sequence: w.req.Message.Header.Sequence, PID: w.req.Port},
 		Data: data, Addr: netlink.Addr{Port: w.req.Port},
 	})
+	if err != nil {
+		// A send that waited for room in the caller's queue ends with
+		// the handler's context when the caller goes: say why.
+		if g := w.gone.Load(); g != nil {
+			return &netlink.OpError{Op: "reply", Err: g}
+		}
+		if c := context.Cause(ctx); c != nil && errors.Is(c, ErrCallerGone) {
+			return &netlink.OpError{Op: "reply", Err: c}
+		}
+	}
 	return err
 }
 

@@ -141,19 +141,27 @@ func gated(started chan<- uint32, gate <-chan struct{}) bus.Handler {
 	}
 }
 
+// serveGoneResult is what a handler of TestServeCallerGoneMidHandler saw:
+// its context's cause and its Reply's error.
+type serveGoneResult struct{ cause, reply error }
+
+// serveGoneCase is a case of TestServeCallerGoneMidHandler.
+type serveGoneCase struct {
+	name    string
+	cmd     uint8
+	flags   netlink.HeaderFlags
+	handler func(started chan<- uint32, res chan<- serveGoneResult) bus.Handler
+	// caller reads what it needs to before it goes.
+	caller func(t *testing.T, ctx context.Context, c *netlink.Conn)
+	rounds int // 0: one
+}
+
 // A caller that goes while its handler runs: the handler's context ends
 // with a cause wrapping ErrCallerGone, its Reply fails with such an error
 // instead of sending, and the service goes on serving others.
 func TestServeCallerGoneMidHandler(t *testing.T) {
-	type result struct{ cause, reply error }
-	cases := []struct {
-		name    string
-		cmd     uint8
-		flags   netlink.HeaderFlags
-		handler func(started chan<- uint32, res chan<- result) bus.Handler
-		// caller reads what it needs to before it goes.
-		caller func(t *testing.T, ctx context.Context, c *netlink.Conn)
-	}{
+	type result = serveGoneResult
+	cases := []serveGoneCase{
 		{
 			name: "do waiting on its context", cmd: kvBlock, flags: netlink.Acknowledge,
 			handler: func(started chan<- uint32, res chan<- result) bus.Handler {
@@ -187,50 +195,81 @@ func TestServeCallerGoneMidHandler(t *testing.T) {
 				}
 			},
 		},
+		{
+			// The caller stops reading: its queue at the daemon fills and
+			// the Reply waits to send when the caller goes; it fails
+			// saying why, not with the context's bare error. Rounds,
+			// as the Reply is not always waiting then.
+			name: "dump waiting on a full caller", cmd: kvList, flags: netlink.Dump, rounds: 10,
+			handler: func(started chan<- uint32, res chan<- result) bus.Handler {
+				return func(ctx context.Context, w *bus.ReplyWriter, r *bus.Request) error {
+					started <- r.Port
+					for i := uint32(0); ; i++ {
+						if err := w.Reply(ctx, 0, func(ae *netlink.AttributeEncoder) { ae.Uint32(kvValue, i) }); err != nil {
+							res <- result{context.Cause(ctx), err}
+							return err
+						}
+					}
+				}
+			},
+			caller: func(t *testing.T, ctx context.Context, c *netlink.Conn) {
+				for range 3 {
+					recvOne(t, ctx, c)
+				}
+				time.Sleep(2 * time.Millisecond)
+			},
+		},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			ctx := testCtx(t)
-			srv := bustest.NewServer(t, nil)
-			started, res := make(chan uint32, 1), make(chan result, 1)
-			var sets atomic.Int32
-			rig := startServe(t, srv, "gone", nil, map[uint8]bus.Handler{
-				tc.cmd: tc.handler(started, res),
-				kvSet: func(ctx context.Context, w *bus.ReplyWriter, r *bus.Request) error {
-					sets.Add(1)
-					return w.Reply(ctx, 0, nil)
-				},
-			})
-			caller := srv.Dial(t, nil)
-			sendKV(t, ctx, caller, rig.fam, tc.cmd, tc.flags, 1, nil)
-			select {
-			case port := <-started:
-				require.Equal(t, caller.PortID(), port)
-			case <-ctx.Done():
-				t.Fatal("the handler was not called")
-			}
-			tc.caller(t, ctx, caller)
-			require.NoError(t, caller.Close())
-
-			var r result
-			select {
-			case r = <-res:
-			case <-ctx.Done():
-				t.Fatal("the handler did not learn that its caller went")
-			}
-			require.ErrorIs(t, r.cause, bus.ErrCallerGone, "context.Cause of the handler's context")
-			require.ErrorIs(t, r.reply, bus.ErrCallerGone, "Reply after the caller went")
-			assert.Contains(t, r.cause.Error(), "was released")
-
-			// The service goes on: another caller is served.
-			gc := genl.NewConn(srv.Dial(t, nil))
-			_, err := gc.Execute(ctx, rig.fam.ID, genl.Message{Header: genl.Header{Command: kvSet}, Data: kvAttrs(t, "k", 1)}, 0)
-			require.NoError(t, err)
-			assert.Equal(t, int32(1), sets.Load())
-			require.Eventually(t, func() bool { return rig.counts().Cancelled == 1 }, 2*time.Second, time.Millisecond)
-			assert.Equal(t, serveCounts{Served: 2, Cancelled: 1}, rig.counts())
-		})
+		for range max(1, tc.rounds) {
+			testServeCallerGone(t, tc)
+		}
 	}
+}
+
+func testServeCallerGone(t *testing.T, tc serveGoneCase) {
+	type result = serveGoneResult
+	t.Run(tc.name, func(t *testing.T) {
+		ctx := testCtx(t)
+		srv := bustest.NewServer(t, nil)
+		started, res := make(chan uint32, 1), make(chan result, 1)
+		var sets atomic.Int32
+		rig := startServe(t, srv, "gone", nil, map[uint8]bus.Handler{
+			tc.cmd: tc.handler(started, res),
+			kvSet: func(ctx context.Context, w *bus.ReplyWriter, r *bus.Request) error {
+				sets.Add(1)
+				return w.Reply(ctx, 0, nil)
+			},
+		})
+		caller := srv.Dial(t, nil)
+		sendKV(t, ctx, caller, rig.fam, tc.cmd, tc.flags, 1, nil)
+		select {
+		case port := <-started:
+			require.Equal(t, caller.PortID(), port)
+		case <-ctx.Done():
+			t.Fatal("the handler was not called")
+		}
+		tc.caller(t, ctx, caller)
+		require.NoError(t, caller.Close())
+
+		var r result
+		select {
+		case r = <-res:
+		case <-ctx.Done():
+			t.Fatal("the handler did not learn that its caller went")
+		}
+		require.ErrorIs(t, r.cause, bus.ErrCallerGone, "context.Cause of the handler's context")
+		require.ErrorIs(t, r.reply, bus.ErrCallerGone, "Reply after the caller went")
+		assert.Contains(t, r.cause.Error(), "was released")
+
+		// The service goes on: another caller is served.
+		gc := genl.NewConn(srv.Dial(t, nil))
+		_, err := gc.Execute(ctx, rig.fam.ID, genl.Message{Header: genl.Header{Command: kvSet}, Data: kvAttrs(t, "k", 1)}, 0)
+		require.NoError(t, err)
+		assert.Equal(t, int32(1), sets.Load())
+		require.Eventually(t, func() bool { return rig.counts().Cancelled == 1 }, 2*time.Second, time.Millisecond)
+		assert.Equal(t, serveCounts{Served: 2, Cancelled: 1}, rig.counts())
+	})
 }
 
 // The requests a caller queued before it went are dropped and counted, not
@@ -472,7 +511,7 @@ func TestServeHandlerPanic(t *testing.T) {
 		}
 		select {
 		case err := <-returned:
-			require.ErrorContains(t, err, "Goexit")
+			require.ErrorIs(t, err, bus.ErrHandlerGoexit)
 		default: // ServeWith's own goroutine exited
 		}
 		assert.True(t, rig.readerDone.Load(), "round %d: the other goroutine ended", round)
