@@ -33,12 +33,15 @@ func (e *callerGone) Error() string {
 
 func (e *callerGone) Unwrap() error { return ErrCallerGone }
 
-// readAheadAfter is how long a handler runs before the other goroutine of
-// ServeWith starts reading ahead. Waking it for every request costs a
-// request through the daemon a tenth to a third of its time (measured:
-// RegistryCall/genl-ack p50 1.17-1.35x); a handler of less than this
-// costs nothing, and the requests that come meanwhile wait in the socket.
-const readAheadAfter = 50 * time.Microsecond
+// readAheadCheck is the period of the check that has ServeWith's other
+// goroutine read ahead while a handler runs long: a handler that is still
+// running at two checks in a row (one to two periods) gets a reader. Waking
+// the other goroutine for every request cost a request through the daemon
+// a tenth to a third of its time (RegistryCall/genl-ack p50 1.17-1.35x),
+// and a timer set and stopped for every request (at 50 µs) a tenth
+// (RegistryCall/paired p50 1.10x), as each wakes a thread; the check runs
+// only while requests are being served, at most once a period.
+const readAheadCheck = time.Millisecond
 
 // Defaults and limits of ServeOptions.
 const (
@@ -132,7 +135,7 @@ func Serve(ctx context.Context, c *netlink.Conn, fam genl.Family, handlers map[u
 // when that is full it stops reading until a handler is done. Two
 // goroutines take turns (ServeWith's and one it starts): the one that
 // reads a request runs its handler, and once the handler has run for
-// 50 µs the other reads meanwhile, so that a request that finds the
+// 1-2 ms the other reads meanwhile, so that a request that finds the
 // service idle is served without a goroutine switch. Handlers may run on
 // either goroutine, never two at once, and their answers go in the
 // requests' order. The second goroutine is gone when ServeWith returns, and the
@@ -194,10 +197,9 @@ func ServeWith(ctx context.Context, c *netlink.Conn, fam genl.Family, handlers m
 	for i := range s.wk {
 		wk := &s.wk[i]
 		wk.w = ReplyWriter{c: c, fam: &s.fam, req: &wk.req}
-		other := 1 - i
-		wk.ahead = time.AfterFunc(time.Hour, func() { s.wake(other) })
-		wk.ahead.Stop()
 	}
+	s.checker = time.AfterFunc(time.Hour, s.check)
+	s.checker.Stop()
 	s.base, s.stop = context.WithCancelCause(ctx)
 	s.done = s.base.Done()
 	s.wg.Add(1)
@@ -284,6 +286,14 @@ type server struct {
 	room chan struct{} // a request left the queue
 	who  int           // the reading loop's number, for take
 
+	// The read-ahead check (check), under mu: gen counts the requests
+	// served, servingLoop is the serving loop's number, checking says the
+	// checker is set, and checkGen is gen when it was set or last ran.
+	checker       *time.Timer
+	gen, checkGen uint64
+	servingLoop   int
+	checking      bool
+
 	returned bool    // loop 0 returned (ServeWith's goroutine did not Goexit)
 	cur      *worker // the serving loop's, under mu while serving
 	wk       [2]worker
@@ -293,7 +303,6 @@ type server struct {
 // it. One per loop, as a loop still sends the answer of the request it
 // served while the other serves the next.
 type worker struct {
-	ahead  *time.Timer // pokes the other loop to read (serveLocked)
 	w      ReplyWriter
 	req    Request
 	creds  netlink.Credentials
@@ -370,7 +379,7 @@ func (s *server) released(data []byte) {
 // loop is the work of goroutine me (0 or 1) until base ends: serve q's
 // front if nobody does, else read c if nobody does, else wait to be
 // poked. The goroutine that read a request serves it itself, and has the
-// other read meanwhile if the handler takes long (readAheadAfter), so
+// other read meanwhile if the handler takes long (readAheadCheck), so
 // that a request that finds the service idle runs without a switch of
 // goroutines on its way.
 func (s *server) loop(me int) {
@@ -407,6 +416,25 @@ func (s *server) loop(me int) {
 			case <-s.done:
 			}
 		}
+	}
+}
+
+// check runs readAheadCheck after the checker was set: if the request
+// served then (checkGen) is still being served and nobody reads, the loop
+// that does not serve is poked to read; while other requests are being
+// served it checks again a period later; otherwise it stops.
+func (s *server) check() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.serving && !s.reading && s.gen == s.checkGen:
+		s.wake(1 - s.servingLoop)
+		s.checking = false
+	case s.serving && !s.reading:
+		s.checkGen = s.gen
+		s.checker.Reset(readAheadCheck)
+	default:
+		s.checking = false
 	}
 }
 
@@ -447,17 +475,20 @@ func (s *server) readFailed(err error) bool {
 func (s *server) serveLocked(me int, pokeOther bool) (ok bool) {
 	ctx, cancel := context.WithCancelCause(s.base)
 	s.serving, s.inHandler, s.cancel = true, true, cancel
+	s.gen++
+	s.servingLoop = me
 	wk := &s.wk[me]
 	s.cur = wk
 	wk.w.gone.Store(nil)
 	wk.setRequest(&s.q, s.q.front(), s.hl)
-	s.mu.Unlock()
-	if pokeOther {
-		// Nobody reads while the handler runs: the other loop will, if
-		// the handler is still running after readAheadAfter. A short
-		// handler costs no switch of goroutines: this loop reads next.
-		wk.ahead.Reset(readAheadAfter)
+	if pokeOther && !s.checking {
+		// Nobody reads while the handler runs: the other loop will if
+		// the handler runs long (check). A short handler costs no switch
+		// of goroutines: this loop reads next.
+		s.checking, s.checkGen = true, s.gen
+		s.checker.Reset(readAheadCheck)
 	}
+	s.mu.Unlock()
 
 	s.stats.Served.Add(1)
 	var herr error
@@ -490,9 +521,6 @@ func (s *server) serveLocked(me int, pokeOther bool) (ok bool) {
 		herr = &Error{Errno: syscall.EOPNOTSUPP, Msg: "nlbus: the service has no handler for this command"}
 	}
 	returned = true
-	if pokeOther {
-		wk.ahead.Stop()
-	}
 	cancel(nil) // the handler's context ends with it
 	s.mu.Lock()
 	s.inHandler = false // a release from now on cancels nothing (Cancelled)
@@ -582,9 +610,7 @@ func (s *server) popLocked() {
 func (s *server) shutdown() {
 	s.stop(nil)
 	s.wg.Wait()
-	for i := range s.wk {
-		s.wk[i].ahead.Stop()
-	}
+	s.checker.Stop()
 	s.mu.Lock()
 	left := 0
 	for i := 0; i < s.q.n; i++ {
