@@ -87,7 +87,8 @@ type ServeStats struct {
 	// released before their turn: dropped, neither run nor answered.
 	Skipped atomic.Uint64
 	// Cancelled counts the handlers whose context was cancelled because
-	// their caller's port was released while they ran.
+	// their caller's port was released while they ran (or as they
+	// returned: a release read in that instant counts too).
 	Cancelled atomic.Uint64
 	// Abandoned counts the requests read ahead but not run because Serve
 	// returned (its context ended, the Conn failed, a handler panicked).
@@ -521,10 +522,10 @@ func (s *server) serveLocked(me int, pokeOther bool) (ok bool) {
 		herr = &Error{Errno: syscall.EOPNOTSUPP, Msg: "nlbus: the service has no handler for this command"}
 	}
 	returned = true
-	cancel(nil) // the handler's context ends with it
 	s.mu.Lock()
 	s.inHandler = false // a release from now on cancels nothing (Cancelled)
 	s.mu.Unlock()
+	cancel(nil) // the handler's context ends with it
 	out := wk.answer(herr)
 	// The answer goes before the next request is served (it holds the
 	// serving role until then): answers keep the requests' order.
