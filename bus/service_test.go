@@ -145,6 +145,26 @@ func gated(started chan<- uint32, gate <-chan struct{}) bus.Handler {
 // its context's cause and its Reply's error.
 type serveGoneResult struct{ cause, reply error }
 
+// streamingDump returns a handler factory for TestServeCallerGoneMidHandler:
+// a dump that replies until a Reply fails, pausing between parts, and
+// reports that failure and its context's cause.
+func streamingDump(pause time.Duration) func(started chan<- uint32, res chan<- serveGoneResult) bus.Handler {
+	return func(started chan<- uint32, res chan<- serveGoneResult) bus.Handler {
+		return func(ctx context.Context, w *bus.ReplyWriter, r *bus.Request) error {
+			started <- r.Port
+			for i := uint32(0); ; i++ {
+				if err := w.Reply(ctx, 0, func(ae *netlink.AttributeEncoder) { ae.Uint32(kvValue, i) }); err != nil {
+					res <- serveGoneResult{context.Cause(ctx), err}
+					return err
+				}
+				if pause > 0 {
+					time.Sleep(pause)
+				}
+			}
+		}
+	}
+}
+
 // serveGoneCase is a case of TestServeCallerGoneMidHandler.
 type serveGoneCase struct {
 	name    string
@@ -177,18 +197,7 @@ func TestServeCallerGoneMidHandler(t *testing.T) {
 		{
 			// The probe's case: a dump that would stream for long.
 			name: "dump streaming", cmd: kvList, flags: netlink.Dump,
-			handler: func(started chan<- uint32, res chan<- result) bus.Handler {
-				return func(ctx context.Context, w *bus.ReplyWriter, r *bus.Request) error {
-					started <- r.Port
-					for i := uint32(0); ; i++ {
-						if err := w.Reply(ctx, 0, func(ae *netlink.AttributeEncoder) { ae.Uint32(kvValue, i) }); err != nil {
-							res <- result{context.Cause(ctx), err}
-							return err
-						}
-						time.Sleep(time.Millisecond)
-					}
-				}
-			},
+			handler: streamingDump(time.Millisecond),
 			caller: func(t *testing.T, ctx context.Context, c *netlink.Conn) {
 				for range 3 { // the dump streams: some parts arrive
 					recvOne(t, ctx, c)
@@ -201,17 +210,7 @@ func TestServeCallerGoneMidHandler(t *testing.T) {
 			// saying why, not with the context's bare error. Rounds,
 			// as the Reply is not always waiting then.
 			name: "dump waiting on a full caller", cmd: kvList, flags: netlink.Dump, rounds: 10,
-			handler: func(started chan<- uint32, res chan<- result) bus.Handler {
-				return func(ctx context.Context, w *bus.ReplyWriter, r *bus.Request) error {
-					started <- r.Port
-					for i := uint32(0); ; i++ {
-						if err := w.Reply(ctx, 0, func(ae *netlink.AttributeEncoder) { ae.Uint32(kvValue, i) }); err != nil {
-							res <- result{context.Cause(ctx), err}
-							return err
-						}
-					}
-				}
-			},
+			handler: streamingDump(0),
 			caller: func(t *testing.T, ctx context.Context, c *netlink.Conn) {
 				for range 3 {
 					recvOne(t, ctx, c)
