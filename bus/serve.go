@@ -195,10 +195,7 @@ func ServeWith(ctx context.Context, c *netlink.Conn, fam genl.Family, handlers m
 		poke: [2]chan struct{}{make(chan struct{}, 1), make(chan struct{}, 1)},
 		room: make(chan struct{}, 1),
 	}
-	for i := range s.wk {
-		wk := &s.wk[i]
-		wk.w = ReplyWriter{c: c, fam: &s.fam, req: &wk.req}
-	}
+	s.wk.w = ReplyWriter{c: c, fam: &s.fam, req: &s.wk.req}
 	s.checker = time.AfterFunc(time.Hour, s.check)
 	s.checker.Stop()
 	s.base, s.stop = context.WithCancelCause(ctx)
@@ -295,14 +292,13 @@ type server struct {
 	servingLoop   int
 	checking      bool
 
-	returned bool    // loop 0 returned (ServeWith's goroutine did not Goexit)
-	cur      *worker // the serving loop's, under mu while serving
-	wk       [2]worker
+	returned bool   // loop 0 returned (ServeWith's goroutine did not Goexit)
+	wk       worker // the serving loop's, while it serves
 }
 
-// worker is what each loop uses to serve a request; the handler borrows
-// it. One per loop, as a loop still sends the answer of the request it
-// served while the other serves the next.
+// worker is what the serving loop uses to serve a request; the handler
+// borrows it. One is enough: a loop answers its request before it lets
+// go of serving.
 type worker struct {
 	w      ReplyWriter
 	req    Request
@@ -357,7 +353,7 @@ func (s *server) released(data []byte) {
 	from := 0
 	if s.serving {
 		from = 1
-		if e := s.q.front(); e.port == r.Port && s.cur.w.gone.Load() == nil {
+		if e := s.q.front(); e.port == r.Port && s.wk.w.gone.Load() == nil {
 			cause := &callerGone{port: r.Port, pid: r.PID}
 			// The context first: a Reply that sees gone finds the
 			// handler's context cancelled with its cause.
@@ -365,7 +361,7 @@ func (s *server) released(data []byte) {
 				s.cancel(cause)
 				s.stats.Cancelled.Add(1)
 			}
-			s.cur.w.gone.Store(cause)
+			s.wk.w.gone.Store(cause)
 		}
 	}
 	if n := s.q.markGone(r.Port, from); n > 0 {
@@ -478,8 +474,7 @@ func (s *server) serveLocked(me int, pokeOther bool) (ok bool) {
 	s.serving, s.inHandler, s.cancel = true, true, cancel
 	s.gen++
 	s.servingLoop = me
-	wk := &s.wk[me]
-	s.cur = wk
+	wk := &s.wk
 	wk.w.gone.Store(nil)
 	wk.setRequest(&s.q, s.q.front(), s.hl)
 	if pokeOther && !s.checking {
@@ -529,19 +524,14 @@ func (s *server) serveLocked(me int, pokeOther bool) (ok bool) {
 	out := wk.answer(herr)
 	// The answer goes before the next request is served (it holds the
 	// serving role until then): answers keep the requests' order.
-	if wk.w.gone.Load() == nil && len(out) >= 16 {
-		var oh netlink.Header
-		oh.Type = netlink.HeaderType(ne.Uint16(out[4:]))
-		oh.Flags = netlink.HeaderFlags(ne.Uint16(out[6:]))
-		oh.Sequence = ne.Uint32(out[8:])
-		oh.PID = ne.Uint32(out[12:])
-		if _, err := s.c.Send(s.base, netlink.Message{Header: oh, Data: out[16:], Addr: netlink.Addr{Port: wk.req.Port}}); err != nil {
+	if oh, err := netlink.ParseHeader(out); wk.w.gone.Load() == nil && err == nil {
+		if _, err := s.c.Send(s.base, netlink.Message{Header: oh, Data: out[netlink.HeaderLen:], Addr: netlink.Addr{Port: wk.req.Port}}); err != nil {
 			s.stats.Unanswered.Add(1)
 		}
 	}
 
 	s.mu.Lock()
-	s.serving, s.inHandler, s.cancel, s.cur = false, false, nil, nil
+	s.serving, s.inHandler, s.cancel = false, false, nil
 	s.popLocked()
 	s.mu.Unlock()
 	return true

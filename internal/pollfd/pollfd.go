@@ -160,8 +160,11 @@ type direction struct {
 	// of an uncomparable type would.
 	armDone <-chan struct{}
 	armStop func() bool
-	wake    func()
-	fired   chan struct{}
+	// armed is armStop != nil, read without the lock by disarm, so that
+	// a call with no arming to drop (the usual one) takes no lock.
+	armed atomic.Bool
+	wake  func()
+	fired chan struct{}
 }
 
 // Read calls fn with the descriptor until fn reports done (it returns false
@@ -266,6 +269,7 @@ func (p *FD) doIO(ctx context.Context, read bool, fn func(fd uintptr) bool) erro
 		stop := context.AfterFunc(ctx, d.wake)
 		p.mu.Lock()
 		d.armDone, d.armStop = ctx.Done(), stop
+		d.armed.Store(true)
 		p.mu.Unlock()
 		if p.closed.Load() {
 			p.disarm(d, read) // Close ran meanwhile: its disarm came first
@@ -309,9 +313,13 @@ func (p *FD) wake(read bool) {
 // disarm drops the direction's arming, if any: the AfterFunc is stopped
 // or, if it already ran, waited for, and the caller's deadline restored.
 func (p *FD) disarm(d *direction, read bool) {
+	if !d.armed.Load() {
+		return
+	}
 	p.mu.Lock()
 	stop := d.armStop
 	d.armDone, d.armStop = nil, nil
+	d.armed.Store(false)
 	p.mu.Unlock()
 	if stop == nil || stop() {
 		return

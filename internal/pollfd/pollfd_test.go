@@ -276,17 +276,24 @@ func (pr *parkedReader) read(ctx context.Context) error {
 	return pr.p.Read(ctx, pr.fn)
 }
 
+// armedReader returns a parkedReader whose read direction is armed with
+// ctx (cancelled when the test ends), by one read that waited.
+func armedReader(t *testing.T) (*parkedReader, context.Context, context.CancelFunc) {
+	pr := newParkedReader(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	require.NoError(t, pr.read(ctx))
+	rd, _ := pollfd.Armed(pr.p)
+	require.True(t, rd, "armed after a read that waited")
+	return pr, ctx, cancel
+}
+
 // Reads that wait in the poller with the same cancellable context arm its
 // cancellation once: the later ones allocate nothing (a service loop
 // reading with one context). The arming still wakes a blocked read when
 // the context ends.
 func TestFDArmedOnceForAContext(t *testing.T) {
-	pr := newParkedReader(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	require.NoError(t, pr.read(ctx))
-	rd, _ := pollfd.Armed(pr.p)
-	require.True(t, rd, "armed after a read that waited")
+	pr, ctx, cancel := armedReader(t)
 	allocs := testing.AllocsPerRun(50, func() {
 		if err := pr.read(ctx); err != nil {
 			panic(err)
@@ -305,7 +312,7 @@ func TestFDArmedOnceForAContext(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the cancelled read stayed blocked")
 	}
-	rd, _ = pollfd.Armed(pr.p)
+	rd, _ := pollfd.Armed(pr.p)
 	assert.False(t, rd, "disarmed once its context ended")
 }
 
@@ -342,12 +349,7 @@ func TestFDArmingOfAnEndedContext(t *testing.T) {
 // Close drops the arming, so that a context that lives on keeps no
 // reference to a closed FD.
 func TestFDCloseDisarms(t *testing.T) {
-	pr := newParkedReader(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	require.NoError(t, pr.read(ctx))
-	rd, _ := pollfd.Armed(pr.p)
-	require.True(t, rd)
+	pr, ctx, _ := armedReader(t)
 	errc := make(chan error, 1)
 	go func() { errc <- pr.p.Read(ctx, pr.fn) }()
 	time.Sleep(10 * time.Millisecond)
